@@ -1,0 +1,74 @@
+{#- Small portable building blocks used by the intermediate models and marts. -#}
+
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'touchpoint_alchemy')(expression)) }}
+{%- endmacro %}
+
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__median(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
+{% macro spark__median(expression) -%}
+    percentile({{ expression }}, 0.5)
+{%- endmacro %}
+
+
+{% macro safe_divide(numerator, denominator) -%}
+    {#- Null, never an error, when the denominator is zero or null. -#}
+    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
+{%- endmacro %}
+
+
+{% macro generate_series(upper_bound) -%}
+    {#- Integers 0 .. upper_bound - 1 as column `n`, from cross joins of a 0/1 row pair, so it
+        works on every engine (like dbt_utils.generate_series, which cannot be installed). -#}
+    {%- set bits = [] -%}
+    {%- set limit = [upper_bound | int, 1] | max -%}
+    {%- for i in range(0, 32) -%}
+        {%- if 2 ** i < limit or i == 0 -%}{%- do bits.append(i) -%}{%- endif -%}
+    {%- endfor %}
+    (
+        select n from (
+            select
+                {% for i in bits -%}
+                p{{ i }}.b * {{ 2 ** i }}{{ " +" if not loop.last }}
+                {% endfor -%}
+                as n
+            from
+                {% for i in bits -%}
+                (select 0 as b union all select 1 as b) as p{{ i }}{{ "," if not loop.last }}
+                {% endfor %}
+        ) as powers
+        where n < {{ limit }}
+    )
+{%- endmacro %}
+
+
+{% macro funnels() -%}
+    {#- The configured funnels, validated: a name, two or more distinct steps, a window. -#}
+    {%- set configured = var('funnels') -%}
+    {%- set names = [] -%}
+    {%- for funnel in configured -%}
+        {%- if funnel.name is not defined or funnel.steps is not defined -%}
+            {{ exceptions.raise_compiler_error("each funnel needs a name and steps: " ~ funnel) }}
+        {%- endif -%}
+        {%- if funnel.steps | length < 2 or funnel.steps | unique | list | length != funnel.steps | length -%}
+            {{ exceptions.raise_compiler_error(
+                "funnel '" ~ funnel.name ~ "' needs two or more distinct steps") }}
+        {%- endif -%}
+        {%- if funnel.name in names -%}
+            {{ exceptions.raise_compiler_error("funnel '" ~ funnel.name ~ "' is defined twice") }}
+        {%- endif -%}
+        {%- do names.append(funnel.name) -%}
+    {%- endfor -%}
+    {{- return(configured) -}}
+{%- endmacro %}
+
+
+{% macro funnel_window_seconds(funnel) -%}
+    {{- return(((funnel.window_days if funnel.window_days is defined else 7) * 86400) | int) -}}
+{%- endmacro %}

@@ -1,0 +1,81 @@
+{#-
+    Parsing raw text into typed values. A value that does not parse becomes null (never an
+    error), and the base models turn that null into a rejection reason. DuckDB's try_cast is
+    engine-specific, so it lives only here, behind adapter.dispatch.
+-#}
+
+{% macro try_cast_to(expression, data_type) -%}
+    {{ return(adapter.dispatch('try_cast_to', 'touchpoint_alchemy')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast_to(expression, data_type) -%}
+    cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{% macro duckdb__try_cast_to(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+
+{% macro parse_timestamp(expression) -%}
+    {#- ISO-8601 text to a UTC timestamp without time zone. An offset is applied; no offset
+        means UTC. Infinite values are not timestamps. -#}
+    {{ return(adapter.dispatch('parse_timestamp', 'touchpoint_alchemy')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp(expression) -%}
+    to_utc_timestamp(to_timestamp(trim({{ expression }})), 'UTC')
+{%- endmacro %}
+
+{% macro duckdb__parse_timestamp(expression) -%}
+    (case
+        when isfinite(try_cast(trim({{ expression }}) as timestamptz))
+            then cast(try_cast(trim({{ expression }}) as timestamptz) as timestamp)
+    end)
+{%- endmacro %}
+
+
+{% macro parse_date(expression) -%}
+    {{ try_cast_to('trim(' ~ expression ~ ')', 'date') }}
+{%- endmacro %}
+
+
+{% macro parse_boolean(expression) -%}
+    (case
+        when lower(trim({{ expression }})) in ('true', 't', '1', 'yes', 'y') then true
+        when lower(trim({{ expression }})) in ('false', 'f', '0', 'no', 'n') then false
+    end)
+{%- endmacro %}
+
+
+{% macro parse_money(expression) -%}
+    {{ try_cast_to('trim(' ~ expression ~ ')', 'decimal(18, 2)') }}
+{%- endmacro %}
+
+
+{% macro parse_integer(expression) -%}
+    {#- Whole numbers only: '3' and '3.0' parse, '3.5' does not. -#}
+    (case
+        when {{ try_cast_to('trim(' ~ expression ~ ')', 'decimal(38, 6)') }}
+            = floor({{ try_cast_to('trim(' ~ expression ~ ')', 'decimal(38, 6)') }})
+            then {{ try_cast_to(try_cast_to('trim(' ~ expression ~ ')', 'decimal(38, 6)'), dbt.type_bigint()) }}
+    end)
+{%- endmacro %}
+
+
+{% macro is_valid_json(expression) -%}
+    {{ return(adapter.dispatch('is_valid_json', 'touchpoint_alchemy')(expression)) }}
+{%- endmacro %}
+
+{% macro default__is_valid_json(expression) -%}
+    (get_json_object({{ expression }}, '$') is not null)
+{%- endmacro %}
+
+{% macro duckdb__is_valid_json(expression) -%}
+    coalesce(json_valid({{ expression }}), false)
+{%- endmacro %}
+
+
+{% macro blank_to_null(expression) -%}
+    nullif(trim({{ expression }}), '')
+{%- endmacro %}

@@ -1,0 +1,72 @@
+{#- Helpers shared by the base models that validate raw rows. -#}
+
+{% macro run_started_at_timestamp() -%}
+    {#- The start of this dbt invocation, UTC. The only clock the warehouse reads. -#}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{% macro is_in_future(timestamp_column) -%}
+    {#- More than one day after the start of the run. -#}
+    ({{ timestamp_column }} > {{ dbt.dateadd('day', 1, run_started_at_timestamp()) }})
+{%- endmacro %}
+
+
+{% macro record_to_json(columns) -%}
+    {#- The given text columns as one JSON object, keys in the given order. -#}
+    {{ return(adapter.dispatch('record_to_json', 'touchpoint_alchemy')(columns)) }}
+{%- endmacro %}
+
+{% macro default__record_to_json(columns) -%}
+    to_json(named_struct(
+        {%- for column in columns %}
+        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+{% macro duckdb__record_to_json(columns) -%}
+    cast(to_json(struct_pack(
+        {%- for column in columns %}
+        {{ adapter.quote(column) }} := {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    )) as varchar)
+{%- endmacro %}
+
+
+{% macro key_occurrence(key_columns) -%}
+    {#- 1 for the first row of each key in file order, 2 for the next, ... -#}
+    row_number() over (
+        partition by {{ key_columns | join(', ') }}
+        order by _source_row_number
+    )
+{%- endmacro %}
+
+
+{% macro record_key(key_columns) -%}
+    {#- The key as text; composite keys joined with '|'. -#}
+    {%- if key_columns | length == 1 -%}
+        {{ key_columns[0] }}
+    {%- else -%}
+        {{ dbt.concat(intersperse_literal(key_columns, '|')) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro intersperse_literal(columns, separator) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("coalesce(" ~ column ~ ", '')") -%}
+        {%- if not loop.last -%}{%- do parts.append("'" ~ separator ~ "'") -%}{%- endif -%}
+    {%- endfor -%}
+    {{- return(parts) -}}
+{%- endmacro %}
+
+
+{% macro quarantine_columns(reason, key_columns, raw_columns) -%}
+    {#- The three columns every base model ends with. -#}
+    {{ reason }} as _rejection_reason,
+    {{ record_key(key_columns) }} as _record_key,
+    case
+        when {{ reason }} is not null then {{ record_to_json(raw_columns) }}
+    end as _raw_record
+{%- endmacro %}

@@ -1,0 +1,88 @@
+{#-
+    read_raw(name): a relation over the raw file <raw_data_dir>/<name>.parquet or <name>.csv,
+    read in place (never persisted). Every contract column of the `raw` source comes back as
+    text, plus `_source_row_number` (1-based position in the file) so "first occurrence" is
+    well defined. Extra columns in the file are ignored. The call to source() records the
+    lineage edge raw -> model for dbt and Dagster.
+-#}
+{% macro read_raw(name) -%}
+    {%- set relation = source('raw', name) -%}
+    {{- return(adapter.dispatch('read_raw', 'touchpoint_alchemy')(name)) -}}
+{%- endmacro %}
+
+
+{% macro raw_columns(name) -%}
+    {#- The contract columns of raw.<name>, in the order of the sources YAML. -#}
+    {%- set columns = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() -%}
+            {%- if node.source_name == 'raw' and node.name == name -%}
+                {%- for column in node.columns -%}
+                    {%- do columns.append(column) -%}
+                {%- endfor -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if columns | length == 0 -%}
+            {{ exceptions.raise_compiler_error("raw source '" ~ name ~ "' declares no columns") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(columns) -}}
+{%- endmacro %}
+
+
+{% macro raw_file_path(name) -%}
+    {#- The raw file of <name>: Parquet wins over CSV when both exist. -#}
+    {%- set directory = var('raw_data_dir') | string -%}
+    {%- set stem = directory.rstrip('/') ~ '/' ~ name -%}
+    {%- if not execute -%}
+        {{- return(stem ~ '.csv') -}}
+    {%- endif -%}
+    {%- for extension in ['parquet', 'csv'] -%}
+        {%- set candidate = stem ~ '.' ~ extension -%}
+        {%- set found = run_query("select file from glob(" ~ quote_literal(candidate) ~ ")") -%}
+        {%- if found.rows | length > 0 -%}
+            {{- return(candidate) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(
+        "Raw file missing: neither " ~ stem ~ ".parquet nor " ~ stem ~ ".csv exists "
+        ~ "(raw_data_dir = " ~ directory ~ ")") }}
+{%- endmacro %}
+
+
+{% macro default__read_raw(name) -%}
+    {{ exceptions.raise_compiler_error(
+        "read_raw has no implementation for adapter " ~ adapter.type()) }}
+{%- endmacro %}
+
+
+{% macro duckdb__read_raw(name) -%}
+    {%- set path = raw_file_path(name) -%}
+    {%- set columns = raw_columns(name) -%}
+    (
+        select
+            {% for column in columns -%}
+            cast({{ adapter.quote(column) }} as varchar) as {{ adapter.quote(column) }},
+            {% endfor -%}
+            {% if path.endswith('.parquet') -%}
+            file_row_number + 1 as _source_row_number
+        from read_parquet({{ quote_literal(path) }}, file_row_number = true)
+            {%- else -%}
+            ordinality as _source_row_number
+        from read_csv(
+            {{ quote_literal(path) }},
+            header = true,
+            all_varchar = true,
+            delim = ',',
+            quote = '"',
+            escape = '"'
+        ) with ordinality
+            {%- endif %}
+    )
+{%- endmacro %}
+
+
+{% macro quote_literal(value) -%}
+    {#- A SQL string literal; single quotes are doubled so no value can end the literal. -#}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}

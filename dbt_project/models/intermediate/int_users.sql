@@ -1,0 +1,20 @@
+-- Users who consented to analytics. Every intermediate model and mart starts from here, so a
+-- user without consent never appears downstream of staging.
+with
+
+users as (
+    select * from {{ ref('stg_users') }}
+),
+
+final as (
+    select
+        user_id,
+        signed_up_at,
+        acquisition_channel,
+        device_type,
+        city
+    from users
+    where has_analytics_consent
+)
+
+select * from final

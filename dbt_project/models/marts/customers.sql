@@ -1,0 +1,40 @@
+-- One row per customer: a consenting user with at least one purchase up to the data cutoff,
+-- with their order summary and the RFM scores computed by the Python scoring asset.
+with
+
+customer_orders as (
+    select * from {{ ref('int_customer_orders') }}
+),
+
+users as (
+    select * from {{ ref('int_users') }}
+),
+
+rfm as (
+    select * from {{ source('scoring', 'customer_rfm') }}
+),
+
+final as (
+    select
+        cast(customer_orders.user_id as {{ dbt.type_string() }}) as user_id,
+        cast(users.acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
+        cast(users.device_type as {{ dbt.type_string() }}) as device_type,
+        customer_orders.cohort_month,
+        customer_orders.first_order_at,
+        customer_orders.last_order_at,
+        cast(customer_orders.orders as {{ dbt.type_bigint() }}) as orders,
+        cast(customer_orders.net_revenue as decimal(18, 2)) as net_revenue,
+        {{ safe_divide('customer_orders.net_revenue', 'customer_orders.orders') }}
+            as avg_order_value,
+        cast(customer_orders.days_since_last_order as {{ dbt.type_int() }})
+            as days_since_last_order,
+        cast(rfm.recency_score as {{ dbt.type_int() }}) as recency_score,
+        cast(rfm.frequency_score as {{ dbt.type_int() }}) as frequency_score,
+        cast(rfm.monetary_score as {{ dbt.type_int() }}) as monetary_score,
+        cast(rfm.rfm_segment as {{ dbt.type_string() }}) as rfm_segment
+    from customer_orders
+    inner join users on customer_orders.user_id = users.user_id
+    left join rfm on customer_orders.user_id = rfm.user_id
+)
+
+select * from final

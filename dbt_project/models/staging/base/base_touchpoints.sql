@@ -1,0 +1,59 @@
+-- Every raw touchpoint row, typed and validated. Invalid JSON in properties is not a
+-- rejection: the row stays, with null properties and properties_is_valid_json = false.
+with
+
+source as (
+    select * from {{ read_raw('touchpoints') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ parse_timestamp('occurred_at') }} as occurred_at_utc,
+        {{ parse_integer('dwell_ms') }} as dwell_ms_value,
+        {{ is_valid_json('properties') }} as properties_is_valid_json,
+        {{ key_occurrence(['touchpoint_id']) }} as key_occurrence
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            when {{ blank_to_null('touchpoint_id') }} is null then 'null key'
+            when key_occurrence > 1 then 'duplicate key'
+            when occurred_at_utc is null then 'unparseable timestamp'
+            when {{ is_in_future('occurred_at_utc') }} then 'future timestamp'
+            when dwell_ms is not null and dwell_ms_value is null then 'unparseable number'
+            when dwell_ms_value < 0 then 'negative amount'
+            when {{ blank_to_null('touchpoint') }} is null then 'missing value'
+            when {{ blank_to_null('user_id') }} is null
+                and {{ blank_to_null('anonymous_id') }} is null then 'no identity'
+        end as rejection_reason
+    from parsed
+),
+
+final as (
+    select
+        touchpoint_id,
+        {{ blank_to_null('user_id') }} as user_id,
+        {{ blank_to_null('anonymous_id') }} as anonymous_id,
+        occurred_at_utc as occurred_at,
+        touchpoint,
+        channel,
+        campaign,
+        page,
+        dwell_ms_value as dwell_ms,
+        case when properties_is_valid_json then properties end as properties,
+        (properties is null or properties_is_valid_json) as properties_is_valid_json,
+        _source_row_number,
+        {{ quarantine_columns(
+            'rejection_reason',
+            ['touchpoint_id'],
+            ['touchpoint_id', 'user_id', 'anonymous_id', 'occurred_at', 'touchpoint', 'channel',
+             'campaign', 'page', 'dwell_ms', 'properties']
+        ) }}
+    from validated
+)
+
+select * from final

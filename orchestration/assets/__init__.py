@@ -1,0 +1,1 @@
+"""Assets: raw file contract checks, the dbt models, and the Python scoring assets."""

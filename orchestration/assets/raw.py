@@ -1,0 +1,88 @@
+"""Raw files as assets: materializing one checks its file against the raw data contract.
+
+Nothing is copied: the dbt models read the files in place. The contract's column lists come
+from the ``raw`` source of the dbt manifest, so the sources YAML is their only home. A missing
+file or column fails this asset with a message naming both, and no dbt model runs.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+from dagster_dbt import get_asset_keys_by_output_name_for_source
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.resources import WarehouseResource
+from orchestration.translator import OWNER
+from touchpoint_alchemy.raw_contract import RawContractError, check_raw_file
+
+RAW_SOURCE = "raw"
+
+_manifest, _translator, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
+CONTRACT_COLUMNS: dict[str, list[str]] = {
+    node["name"]: list(node["columns"])
+    for node in _manifest["sources"].values()
+    if node["source_name"] == RAW_SOURCE
+}
+# raw file name -> asset key (the key's last part is the dbt source table name)
+_KEYS = {
+    key.path[-1]: key
+    for key in get_asset_keys_by_output_name_for_source([warehouse_dbt_assets], RAW_SOURCE).values()
+}
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            key=key,
+            group_name=RAW_SOURCE,
+            description=f"Raw file `{name}` (CSV or Parquet), checked against the raw data contract.",
+            owners=[OWNER],
+            kinds={"file"},
+            metadata={"contract_columns": MetadataValue.json(CONTRACT_COLUMNS[name])},
+            skippable=True,
+        )
+        for name, key in _KEYS.items()
+    ],
+    can_subset=True,
+    name="raw_files",
+)
+def raw_files(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[MaterializeResult]:
+    """Check every selected raw file before any model reads it."""
+    raw_dir = Path(warehouse.raw_data_dir)
+    by_key = {key: name for name, key in _KEYS.items()}
+    problems = []
+    results = []
+    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+        name = by_key[key]
+        try:
+            raw_file = check_raw_file(raw_dir, name, CONTRACT_COLUMNS[name])
+        except RawContractError as error:
+            problems.append(str(error))
+            continue
+        metadata = {
+            "path": MetadataValue.path(str(raw_file.path)),
+            "format": raw_file.format,
+            "size_bytes": raw_file.size_bytes,
+            "columns": MetadataValue.json(list(raw_file.columns)),
+        }
+        if raw_file.row_count is not None:
+            metadata["dagster/row_count"] = raw_file.row_count
+        results.append(MaterializeResult(asset_key=key, metadata=metadata))
+    if problems:
+        raise Failure(
+            description="The raw data breaks the contract; no model was built.\n"
+            + "\n".join(f"- {problem}" for problem in problems),
+            allow_retries=False,
+        )
+    yield from results

@@ -1,0 +1,42 @@
+"""How dbt nodes become Dagster assets: keys and groups come from the dbt project's layout.
+
+A model's asset key is ``<schema>/<model name>`` (``marts/customers``) and its group the layer
+folder it lives in (``staging``, ``intermediate``, ``marts``, ``audit``); sources keep dbt's
+``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``). No model name is
+written here, so new models land in the right place by where they are put.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+LAYERS = ("staging", "intermediate", "marts", "audit")
+OWNER = "team:analytics-engineering"
+
+
+def _layer(props: Mapping[str, Any]) -> str | None:
+    # fqn is [project, folder, ..., name]; the first folder is the layer.
+    fqn = props.get("fqn") or []
+    return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else None
+
+
+class TouchpointTranslator(DagsterDbtTranslator):
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return dbt_resource_props["source_name"]
+        return _layer(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [OWNER]

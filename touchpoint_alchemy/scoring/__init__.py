@@ -1,0 +1,1 @@
+"""Scoring functions: plain Python over DataFrames, no Dagster, no database."""
