@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -59,11 +58,11 @@ class WarehouseResource(DuckDBResource):
                 os.environ["WAREHOUSE_DUCKDB_PATH"] = previous
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out.
-    def read_table(self, schema: str, table: str) -> "pa.Table":
+    def read_table(self, schema: str, table: str) -> pa.Table:
         with self.get_connection() as con:
             return con.execute(f'select * from "{schema}"."{table}"').fetch_arrow_table()
 
-    def write_table(self, schema: str, table: str, data: "pa.Table") -> None:
+    def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Replace ``schema.table`` with ``data`` in one transaction."""
         with self.get_connection() as con:
             con.execute("begin transaction")

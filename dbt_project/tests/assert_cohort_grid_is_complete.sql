@@ -33,7 +33,9 @@ cohort_total as (
     select sum(cohort_size) as customers from per_cohort
 )
 
-select 'grid' as failure, cohort_month
+select
+    'grid' as failure,
+    cohort_month
 from per_cohort
 where
     grid_rows != months_to_cutoff + 1
@@ -42,7 +44,9 @@ where
 
 union all
 
-select 'cohort sizes != customers' as failure, null as cohort_month
+select
+    'cohort sizes != customers' as failure,
+    null as cohort_month
 from customers
 cross join cohort_total
 where customers.customers != cohort_total.customers

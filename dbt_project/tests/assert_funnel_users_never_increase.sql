@@ -13,26 +13,34 @@ funnel as (
 ),
 
 entries as (
-    select funnel_name, count(*) as entries
+    select
+        funnel_name,
+        count(*) as entries
     from {{ ref('int_funnel_chains') }}
     where step_number = 1
     group by funnel_name
 ),
 
 step_1 as (
-    select funnel_name, sum(users) as users
+    select
+        funnel_name,
+        sum(users) as users
     from {{ ref('funnel_conversion') }}
     where step_number = 1
     group by funnel_name
 )
 
-select funnel_name, 'users increase' as failure
+select
+    funnel_name,
+    'users increase' as failure
 from funnel
 where users > previous_users
 
 union all
 
-select entries.funnel_name, 'step 1 != entries' as failure
+select
+    entries.funnel_name,
+    'step 1 != entries' as failure
 from entries
 full outer join step_1 on entries.funnel_name = step_1.funnel_name
 where entries.entries != step_1.users or entries.entries is null or step_1.users is null

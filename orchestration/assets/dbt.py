@@ -68,9 +68,7 @@ def _with_table_metadata(
             "order by table_schema, table_name, ordinal_position"
         ).fetchall()
         for schema, table, column, data_type in catalog:
-            columns.setdefault((schema, table), []).append(
-                TableColumn(name=column, type=data_type)
-            )
+            columns.setdefault((schema, table), []).append(TableColumn(name=column, type=data_type))
         tables = {
             (schema, table)
             for schema, table in con.execute(

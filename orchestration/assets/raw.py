@@ -44,7 +44,9 @@ _KEYS = {
         AssetSpec(
             key=key,
             group_name=RAW_SOURCE,
-            description=f"Raw file `{name}` (CSV or Parquet), checked against the raw data contract.",
+            description=(
+                f"Raw file `{name}` (CSV or Parquet), checked against the raw data contract."
+            ),
             owners=[OWNER],
             kinds={"file"},
             metadata={"contract_columns": MetadataValue.json(CONTRACT_COLUMNS[name])},

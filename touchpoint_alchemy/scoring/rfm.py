@@ -39,8 +39,13 @@ SEGMENTS = (
 #: SEGMENT_MAP[recency_score][fm_score] -> segment
 SEGMENT_MAP: dict[int, dict[int, str]] = {
     5: {1: "New", 2: "Potential loyalist", 3: "Potential loyalist", 4: "Champions", 5: "Champions"},
-    4: {1: "Promising", 2: "Potential loyalist", 3: "Potential loyalist", 4: "Loyal",
-        5: "Champions"},
+    4: {
+        1: "Promising",
+        2: "Potential loyalist",
+        3: "Potential loyalist",
+        4: "Loyal",
+        5: "Champions",
+    },
     3: {1: "Hibernating", 2: "Need attention", 3: "Need attention", 4: "Loyal", 5: "Loyal"},
     2: {1: "Hibernating", 2: "Hibernating", 3: "At risk", 4: "At risk", 5: "Can't lose"},
     1: {1: "Lost", 2: "Lost", 3: "At risk", 4: "At risk", 5: "Can't lose"},
@@ -94,7 +99,9 @@ def score_rfm(customers: pd.DataFrame) -> pd.DataFrame:
     scored["rfm_segment"] = [
         segment(r, f, m)
         for r, f, m in zip(
-            scored["recency_score"], scored["frequency_score"], scored["monetary_score"],
+            scored["recency_score"],
+            scored["frequency_score"],
+            scored["monetary_score"],
             strict=True,
         )
     ]

@@ -8,24 +8,24 @@
 with
 
 {% for source_name in sources -%}
-rejected_{{ source_name }} as (
-    select
-        '{{ source_name }}' as source,
-        _record_key as record_key,
-        _rejection_reason as reason,
-        _raw_record as raw_record,
-        _source_row_number as source_row_number
-    from {{ ref('base_' ~ source_name) }}
-    where _rejection_reason is not null
-),
+    rejected_{{ source_name }} as (
+        select
+            '{{ source_name }}' as source,
+            _record_key as record_key,
+            _rejection_reason as reason,
+            _raw_record as raw_record,
+            _source_row_number as source_row_number
+        from {{ ref('base_' ~ source_name) }}
+        where _rejection_reason is not null
+    ),
 
 {% endfor -%}
 
 unioned as (
     {% for source_name in sources -%}
-    select * from rejected_{{ source_name }}
-    {% if not loop.last %}union all
-    {% endif -%}
+        select * from rejected_{{ source_name }}
+        {% if not loop.last %}union all
+        {% endif -%}
     {%- endfor %}
 ),
 

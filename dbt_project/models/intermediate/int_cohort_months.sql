@@ -4,11 +4,19 @@
 with
 
 customers as (
-    select user_id, cohort_month from {{ ref('int_customer_orders') }}
+    select
+        user_id,
+        cohort_month
+    from {{ ref('int_customer_orders') }}
 ),
 
 purchases as (
-    select user_id, purchase_month, revenue, purchased_at from {{ ref('int_purchases') }}
+    select
+        user_id,
+        purchase_month,
+        revenue,
+        purchased_at
+    from {{ ref('int_purchases') }}
 ),
 
 cutoff as (

@@ -13,101 +13,108 @@
 with
 
 touchpoints as (
-    select user_id, occurred_at, touchpoint from {{ ref('int_touchpoints') }}
+    select
+        user_id,
+        occurred_at,
+        touchpoint
+    from {{ ref('int_touchpoints') }}
 ),
 
 {% for funnel in funnels() -%}
-{%- set f = 'funnel_' ~ loop.index -%}
-{%- set window_seconds = funnel_window_seconds(funnel) -%}
-{%- set steps = funnel.steps -%}
+    {%- set f = 'funnel_' ~ loop.index -%}
+    {%- set window_seconds = funnel_window_seconds(funnel) -%}
+    {%- set steps = funnel.steps -%}
 
-{{ f }}_events as (
-    select user_id, occurred_at, touchpoint
-    from touchpoints
-    where touchpoint in (
-        {%- for step in steps %}{{ quote_literal(step) }}{{ ", " if not loop.last }}{% endfor -%}
-    )
-),
+    {{ f }}_events as (
+        select
+            user_id,
+            occurred_at,
+            touchpoint
+        from touchpoints
+        where touchpoint in (
+                {%- for step in steps %}{{ quote_literal(step) }}{{ ", " if not loop.last }}{% endfor -%}
+            )
+    ),
 
-{{ f }}_chain_1 as (
-    select distinct
-        user_id,
-        occurred_at as step_1_at
-    from {{ f }}_events
-    where touchpoint = {{ quote_literal(steps[0]) }}
-),
+    {{ f }}_chain_1 as (
+        select distinct
+            user_id,
+            occurred_at as step_1_at
+        from {{ f }}_events
+        where touchpoint = {{ quote_literal(steps[0]) }}
+    ),
 
-{% for step in steps[1:] -%}
-{%- set i = loop.index + 1 %}
-{{ f }}_chain_{{ i }} as (
-    select
-        chain.user_id,
-        {% for j in range(1, i) -%}
-        chain.step_{{ j }}_at,
-        {% endfor -%}
-        min(next_event.occurred_at) as step_{{ i }}_at
-    from {{ f }}_chain_{{ i - 1 }} as chain
-    left join {{ f }}_events as next_event
-        on
-            chain.user_id = next_event.user_id
-            and next_event.touchpoint = {{ quote_literal(step) }}
-            and next_event.occurred_at > chain.step_{{ i - 1 }}_at
-            and next_event.occurred_at
-            <= {{ dbt.dateadd('second', window_seconds, 'chain.step_1_at') }}
-    group by
-        {% for j in range(1, i) -%}
-        chain.step_{{ j }}_at,
-        {% endfor -%}
-        chain.user_id
-),
+    {% for step in steps[1:] -%}
+        {%- set i = loop.index + 1 %}
+        {{ f }}_chain_{{ i }} as (
+            select
+                chain.user_id,
+                {% for j in range(1, i) -%}
+                    chain.step_{{ j }}_at,
+                {% endfor -%}
+                min(next_event.occurred_at) as step_{{ i }}_at
+            from {{ f }}_chain_{{ i - 1 }} as chain
+            left join {{ f }}_events as next_event
+                on
+                    chain.user_id = next_event.user_id
+                    and next_event.touchpoint = {{ quote_literal(step) }}
+                    and chain.step_{{ i - 1 }}_at < next_event.occurred_at
+                    and {{ dbt.dateadd('second', window_seconds, 'chain.step_1_at') }}
+                    >= next_event.occurred_at
+            group by
+                {% for j in range(1, i) -%}
+                    chain.step_{{ j }}_at,
+                {% endfor -%}
+                chain.user_id
+        ),
 
-{% endfor -%}
+    {% endfor -%}
 
-{{ f }}_levels as (
-    select
-        *,
-        cast(step_1_at as date) as entry_date,
-        1
-        {%- for j in range(2, steps | length + 1) %}
-        + case when step_{{ j }}_at is not null then 1 else 0 end
-        {%- endfor %} as level
-    from {{ f }}_chain_{{ steps | length }}
-),
+    {{ f }}_levels as (
+        select
+            *,
+            cast(step_1_at as date) as entry_date,
+            1
+            {%- for j in range(2, steps | length + 1) %}
+                + case when step_{{ j }}_at is not null then 1 else 0 end
+            {%- endfor %} as level
+        from {{ f }}_chain_{{ steps | length }}
+    ),
 
-{{ f }}_best as (
-    select
-        *,
-        row_number() over (
-            partition by user_id, entry_date
-            order by level desc, step_1_at asc
-        ) as chain_rank
-    from {{ f }}_levels
-),
+    {{ f }}_best as (
+        select
+            *,
+            row_number() over (
+                partition by user_id, entry_date
+                order by level desc, step_1_at asc
+            ) as chain_rank
+        from {{ f }}_levels
+    ),
 
-{{ f }}_steps as (
-    {% for step in steps -%}
-    select
-        {{ quote_literal(funnel.name) }} as funnel_name,
-        user_id,
-        entry_date,
-        step_1_at as entry_at,
-        level,
-        {{ loop.index }} as step_number,
-        {{ quote_literal(step) }} as step_name,
-        step_{{ loop.index }}_at as step_at
-    from {{ f }}_best
-    where chain_rank = 1 and level >= {{ loop.index }}
-    {% if not loop.last %}union all
-    {% endif -%}
-    {% endfor %}
-),
+    {{ f }}_steps as (
+        {% for step in steps -%}
+            select
+                {{ quote_literal(funnel.name) }} as funnel_name,
+                user_id,
+                entry_date,
+                step_1_at as entry_at,
+                level,
+                {{ loop.index }} as step_number,
+                {{ quote_literal(step) }} as step_name,
+                step_{{ loop.index }}_at as step_at
+            from {{ f }}_best
+            where chain_rank = 1 and level >= {{ loop.index }}
+            {% if not loop.last %}union all
+            {% endif -%}
+        {% endfor %}
+    ),
 
 {% endfor -%}
 
 unioned as (
     {% for funnel in funnels() -%}
-    select * from funnel_{{ loop.index }}_steps
-    {% if not loop.last %}union all
+        select * from funnel_{{ loop.index }}_steps
+        {% if not loop.last %}union all
     {% endif -%}
     {% endfor %}
 ),

@@ -37,8 +37,8 @@ validated as (
             when amount_value is null then 'unparseable number'
             when discount is not null and discount_value is null then 'unparseable number'
             when amount_value < 0 or discount_value < 0 then 'negative amount'
-            when status_normalized is null
-                or status_normalized not in (
+            when status_normalized is null or status_normalized = '' then 'missing value'
+            when status_normalized not in (
                     'pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'
                 ) then 'unknown status'
             when not is_known_user then 'unknown user'

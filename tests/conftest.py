@@ -1,0 +1,93 @@
+"""Shared fixtures: real dbt, real DuckDB files, real Dagster materializations.
+
+The dbt manifest is prepared once per session (``dbt parse``), the way ``make`` does it, and every
+warehouse is built by ``dagster.materialize`` over the code location's own assets into a DuckDB
+file under pytest's tmp_path. Warehouses are built once per session and shared read-only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
+
+TESTS_DIR = Path(__file__).parent
+DATA_DIR = TESTS_DIR / "data"
+
+
+def prepare_manifest() -> None:
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    """Prepare the manifest once per session, before the code location is imported."""
+    prepare_manifest()
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def build_warehouse(
+    raw_dir: Path, warehouse_path: Path, data_cutoff: str | None = None, raise_on_error=True
+):
+    """Materialize every asset of the code location into ``warehouse_path``."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.resources import build_resources
+
+    settings = Settings(
+        warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
+    )
+    assets = list(defs.assets or [])
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            assets,
+            resources=build_resources(settings),
+            instance=instance,
+            raise_on_error=raise_on_error,
+        )
+
+
+class Warehouse:
+    """A built warehouse file, queried read-only."""
+
+    def __init__(self, path: Path, raw_dir: Path, result=None) -> None:
+        self.path = path
+        self.raw_dir = raw_dir
+        self.result = result
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def df(self, sql: str):
+        with self.connect() as con:
+            return con.execute(sql).df()
+
+
+def _built(tmp_path_factory, name: str, raw_dir: Path, **kwargs) -> Warehouse:
+    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
+    result = build_warehouse(raw_dir, path, **kwargs)
+    assert result.success
+    return Warehouse(path, raw_dir, result)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
+    yield _built(tmp_path_factory, "demo", DEMO_RAW_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def funnel_edges_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
+    yield _built(tmp_path_factory, "funnel_edges", DATA_DIR / "funnel_edges")
+
+
+@pytest.fixture(scope="session")
+def cohorts_small_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
+    yield _built(tmp_path_factory, "cohorts_small", DATA_DIR / "cohorts_small")

@@ -1,0 +1,132 @@
+"""The code location: it loads, and its asset graph, groups, checks, job and schedule are as
+documented. The expected keys are a snapshot: a change to the graph shows up here."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def asset_graph(defs):
+    return defs.resolve_asset_graph()
+
+
+EXPECTED_ASSETS = {
+    "raw": {
+        "raw/users",
+        "raw/touchpoints",
+        "raw/orders",
+        "raw/order_items",
+        "raw/marketing_spend",
+        "raw/nps_responses",
+        "raw/experiment_assignments",
+    },
+    "staging": {
+        f"staging/{prefix}_{name}"
+        for prefix in ("base", "stg")
+        for name in (
+            "users",
+            "touchpoints",
+            "orders",
+            "order_items",
+            "marketing_spend",
+            "nps_responses",
+            "experiment_assignments",
+        )
+    },
+    "intermediate": {
+        "intermediate/int_users",
+        "intermediate/int_touchpoints",
+        "intermediate/int_purchases",
+        "intermediate/int_data_cutoff",
+        "intermediate/int_customer_orders",
+        "intermediate/int_funnel_chains",
+        "intermediate/int_cohort_months",
+    },
+    "marts": {
+        "marts/funnel_conversion",
+        "marts/cohort_retention",
+        "marts/cohort_ltv",
+        "marts/customers",
+        "marts/headline_metrics",
+    },
+    "scoring": {"scoring/customer_rfm"},
+    "audit": {"audit/rejected_rows"},
+}
+
+
+def test_asset_keys_and_groups(asset_graph):
+    actual: dict[str, set[str]] = {}
+    for key in asset_graph.get_all_asset_keys():
+        actual.setdefault(asset_graph.get(key).group_name, set()).add(key.to_user_string())
+    assert actual == EXPECTED_ASSETS
+
+
+def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
+    from dagster import AssetKey
+
+    def parents(key: str) -> set[str]:
+        return {
+            k.to_user_string() for k in asset_graph.get(AssetKey.from_user_string(key)).parent_keys
+        }
+
+    assert "raw/users" in parents("staging/base_users")
+    assert "intermediate/int_customer_orders" in parents("scoring/customer_rfm")
+    assert "scoring/customer_rfm" in parents("marts/customers")
+
+
+def test_dbt_tests_are_asset_checks(asset_graph):
+    checks = {(c.asset_key.to_user_string(), c.name) for c in asset_graph.asset_check_keys}
+    assert len(checks) > 50
+    assert ("staging/stg_users", "raw_rows_conserved_stg_users_users") in checks
+    assert any(key == "marts/customers" for key, _ in checks)
+
+
+def test_every_asset_is_described_and_owned(asset_graph):
+    for key in asset_graph.get_all_asset_keys():
+        node = asset_graph.get(key)
+        assert node.description, key
+        assert node.owners, key
+
+
+def test_daily_schedule_materializes_everything_at_two_utc(defs, asset_graph):
+    schedule = defs.resolve_schedule_def("daily_warehouse_build")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "UTC"
+    job = defs.resolve_job_def(schedule.job_name)
+    assert set(job.asset_layer.selected_asset_keys) == set(asset_graph.get_all_asset_keys())
+
+
+def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
+    """Importing the code location reads the prepared manifest only: no dbt parse (the target
+    folder gets no new files), no DuckDB file is created, and no heavy scoring imports."""
+    import subprocess
+    import sys
+
+    from touchpoint_alchemy.settings import DBT_PROJECT_DIR
+
+    target = DBT_PROJECT_DIR / "target"
+    before = {p.name for p in target.iterdir()}
+    warehouse = tmp_path / "never-created.duckdb"
+    code = (
+        "import sys; import orchestration.definitions; "
+        "heavy = [m for m in ('pandas', 'sklearn', 'pymc') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"WAREHOUSE_DUCKDB_PATH": str(warehouse), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not warehouse.exists()
+    assert {p.name for p in target.iterdir()} == before
+    assert out.stdout.strip() == "", f"heavy modules imported at load time: {out.stdout}"
