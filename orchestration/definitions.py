@@ -4,7 +4,7 @@ Importing this module is cheap: it reads the prepared dbt manifest but never par
 the warehouse, or imports heavy libraries.
 """
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.assets.raw import raw_files
@@ -17,4 +17,7 @@ defs = Definitions(
     jobs=[build_warehouse_job],
     schedules=[daily_schedule],
     resources=build_resources(),
+    # One DuckDB file takes one writer at a time, so steps could not write in parallel anyway;
+    # running them in one process saves starting a Python process per step.
+    executor=in_process_executor,
 )

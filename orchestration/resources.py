@@ -60,7 +60,7 @@ class WarehouseResource(DuckDBResource):
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out.
     def read_table(self, schema: str, table: str) -> pa.Table:
         with self.get_connection() as con:
-            return con.execute(f'select * from "{schema}"."{table}"').fetch_arrow_table()
+            return con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Replace ``schema.table`` with ``data`` in one transaction."""

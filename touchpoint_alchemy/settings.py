@@ -14,18 +14,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEMO_RAW_DATA_DIR = REPO_ROOT / "seeds"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
-DEV_PII_SALT = "touchpoint-alchemy-dev-salt"
-
-#: The seven raw files of the contract (docs/raw_data_contract.md).
-RAW_FILES = (
-    "users",
-    "touchpoints",
-    "orders",
-    "order_items",
-    "marketing_spend",
-    "nps_responses",
-    "experiment_assignments",
-)
 
 
 def _absolute(value: str | os.PathLike[str]) -> Path:
