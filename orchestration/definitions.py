@@ -8,12 +8,12 @@ from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.assets.raw import raw_files
-from orchestration.assets.scoring import customer_rfm
+from orchestration.assets.scoring import customer_rfm, markov_attribution
 from orchestration.resources import build_resources
 from orchestration.schedules import build_warehouse_job, daily_schedule
 
 defs = Definitions(
-    assets=[raw_files, warehouse_dbt_assets, customer_rfm],
+    assets=[raw_files, warehouse_dbt_assets, customer_rfm, markov_attribution],
     jobs=[build_warehouse_job],
     schedules=[daily_schedule],
     resources=build_resources(),

@@ -183,6 +183,7 @@ DEFAULT_FUNNEL_STEPS: tuple[str, ...] = (
 DEFAULT_FUNNEL_WINDOW_SECONDS = 7 * 24 * 3600
 
 UNKNOWN = "(unknown)"
+ANONYMOUS = "(anonymous)"
 
 _US_PER_SECOND = 1_000_000
 _INT64_MIN = -(2**63)
@@ -577,16 +578,95 @@ def consenting_users(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return users[users["consent_analytics"].fillna(False).astype(bool)].reset_index(drop=True)
 
 
-def consented_touchpoints(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Touchpoints of consenting staged users (anonymous and unknown user_ids dropped).
+def identity_map(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every anonymous_id seen together with a user_id -> the user it was seen with last
+    (latest occurred_at, then the larger touchpoint_id). Columns: anonymous_id, user_id."""
+    tps = staged["touchpoints"]
+    links = tps[tps["user_id"].notna() & tps["anonymous_id"].notna()]
+    links = links.sort_values(["anonymous_id", "occurred_at", "touchpoint_id"])
+    last = links.groupby("anonymous_id", sort=True).tail(1)
+    return last[["anonymous_id", "user_id"]].reset_index(drop=True)
 
-    Columns: touchpoint_id, user_id, occurred_at, touchpoint.
+
+def actor_touchpoints(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Touchpoints by stitched actor.
+
+    The actor is the touchpoint's user_id; else the user its anonymous_id was last seen with;
+    else ``anon:<anonymous_id>`` when the anonymous_id was never seen with any user. A resolved
+    user must be a consenting staged user, or the touchpoint is dropped (this drops the anonymous
+    touchpoints of a device whose last user does not consent, too).
+
+    Columns: touchpoint_id, actor_id, user_id (resolved, None for anonymous actors), occurred_at,
+    touchpoint, channel, campaign, page, dwell_ms.
     """
     tps = staged["touchpoints"]
+    last_user = dict(zip(*identity_map(staged).T.values, strict=True))
     allowed = set(consenting_users(staged)["user_id"])
-    keep = tps["user_id"].notna() & tps["user_id"].isin(allowed)
-    cols = ["touchpoint_id", "user_id", "occurred_at", "touchpoint"]
-    return tps.loc[keep, cols].reset_index(drop=True)
+    rows = []
+    for row in tps.itertuples(index=False):
+        user = row.user_id if isinstance(row.user_id, str) else None
+        anon = row.anonymous_id if isinstance(row.anonymous_id, str) else None
+        if user is None and anon is not None:
+            user = last_user.get(anon)
+        if user is not None:
+            if user not in allowed:
+                continue
+            actor = user
+        elif anon is not None:
+            actor = f"anon:{anon}"
+        else:
+            continue
+        rows.append((row.touchpoint_id, actor, user))
+    actors = pd.DataFrame(rows, columns=["touchpoint_id", "actor_id", "resolved_user_id"])
+    cols = ["touchpoint_id", "occurred_at", "touchpoint", "channel", "campaign", "page", "dwell_ms"]
+    out = actors.merge(tps[cols], on="touchpoint_id", how="left")
+    out = out.rename(columns={"resolved_user_id": "user_id"})
+    return out[["touchpoint_id", "actor_id", "user_id", *cols[1:]]].reset_index(drop=True)
+
+
+def consented_touchpoints(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Funnel input: touchpoints by stitched actor, the actor in column ``user_id``.
+
+    Columns: touchpoint_id, user_id (= actor_id), occurred_at, touchpoint.
+    """
+    actors = actor_touchpoints(staged)
+    out = actors[["touchpoint_id", "actor_id", "occurred_at", "touchpoint"]]
+    return out.rename(columns={"actor_id": "user_id"}).reset_index(drop=True)
+
+
+def sessionize(
+    actors: pd.DataFrame, timeout_minutes: float = 30, max_hours: float = 24
+) -> pd.DataFrame:
+    """Assign sessions by walking each actor's touchpoints in time order.
+
+    A new session starts after a gap of more than ``timeout_minutes``. Within a run of
+    continuous activity that started at r, a touchpoint at t belongs to chunk
+    ceil((t - r) / max) - 1 (0 at t = r): no session is longer than ``max_hours``.
+    Returns ``actors`` with session_number (1-based per actor) and session_id
+    ('<actor_id>#<n>').
+    """
+    timeout = pd.Timedelta(minutes=timeout_minutes)
+    max_us = int(max_hours * 3600 * _US_PER_SECOND)
+    frame = actors.sort_values(["actor_id", "occurred_at", "touchpoint_id"]).copy()
+    numbers = []
+    for _, events in frame.groupby("actor_id", sort=False):
+        session = 0
+        run_start = previous = None
+        current_key = None
+        for t in events["occurred_at"]:
+            if previous is None or t - previous > timeout:
+                run_start = t
+            offset_us = (t - run_start) // pd.Timedelta(microseconds=1)
+            chunk = 0 if offset_us == 0 else -(-offset_us // max_us) - 1
+            key = (run_start, chunk)
+            if key != current_key:
+                session += 1
+                current_key = key
+            numbers.append(session)
+            previous = t
+    frame["session_number"] = numbers
+    frame["session_id"] = frame["actor_id"] + "#" + frame["session_number"].astype(str)
+    return frame.reset_index(drop=True)
 
 
 def _to_decimal(value: float) -> Decimal:
@@ -894,9 +974,11 @@ def funnel_conversion(
     steps = list(steps)
     levels = funnel_levels(consented_touchpoints(staged), steps, window_seconds)
     users = consenting_users(staged)[["user_id", "acquisition_channel", "device_type"]]
+    anonymous = levels["user_id"].str.startswith("anon:")
     levels = levels.merge(users, on="user_id", how="left")
     for col in ("acquisition_channel", "device_type"):
         levels[col] = levels[col].astype(object).where(levels[col].notna(), UNKNOWN)
+        levels.loc[anonymous.to_numpy(), col] = ANONYMOUS
     rows = []
     group_cols = ["entry_date", "acquisition_channel", "device_type"]
     for (entry_date, channel, device), pairs in levels.groupby(group_cols, sort=True):

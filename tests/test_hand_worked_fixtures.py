@@ -20,11 +20,12 @@ COHORTS_SMALL = DATA_DIR / "cohorts_small"
 
 def test_funnel_levels_match_hand_worked_levels(funnel_edges_warehouse):
     """Window boundary, 1 us past it, equal timestamps, steps out of order, repeated steps, a
-    restart on the same day, two entry days, midnight, offsets, rejected and non-consenting."""
+    restart on the same day, two entry days, midnight, offsets, rejected and non-consenting,
+    stitched pre-login touchpoints and an anonymous device."""
     expected = pd.read_csv(FUNNEL_EDGES / "expected_funnel_levels.csv")
     actual = funnel_edges_warehouse.df(
-        "select distinct user_id, entry_date, level from intermediate.int_funnel_chains "
-        "where funnel_name = 'purchase'"
+        "select distinct actor_id as user_id, entry_date, level "
+        "from intermediate.int_funnel_chains where funnel_name = 'purchase'"
     )
     assert_same_rows(actual, expected, keys=["user_id", "entry_date"])
 

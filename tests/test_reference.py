@@ -344,7 +344,12 @@ def test_funnel_levels_match_hand_expectation(funnel_staged):
             "level": levels["level"].astype(str).tolist(),
         }
     )
-    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    keys = ["user_id", "entry_date"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(keys).reset_index(drop=True),
+        expected.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
     assert list(levels.columns) == [
         "user_id",
         "entry_date",
@@ -383,8 +388,12 @@ def test_funnel_seconds_hand_worked(funnel_staged):
 def test_funnel_conversion_hand_worked(funnel_staged):
     staged, _ = funnel_staged
     conv = ref.funnel_conversion(staged)
-    # 12 (entry_date, channel, device) combinations x 5 steps; f05 and f06 share one
-    assert len(conv) == 5 * 12
+    # 14 (entry_date, channel, device) combinations x 5 steps; f05 and f06 share one; the
+    # anonymous actor anon:anon-1 and the stitched f20 add one each
+    assert len(conv) == 5 * 14
+    anonymous = conv[conv["acquisition_channel"] == "(anonymous)"]
+    assert anonymous["device_type"].unique().tolist() == ["(anonymous)"]
+    assert anonymous["users"].tolist() == [1, 1, 1, 1, 1]
     group = conv[(conv["entry_date"] == dt.date(2025, 3, 5))]
     assert group[["acquisition_channel", "device_type"]].drop_duplicates().values.tolist() == [
         ["social", "desktop"]

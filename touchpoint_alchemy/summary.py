@@ -52,6 +52,33 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         "select metric, metric_value, unit from marts.headline_metrics order by metric"
     ).fetchall():
         lines.append(f"  {metric:<32} {_format_value(value, unit):>14}")
+
+    lines.append("")
+    lines.append("Top touchpoints by payment-abandoner lift (marts.touchpoint_value_overall)")
+    for touchpoint, lift, abandoners, converters in con.execute(
+        "select touchpoint, abandoner_lift, share_of_abandoners, share_of_converters "
+        "from marts.touchpoint_value_overall where abandoner_lift is not null "
+        "order by abandoner_lift desc, touchpoint limit 3"
+    ).fetchall():
+        lines.append(
+            f"  {touchpoint:<24} lift {lift:>5.1f}x  "
+            f"({abandoners:.0%} of abandoners vs {converters:.0%} of converters)"
+        )
+
+    best = con.execute(
+        "select channel, ltv_to_cac, ltv_90d_per_new_customer, cac "
+        "from marts.channel_performance_overall where ltv_to_cac is not null "
+        "order by ltv_to_cac desc, channel limit 1"
+    ).fetchone()
+    lines.append("")
+    if best:
+        channel, ratio, ltv, cac = best
+        lines.append(
+            f"Best LTV:CAC channel (marts.channel_performance_overall): {channel} "
+            f"({ratio:.1f}: 90-day LTV {ltv:,.2f} per new customer, CAC {cac:,.2f})"
+        )
+    else:
+        lines.append("Best LTV:CAC channel: n/a (no channel has both spend and new customers)")
     return "\n".join(lines)
 
 

@@ -19,6 +19,9 @@ SCORING_KEYS = {
     for key in get_asset_keys_by_output_name_for_source([warehouse_dbt_assets], "scoring").values()
 }
 CUSTOMER_ORDERS = get_asset_key_for_model([warehouse_dbt_assets], "int_customer_orders")
+ATTRIBUTION_PATHS = get_asset_key_for_model([warehouse_dbt_assets], "int_attribution_paths")
+# The per-channel removal effects go to a table beside the credits, in the same schema.
+MARKOV_EFFECTS_TABLE = "markov_channel_effects"
 
 
 @asset(
@@ -61,5 +64,69 @@ def customer_rfm(context: AssetExecutionContext, warehouse: WarehouseResource) -
         metadata={
             "dagster/row_count": len(scored),
             "segments": MetadataValue.md(table),
+        }
+    )
+
+
+@asset(
+    key=SCORING_KEYS["markov_attribution"],
+    deps=[ATTRIBUTION_PATHS],
+    group_name="scoring",
+    owners=[OWNER],
+    kinds={"python", "pandas", "numpy", "duckdb"},
+    description=(
+        "Markov-chain attribution, computed in Python by touchpoint_alchemy.scoring.markov from "
+        "intermediate.int_attribution_paths: each purchase's conversion split over the channels "
+        "of its path by removal effect (exact absorbing-chain probabilities). Also writes the "
+        f"per-channel removal effects to scoring.{MARKOV_EFFECTS_TABLE}."
+    ),
+)
+def markov_attribution(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    import pyarrow as pa
+
+    from touchpoint_alchemy.scoring.markov import markov_attribution as attribute
+
+    paths = warehouse.read_table(*ATTRIBUTION_PATHS.path).to_pandas()
+    credits, effects = attribute(paths)
+    schema_name, table_name = SCORING_KEYS["markov_attribution"].path[-2:]
+    credit_schema = pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("channel", pa.string()),
+            ("credited_conversions", pa.float64()),
+        ]
+    )
+    effect_schema = pa.schema(
+        [
+            ("channel", pa.string()),
+            ("removal_effect", pa.float64()),
+            ("share", pa.float64()),
+            ("conversion_probability", pa.float64()),
+            ("conversion_probability_without", pa.float64()),
+        ]
+    )
+    warehouse.write_table(
+        schema_name,
+        table_name,
+        pa.Table.from_pandas(credits, schema=credit_schema, preserve_index=False),
+    )
+    warehouse.write_table(
+        schema_name,
+        MARKOV_EFFECTS_TABLE,
+        pa.Table.from_pandas(effects, schema=effect_schema, preserve_index=False),
+    )
+    table = "| channel | removal effect | share |\n|---|---|---|\n" + "\n".join(
+        f"| {row.channel} | {row.removal_effect:.4f} | {row.share:.2%} |"
+        for row in effects.sort_values("share", ascending=False).itertuples()
+    )
+    probability = float(effects["conversion_probability"].iloc[0]) if len(effects) else 0.0
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(credits),
+            "conversion_probability": MetadataValue.float(probability),
+            "converting_journeys": int(credits["order_id"].nunique()),
+            "channel_effects": MetadataValue.md(table),
         }
     )

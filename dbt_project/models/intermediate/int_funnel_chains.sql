@@ -1,6 +1,7 @@
--- Funnel chains: one row per funnel x user x entry day x step reached.
+-- Funnel chains: one row per funnel x actor x entry day x step reached. The actor is the stitched
+-- identity of int_touchpoints: a user (touchpoints before login included) or an anonymous device.
 --
--- For each user and each UTC day d with a step-1 touchpoint, the level is the length of the
+-- For each actor and each UTC day d with a step-1 touchpoint, the level is the length of the
 -- longest chain e1, e2, ... ek where e1 is a step-1 touchpoint on day d, each e_i is a step-i
 -- touchpoint strictly later than e_(i-1), and t(e_k) <= t(e1) + window (the boundary counts).
 -- This is ClickHouse's windowFunnel(window, 'strict_increase') restricted to chains that start
@@ -14,7 +15,7 @@ with
 
 touchpoints as (
     select
-        user_id,
+        actor_id,
         occurred_at,
         touchpoint
     from {{ ref('int_touchpoints') }}
@@ -27,7 +28,7 @@ touchpoints as (
 
     {{ f }}_events as (
         select
-            user_id,
+            actor_id,
             occurred_at,
             touchpoint
         from touchpoints
@@ -38,7 +39,7 @@ touchpoints as (
 
     {{ f }}_chain_1 as (
         select distinct
-            user_id,
+            actor_id,
             occurred_at as step_1_at
         from {{ f }}_events
         where touchpoint = {{ quote_literal(steps[0]) }}
@@ -48,7 +49,7 @@ touchpoints as (
         {%- set i = loop.index + 1 %}
         {{ f }}_chain_{{ i }} as (
             select
-                chain.user_id,
+                chain.actor_id,
                 {% for j in range(1, i) -%}
                     chain.step_{{ j }}_at,
                 {% endfor -%}
@@ -56,7 +57,7 @@ touchpoints as (
             from {{ f }}_chain_{{ i - 1 }} as chain
             left join {{ f }}_events as next_event
                 on
-                    chain.user_id = next_event.user_id
+                    chain.actor_id = next_event.actor_id
                     and next_event.touchpoint = {{ quote_literal(step) }}
                     and chain.step_{{ i - 1 }}_at < next_event.occurred_at
                     and {{ dbt.dateadd('second', window_seconds, 'chain.step_1_at') }}
@@ -65,7 +66,7 @@ touchpoints as (
                 {% for j in range(1, i) -%}
                     chain.step_{{ j }}_at,
                 {% endfor -%}
-                chain.user_id
+                chain.actor_id
         ),
 
     {% endfor -%}
@@ -85,7 +86,7 @@ touchpoints as (
         select
             *,
             row_number() over (
-                partition by user_id, entry_date
+                partition by actor_id, entry_date
                 order by level desc, step_1_at asc
             ) as chain_rank
         from {{ f }}_levels
@@ -95,7 +96,7 @@ touchpoints as (
         {% for step in steps -%}
             select
                 {{ quote_literal(funnel.name) }} as funnel_name,
-                user_id,
+                actor_id,
                 entry_date,
                 step_1_at as entry_at,
                 level,
@@ -122,7 +123,7 @@ unioned as (
 final as (
     select
         cast(funnel_name as {{ dbt.type_string() }}) as funnel_name,
-        user_id,
+        actor_id,
         entry_date,
         entry_at,
         cast(level as {{ dbt.type_int() }}) as level,

@@ -1,30 +1,135 @@
--- Touchpoints of consenting, known users. Anonymous touchpoints (no user_id) and touchpoints of
--- unknown users are left out here.
+-- Touchpoints by actor, with their session.
+--
+-- The actor is the user when the touchpoint names one; otherwise the user its anonymous_id was
+-- last seen with (int_identity_map), so touchpoints before login count for the user who later
+-- logs in; otherwise `anon:<anonymous_id>` for devices that never log in. Touchpoints of users
+-- without consent (directly or through the map) and of unknown user_ids are left out.
+--
+-- Sessions: more than `session_timeout_minutes` of inactivity starts a new session (a gap of
+-- exactly the timeout stays in it). Continuous activity is cut into sessions of at most
+-- `session_max_hours`, counted from the first touchpoint of the activity: a touchpoint more than
+-- N x max after it opens session N + 1. Midnight means nothing to a session.
+{%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
+{%- set max_microseconds = (var('session_max_hours') * 3600 * 1000000) | int %}
+
 with
 
 touchpoints as (
     select * from {{ ref('stg_touchpoints') }}
 ),
 
+identity_map as (
+    select * from {{ ref('int_identity_map') }}
+),
+
 users as (
     select user_id from {{ ref('int_users') }}
 ),
 
+resolved as (
+    select
+        touchpoints.*,
+        coalesce(touchpoints.user_id, identity_map.user_id) as resolved_user_id,
+        touchpoints.user_id is null and identity_map.user_id is not null as is_stitched,
+        coalesce(identity_map.is_suppressed, false) as is_suppressed
+    from touchpoints
+    left join identity_map on touchpoints.anonymous_id = identity_map.anonymous_id
+),
+
+actors as (
+    select
+        resolved.*,
+        coalesce(
+            resolved.resolved_user_id,
+            {{ dbt.concat(["'anon:'", 'resolved.anonymous_id']) }}
+        ) as actor_id
+    from resolved
+    left join users on resolved.resolved_user_id = users.user_id
+    where
+        (resolved.resolved_user_id is null and not resolved.is_suppressed)
+        or users.user_id is not null
+),
+
+gaps as (
+    select
+        *,
+        lag(occurred_at) over (
+            partition by actor_id order by occurred_at, touchpoint_id
+        ) as previous_occurred_at
+    from actors
+),
+
+activity_runs as (
+    select
+        *,
+        sum(
+            case
+                when previous_occurred_at is null then 1
+                when occurred_at > {{ dbt.dateadd('second', timeout_seconds, 'previous_occurred_at') }}
+                    then 1
+                else 0
+            end
+        ) over (
+            partition by actor_id
+            order by occurred_at, touchpoint_id
+            rows between unbounded preceding and current row
+        ) as activity_run
+    from gaps
+),
+
+run_offsets as (
+    select
+        *,
+        {{ dbt.datediff(
+            'min(occurred_at) over (partition by actor_id, activity_run)',
+            'occurred_at',
+            'microsecond'
+        ) }} as microseconds_into_run
+    from activity_runs
+),
+
+chunked as (
+    select
+        *,
+        case
+            when microseconds_into_run = 0 then 0
+            else ceil(microseconds_into_run / {{ max_microseconds }}.0) - 1
+        end as run_chunk
+    from run_offsets
+),
+
+sessionized as (
+    select
+        *,
+        dense_rank() over (
+            partition by actor_id order by activity_run, run_chunk
+        ) as session_number
+    from chunked
+),
+
 final as (
     select
-        touchpoints.touchpoint_id,
-        touchpoints.user_id,
-        touchpoints.anonymous_id,
-        touchpoints.occurred_at,
-        touchpoints.touchpoint,
-        touchpoints.channel,
-        touchpoints.campaign,
-        touchpoints.page,
-        touchpoints.dwell_ms,
-        touchpoints.properties,
-        touchpoints.properties_is_valid_json
-    from touchpoints
-    inner join users on touchpoints.user_id = users.user_id
+        touchpoint_id,
+        actor_id,
+        resolved_user_id as user_id,
+        anonymous_id,
+        is_stitched,
+        resolved_user_id is null as is_anonymous_actor,
+        {{ dbt.concat(['actor_id', "'#'", 'cast(session_number as ' ~ dbt.type_string() ~ ')']) }}
+            as session_id,
+        cast(session_number as {{ dbt.type_int() }}) as session_number,
+        cast(row_number() over (
+            partition by actor_id, session_number order by occurred_at, touchpoint_id
+        ) as {{ dbt.type_int() }}) as session_touchpoint_number,
+        occurred_at,
+        touchpoint,
+        channel,
+        campaign,
+        page,
+        dwell_ms,
+        properties,
+        properties_is_valid_json
+    from sessionized
 )
 
 select * from final

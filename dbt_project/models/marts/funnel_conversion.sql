@@ -1,6 +1,7 @@
--- Funnel conversion by entry day, acquisition channel and device. A (user, entry day) pair counts
--- in `users` for every step up to its level. Every step has a row, zero included, for each
--- entry day x channel x device that has at least one entry.
+-- Funnel conversion by entry day, acquisition channel and device. An (actor, entry day) pair
+-- counts in `users` for every step up to its level; actors are stitched identities, so a user's
+-- touchpoints before login count, and devices that never log in count as '(anonymous)'. Every
+-- step has a row, zero included, for each entry day x channel x device that has an entry.
 with
 
 chains as (
@@ -22,10 +23,16 @@ cutoff as (
 chains_with_segment as (
     select
         chains.*,
-        coalesce(users.acquisition_channel, '(unknown)') as acquisition_channel,
-        coalesce(users.device_type, '(unknown)') as device_type
+        case
+            when users.user_id is null then '(anonymous)'
+            else coalesce(users.acquisition_channel, '(unknown)')
+        end as acquisition_channel,
+        case
+            when users.user_id is null then '(anonymous)'
+            else coalesce(users.device_type, '(unknown)')
+        end as device_type
     from chains
-    inner join users on chains.user_id = users.user_id
+    left join users on chains.actor_id = users.user_id
 ),
 
 segments as (

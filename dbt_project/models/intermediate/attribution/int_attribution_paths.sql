@@ -1,0 +1,84 @@
+-- Channel paths of customer journeys, the input of the Markov attribution (Python scoring
+-- asset): one row per journey x touch, in (occurred_at, touchpoint_id) order.
+--   * A converting journey is a purchase: its touches (int_attribution_touches).
+--   * A non-converting journey is an actor with at least one channel touch and no purchase at
+--     all: their channel touches in the `attribution_lookback_days` up to (and including) their
+--     last channel touch.
+-- Purchases without a touch have no path.
+{%- set lookback_days = var('attribution_lookback_days') %}
+
+with
+
+touches as (
+    select * from {{ ref('int_attribution_touches') }}
+),
+
+purchases as (
+    select * from {{ ref('int_purchases') }}
+),
+
+touchpoints as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+buyers as (
+    select distinct user_id from purchases
+),
+
+converting as (
+    select
+        {{ dbt.concat(["'order:'", 'order_id']) }} as journey_id,
+        true as is_converted,
+        order_id,
+        user_id as actor_id,
+        touch_number,
+        touchpoint_id,
+        occurred_at,
+        channel
+    from touches
+),
+
+non_buyer_touches as (
+    select
+        touchpoints.actor_id,
+        touchpoints.touchpoint_id,
+        touchpoints.occurred_at,
+        touchpoints.channel,
+        max(touchpoints.occurred_at) over (
+            partition by touchpoints.actor_id
+        ) as last_touch_at
+    from touchpoints
+    left join buyers on touchpoints.actor_id = buyers.user_id
+    where
+        touchpoints.channel is not null
+        and buyers.user_id is null
+),
+
+non_converting_window as (
+    select *
+    from non_buyer_touches
+    where occurred_at >= {{ dbt.dateadd('day', -1 * lookback_days, 'last_touch_at') }}
+),
+
+non_converting as (
+    select
+        {{ dbt.concat(["'actor:'", 'actor_id']) }} as journey_id,
+        false as is_converted,
+        cast(null as {{ dbt.type_string() }}) as order_id,
+        actor_id,
+        cast(row_number() over (
+            partition by actor_id order by occurred_at, touchpoint_id
+        ) as {{ dbt.type_int() }}) as touch_number,
+        touchpoint_id,
+        occurred_at,
+        channel
+    from non_converting_window
+),
+
+final as (
+    select * from converting
+    union all
+    select * from non_converting
+)
+
+select * from final

@@ -1,0 +1,69 @@
+-- The touches of each conversion: one row per purchase x touchpoint of the buyer (stitched
+-- actor = the purchase's user_id) with a channel, in the `attribution_lookback_days` up to the
+-- purchase (both bounds inclusive; a touch after the purchase does not count). Touches are
+-- numbered in (occurred_at, touchpoint_id) order. Purchases without a touch have no row here.
+{%- set lookback_days = var('attribution_lookback_days') %}
+
+with
+
+purchases as (
+    select * from {{ ref('int_purchases') }}
+),
+
+touchpoints as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+channel_touchpoints as (
+    select
+        touchpoint_id,
+        actor_id,
+        occurred_at,
+        channel
+    from touchpoints
+    where channel is not null
+),
+
+in_window as (
+    select
+        purchases.order_id,
+        purchases.user_id,
+        purchases.purchased_at,
+        channel_touchpoints.touchpoint_id,
+        channel_touchpoints.occurred_at,
+        channel_touchpoints.channel
+    from purchases
+    inner join channel_touchpoints
+        on
+            purchases.user_id = channel_touchpoints.actor_id
+            and {{ dbt.dateadd('day', -1 * lookback_days, 'purchases.purchased_at') }}
+            <= channel_touchpoints.occurred_at
+            and purchases.purchased_at >= channel_touchpoints.occurred_at
+),
+
+numbered as (
+    select
+        *,
+        row_number() over (
+            partition by order_id order by occurred_at, touchpoint_id
+        ) as touch_number,
+        count(*) over (partition by order_id) as touch_count,
+        {{ dbt.datediff('occurred_at', 'purchased_at', 'microsecond') }} as microseconds_before
+    from in_window
+),
+
+final as (
+    select
+        order_id,
+        user_id,
+        purchased_at,
+        touchpoint_id,
+        occurred_at,
+        channel,
+        cast(touch_number as {{ dbt.type_int() }}) as touch_number,
+        cast(touch_count as {{ dbt.type_int() }}) as touch_count,
+        cast(microseconds_before as double) / 86400000000 as days_before_purchase
+    from numbered
+)
+
+select * from final

@@ -1,0 +1,67 @@
+-- Identity stitching: every anonymous_id that was ever seen together with a user_id, mapped to
+-- the user it was seen with last. When that user has not consented, the mapping is suppressed
+-- (user_id null, is_suppressed true): the anonymous touchpoints of that device then belong to a
+-- user who must not appear, so int_touchpoints drops them instead of treating them as anonymous.
+with
+
+touchpoints as (
+    select * from {{ ref('stg_touchpoints') }}
+),
+
+users as (
+    select user_id from {{ ref('int_users') }}
+),
+
+links as (
+    select
+        anonymous_id,
+        user_id,
+        occurred_at,
+        touchpoint_id
+    from touchpoints
+    where anonymous_id is not null and user_id is not null
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by anonymous_id
+            order by occurred_at desc, touchpoint_id desc
+        ) as recency_rank
+    from links
+),
+
+summary as (
+    select
+        anonymous_id,
+        count(distinct user_id) as linked_users,
+        min(occurred_at) as first_linked_at,
+        max(occurred_at) as last_linked_at
+    from links
+    group by anonymous_id
+),
+
+last_user as (
+    select
+        ranked.anonymous_id,
+        users.user_id,
+        users.user_id is null as is_suppressed
+    from ranked
+    left join users on ranked.user_id = users.user_id
+    where ranked.recency_rank = 1
+),
+
+final as (
+    select
+        last_user.anonymous_id,
+        last_user.user_id,
+        last_user.is_suppressed,
+        summary.linked_users,
+        summary.first_linked_at,
+        summary.last_linked_at
+    from last_user
+    inner join summary on last_user.anonymous_id = summary.anonymous_id
+)
+
+select * from final

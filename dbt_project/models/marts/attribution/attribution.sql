@@ -1,0 +1,158 @@
+-- Multi-touch attribution: one row per conversion (purchase) x model x channel. Each model
+-- shares out one conversion (and its revenue) over the channels of the purchase's touches
+-- (int_attribution_touches); touches of the same channel are summed, and every touched channel
+-- has a row in every model, with 0 credit when the model gives it none. A purchase without a
+-- touch is credited 100% to `unattributed` in every model.
+--   first_touch / last_touch: all credit to the first / last touch.
+--   linear: equal shares.
+--   position_based: one touch 100%; two 50/50; three or more 40% first, 40% last and 20% split
+--     equally over the middle touches.
+--   time_decay: weight 2^(-days before the purchase / `time_decay_half_life_days`), normalised
+--     over the purchase's touches.
+--   markov: removal-effect shares of a first-order Markov chain, computed by the Python scoring
+--     asset (scoring.markov_attribution).
+{%- set rule_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+{%- set models = rule_models + ['markov'] %}
+{%- set half_life_days = var('time_decay_half_life_days') %}
+
+with
+
+conversions as (
+    select * from {{ ref('int_attribution_conversions') }}
+),
+
+touches as (
+    select * from {{ ref('int_attribution_touches') }}
+),
+
+markov as (
+    select * from {{ source('scoring', 'markov_attribution') }}
+),
+
+attribution_models as (
+    {% for model in models -%}
+        select {{ quote_literal(model) }} as model
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+decayed as (
+    select
+        *,
+        -- exact decimals from here on: a parallel sum of doubles depends on the order it adds
+        -- in, and two builds must give the same bits
+        cast(
+            power(
+                cast(2 as double),
+                -1 * days_before_purchase / cast({{ half_life_days }} as double)
+            ) as decimal(38, 18)
+        ) as decay_weight
+    from touches
+),
+
+touch_credits as (
+    select
+        order_id,
+        channel,
+        case when touch_number = 1 then cast(1 as double) else cast(0 as double) end
+            as first_touch,
+        case when touch_number = touch_count then cast(1 as double) else cast(0 as double) end
+            as last_touch,
+        cast(1 as double) / touch_count as linear,
+        case
+            when touch_count = 1 then cast(1 as double)
+            when touch_count = 2 then cast(0.5 as double)
+            when touch_number = 1 or touch_number = touch_count then cast(0.4 as double)
+            else cast(0.2 as double) / (touch_count - 2)
+        end as position_based,
+        cast(decay_weight as double)
+        / cast(sum(decay_weight) over (partition by order_id) as double) as time_decay
+    from decayed
+),
+
+rule_credits as (
+    {% for model in rule_models -%}
+        select
+            order_id,
+            {{ quote_literal(model) }} as model,
+            channel,
+            {{ model }} as credit
+        from touch_credits
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+rule_channel_credits as (
+    select
+        order_id,
+        model,
+        channel,
+        count(*) as touches,
+        sum(cast(credit as decimal(38, 18))) as credited_conversions
+    from rule_credits
+    group by order_id, model, channel
+),
+
+channel_touches as (
+    select
+        order_id,
+        channel,
+        count(*) as touches
+    from touches
+    group by order_id, channel
+),
+
+markov_channel_credits as (
+    select
+        channel_touches.order_id,
+        'markov' as model,
+        channel_touches.channel,
+        channel_touches.touches,
+        cast(markov.credited_conversions as double) as credited_conversions
+    from channel_touches
+    left join markov
+        on
+            channel_touches.order_id = markov.order_id
+            and channel_touches.channel = markov.channel
+),
+
+touched_conversions as (
+    select distinct order_id from touches
+),
+
+unattributed as (
+    select
+        conversions.order_id,
+        attribution_models.model,
+        'unattributed' as channel,
+        0 as touches,
+        cast(1 as double) as credited_conversions
+    from conversions
+    cross join attribution_models
+    left join touched_conversions on conversions.order_id = touched_conversions.order_id
+    where touched_conversions.order_id is null
+),
+
+credits as (
+    select * from rule_channel_credits
+    union all
+    select * from markov_channel_credits
+    union all
+    select * from unattributed
+),
+
+final as (
+    select
+        cast(conversions.order_id as {{ dbt.type_string() }}) as order_id,
+        cast(conversions.user_id as {{ dbt.type_string() }}) as user_id,
+        cast(conversions.purchased_at as {{ dbt.type_timestamp() }}) as purchased_at,
+        cast(credits.model as {{ dbt.type_string() }}) as model,
+        cast(credits.channel as {{ dbt.type_string() }}) as channel,
+        cast(credits.touches as {{ dbt.type_bigint() }}) as touches,
+        cast(credits.credited_conversions as double) as credited_conversions,
+        credits.credited_conversions * cast(conversions.revenue as double) as credited_revenue
+    from credits
+    inner join conversions on credits.order_id = conversions.order_id
+)
+
+select * from final
