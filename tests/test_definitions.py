@@ -55,6 +55,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_attribution_paths",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
+        "intermediate/int_channel_performance",
     },
     "marts": {
         "marts/funnel_conversion",

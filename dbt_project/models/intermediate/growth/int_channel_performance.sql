@@ -1,0 +1,285 @@
+-- Marketing channel performance per period, for two period types that share one definition:
+-- 'month' (UTC calendar months) and 'overall' (the whole data up to the cutoff; its
+-- period_start is the first month with any fact). marts.channel_performance and
+-- marts.channel_performance_overall select one period type each, so they cannot drift apart.
+--
+-- Channels are the union of spend channels, users' acquisition channels and touchpoint channels
+-- (a missing one is '(unknown)'); a (period, channel) has a row when it has spend, a new
+-- customer, a reached actor or revenue. Spend counts by spend date; reach by the touchpoint's own
+-- channel, and an actor counts once per period however often they were reached; new customers,
+-- revenue and 90-day LTV by the customer's acquisition channel. Everything is as of the data
+-- cutoff: touchpoints and purchases after it, and spend of later days, are left out. Ratios are
+-- null when the denominator is 0.
+{%- set conversion_touchpoint = var('conversion_touchpoint') %}
+{%- set period_start = "case when periods.period_type = 'month' then facts.month "
+    ~ "else first_month.month end" %}
+
+with
+
+spend as (
+    select * from {{ ref('stg_marketing_spend') }}
+),
+
+touchpoints as (
+    select * from {{ ref('int_touchpoints') }}
+),
+
+purchases as (
+    select * from {{ ref('int_purchases') }}
+),
+
+customers as (
+    select * from {{ ref('int_customer_ltv_90d') }}
+),
+
+cutoff as (
+    select * from {{ ref('int_data_cutoff') }}
+),
+
+periods as (
+    select 'month' as period_type
+    union all
+    select 'overall' as period_type
+),
+
+spend_facts as (
+    select
+        cast({{ dbt.date_trunc('month', 'spend.spend_date') }} as date) as month,
+        spend.channel,
+        spend.spend,
+        coalesce(spend.impressions, 0) as impressions,
+        coalesce(spend.clicks, 0) as clicks
+    from spend
+    cross join cutoff
+    where spend.spend_date <= cast(cutoff.data_cutoff_at as date)
+),
+
+touch_facts as (
+    select
+        touchpoints.actor_id,
+        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month,
+        coalesce(touchpoints.channel, '(unknown)') as channel,
+        touchpoints.touchpoint = {{ quote_literal(conversion_touchpoint) }} as is_conversion
+    from touchpoints
+    cross join cutoff
+    where touchpoints.occurred_at <= cutoff.data_cutoff_at
+),
+
+acquisition_facts as (
+    select
+        cohort_month as month,
+        acquisition_channel as channel,
+        ltv_90d_revenue
+    from customers
+),
+
+revenue_facts as (
+    select
+        purchases.purchase_month as month,
+        customers.acquisition_channel as channel,
+        purchases.revenue
+    from purchases
+    inner join customers on purchases.user_id = customers.user_id
+    cross join cutoff
+    where purchases.purchased_at <= cutoff.data_cutoff_at
+),
+
+first_month as (
+    select min(month) as month
+    from (
+        select month from spend_facts
+        union all
+        select month from touch_facts
+        union all
+        select month from acquisition_facts
+        union all
+        select month from revenue_facts
+    ) as fact_months
+),
+
+spend_periods as (
+    select
+        periods.period_type,
+        {{ period_start }} as period_start,
+        facts.channel,
+        sum(facts.spend) as spend,
+        sum(facts.impressions) as impressions,
+        sum(facts.clicks) as clicks
+    from spend_facts as facts
+    cross join periods
+    cross join first_month
+    group by periods.period_type, {{ period_start }}, facts.channel
+),
+
+reached as (
+    select distinct
+        periods.period_type,
+        {{ period_start }} as period_start,
+        facts.channel,
+        facts.actor_id
+    from touch_facts as facts
+    cross join periods
+    cross join first_month
+),
+
+converted as (
+    select distinct
+        periods.period_type,
+        {{ period_start }} as period_start,
+        facts.actor_id
+    from touch_facts as facts
+    cross join periods
+    cross join first_month
+    where facts.is_conversion
+),
+
+reach_periods as (
+    select
+        reached.period_type,
+        reached.period_start,
+        reached.channel,
+        count(*) as reached_actors,
+        count(converted.actor_id) as converted_actors
+    from reached
+    left join converted
+        on
+            reached.period_type = converted.period_type
+            and reached.period_start = converted.period_start
+            and reached.actor_id = converted.actor_id
+    group by reached.period_type, reached.period_start, reached.channel
+),
+
+acquisition_periods as (
+    select
+        periods.period_type,
+        {{ period_start }} as period_start,
+        facts.channel,
+        count(*) as new_customers,
+        sum(facts.ltv_90d_revenue) as ltv_90d_revenue,
+        max(facts.month) as last_cohort_month
+    from acquisition_facts as facts
+    cross join periods
+    cross join first_month
+    group by periods.period_type, {{ period_start }}, facts.channel
+),
+
+revenue_periods as (
+    select
+        periods.period_type,
+        {{ period_start }} as period_start,
+        facts.channel,
+        sum(facts.revenue) as revenue
+    from revenue_facts as facts
+    cross join periods
+    cross join first_month
+    group by periods.period_type, {{ period_start }}, facts.channel
+),
+
+period_channels as (
+    select
+        period_type,
+        period_start,
+        channel
+    from spend_periods
+    union
+    select
+        period_type,
+        period_start,
+        channel
+    from reach_periods
+    union
+    select
+        period_type,
+        period_start,
+        channel
+    from acquisition_periods
+    union
+    select
+        period_type,
+        period_start,
+        channel
+    from revenue_periods
+),
+
+combined as (
+    select
+        period_channels.period_type,
+        period_channels.period_start,
+        period_channels.channel,
+        coalesce(spend_periods.spend, 0) as spend,
+        coalesce(spend_periods.impressions, 0) as impressions,
+        coalesce(spend_periods.clicks, 0) as clicks,
+        coalesce(acquisition_periods.new_customers, 0) as new_customers,
+        coalesce(reach_periods.reached_actors, 0) as reached_actors,
+        coalesce(reach_periods.converted_actors, 0) as converted_actors,
+        coalesce(revenue_periods.revenue, 0) as revenue,
+        coalesce(acquisition_periods.ltv_90d_revenue, 0) as ltv_90d_revenue,
+        -- The 90-day windows have all closed once the last day of the (latest) first-purchase
+        -- month + 90 days has passed: for a month, that month; overall, the latest cohort month
+        -- of the channel's new customers (null without new customers).
+        case
+            when period_channels.period_type = 'month' then period_channels.period_start
+            else acquisition_periods.last_cohort_month
+        end as ltv_window_month
+    from period_channels
+    left join spend_periods
+        on
+            period_channels.period_type = spend_periods.period_type
+            and period_channels.period_start = spend_periods.period_start
+            and period_channels.channel = spend_periods.channel
+    left join reach_periods
+        on
+            period_channels.period_type = reach_periods.period_type
+            and period_channels.period_start = reach_periods.period_start
+            and period_channels.channel = reach_periods.channel
+    left join acquisition_periods
+        on
+            period_channels.period_type = acquisition_periods.period_type
+            and period_channels.period_start = acquisition_periods.period_start
+            and period_channels.channel = acquisition_periods.channel
+    left join revenue_periods
+        on
+            period_channels.period_type = revenue_periods.period_type
+            and period_channels.period_start = revenue_periods.period_start
+            and period_channels.channel = revenue_periods.channel
+),
+
+measured as (
+    select
+        combined.*,
+        {{ safe_divide('combined.spend', 'combined.new_customers') }} as cac,
+        {{ safe_divide('combined.ltv_90d_revenue', 'combined.new_customers') }}
+            as ltv_90d_per_new_customer,
+        cast(
+            {{ dbt.dateadd('day', 89, dbt.dateadd('month', 1, 'combined.ltv_window_month')) }}
+            as date
+        ) <= cast(cutoff.data_cutoff_at as date) as ltv_90d_is_complete
+    from combined
+    cross join cutoff
+),
+
+final as (
+    select
+        cast(period_type as {{ dbt.type_string() }}) as period_type,
+        cast(period_start as date) as period_start,
+        cast(channel as {{ dbt.type_string() }}) as channel,
+        cast(spend as decimal(18, 2)) as spend,
+        cast(impressions as {{ dbt.type_bigint() }}) as impressions,
+        cast(clicks as {{ dbt.type_bigint() }}) as clicks,
+        {{ safe_divide('clicks', 'impressions') }} as ctr,
+        cast(new_customers as {{ dbt.type_bigint() }}) as new_customers,
+        cac,
+        cast(reached_actors as {{ dbt.type_bigint() }}) as reached_actors,
+        cast(converted_actors as {{ dbt.type_bigint() }}) as converted_actors,
+        {{ safe_divide('converted_actors', 'reached_actors') }} as cvr,
+        {{ safe_divide('spend', 'converted_actors') }} as atc,
+        cast(revenue as decimal(18, 2)) as revenue,
+        {{ safe_divide('revenue', 'spend') }} as roas,
+        cast(ltv_90d_revenue as decimal(18, 2)) as ltv_90d_revenue,
+        ltv_90d_per_new_customer,
+        ltv_90d_is_complete,
+        {{ safe_divide('ltv_90d_per_new_customer', 'cac') }} as ltv_to_cac
+    from measured
+)
+
+select * from final
