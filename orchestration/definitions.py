@@ -7,13 +7,22 @@ the warehouse, or imports heavy libraries.
 from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.predictive import customer_churn, customer_clusters, customer_clv
 from orchestration.assets.raw import raw_files
 from orchestration.assets.scoring import customer_rfm, markov_attribution
 from orchestration.resources import build_resources
 from orchestration.schedules import build_warehouse_job, daily_schedule
 
 defs = Definitions(
-    assets=[raw_files, warehouse_dbt_assets, customer_rfm, markov_attribution],
+    assets=[
+        raw_files,
+        warehouse_dbt_assets,
+        customer_rfm,
+        markov_attribution,
+        customer_clv,
+        customer_churn,
+        customer_clusters,
+    ],
     jobs=[build_warehouse_job],
     schedules=[daily_schedule],
     resources=build_resources(),

@@ -72,6 +72,25 @@ class WarehouseResource(DuckDBResource):
             con.unregister("incoming")
             con.execute("commit")
 
+    def replace_rows(self, schema: str, table: str, data: pa.Table, key_column: str) -> None:
+        """Replace the rows of ``schema.table`` whose ``key_column`` value occurs in ``data``
+        with ``data``, in one transaction; create the table from ``data`` if it is missing.
+        Several assets share one table this way (scoring.model_metrics, one model each)."""
+        with self.get_connection() as con:
+            con.execute("begin transaction")
+            con.execute(f'create schema if not exists "{schema}"')
+            con.register("incoming", data)
+            con.execute(
+                f'create table if not exists "{schema}"."{table}" as select * from incoming limit 0'
+            )
+            con.execute(
+                f'delete from "{schema}"."{table}" where "{key_column}" in '
+                f'(select "{key_column}" from incoming)'
+            )
+            con.execute(f'insert into "{schema}"."{table}" by name select * from incoming')
+            con.unregister("incoming")
+            con.execute("commit")
+
 
 def dbt_executable() -> str:
     """The dbt next to this Python (the project's virtual environment), else dbt on PATH."""

@@ -14,7 +14,11 @@ from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
 from conftest import build_warehouse
 
 # Columns that record when a run happened, not what it computed.
-RUN_TIME_COLUMNS = {("audit", "rejected_rows", "rejected_at")}
+RUN_TIME_COLUMNS = {
+    ("audit", "rejected_rows", "rejected_at"),
+    ("scoring", "clv_model_parameters", "fitted_at"),
+    ("scoring", "model_metrics", "fitted_at"),
+}
 
 
 def _snapshot(path) -> dict[str, list[tuple]]:

@@ -56,12 +56,16 @@ EXPECTED_ASSETS = {
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_channel_performance",
+        "intermediate/int_customer_purchase_days",
+        "intermediate/int_customer_touchpoint_counts",
+        "intermediate/int_customer_features",
     },
     "marts": {
         "marts/funnel_conversion",
         "marts/cohort_retention",
         "marts/cohort_ltv",
         "marts/customers",
+        "marts/customer_actions",
         "marts/headline_metrics",
         "marts/attribution",
         "marts/touchpoint_value",
@@ -74,7 +78,13 @@ EXPECTED_ASSETS = {
         "marts/experiment_results",
         "marts/nps_monthly",
     },
-    "scoring": {"scoring/customer_rfm", "scoring/markov_attribution"},
+    "scoring": {
+        "scoring/customer_rfm",
+        "scoring/markov_attribution",
+        "scoring/customer_clv",
+        "scoring/customer_churn",
+        "scoring/customer_clusters",
+    },
     "audit": {"audit/rejected_rows"},
 }
 
@@ -97,6 +107,12 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
     assert "raw/users" in parents("staging/base_users")
     assert "intermediate/int_customer_orders" in parents("scoring/customer_rfm")
     assert "scoring/customer_rfm" in parents("marts/customers")
+    assert "intermediate/int_customer_purchase_days" in parents("scoring/customer_clv")
+    assert "intermediate/int_customer_features" in parents("scoring/customer_churn")
+    assert "intermediate/int_customer_features" in parents("scoring/customer_clusters")
+    for score in ("customer_clv", "customer_churn", "customer_clusters"):
+        assert f"scoring/{score}" in parents("marts/customers")
+    assert "marts/customers" in parents("marts/customer_actions")
 
 
 def test_dbt_tests_are_asset_checks(asset_graph):
@@ -134,7 +150,8 @@ def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
     warehouse = tmp_path / "never-created.duckdb"
     code = (
         "import sys; import orchestration.definitions; "
-        "heavy = [m for m in ('pandas', 'sklearn', 'pymc') if m in sys.modules]; "
+        "heavy = [m for m in ('pandas', 'sklearn', 'pymc', 'pymc_marketing', 'pytensor') "
+        "if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run(

@@ -79,7 +79,67 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         )
     else:
         lines.append("Best LTV:CAC channel: n/a (no channel has both spend and new customers)")
+    lines.append("")
+    lines.extend(_scoring_lines(con))
     return "\n".join(lines)
+
+
+def _metrics(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, tuple[float, int]]:
+    rows = con.execute(
+        "select metric, value, n from scoring.model_metrics where model = ?", [model]
+    ).fetchall()
+    return {metric: (value, n) for metric, value, n in rows}
+
+
+def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The fitted CLV parameters, the churn model against its baseline, the clusters."""
+    lines = ["Predictive scores (scoring.model_metrics)"]
+    parameters = con.execute(
+        "select model, parameter, value, log_likelihood, n_customers "
+        "from scoring.clv_model_parameters order by model, parameter"
+    ).fetchall()
+    if parameters:
+        for model in ("bg_nbd", "gamma_gamma"):
+            rows = [r for r in parameters if r[0] == model]
+            values = ", ".join(f"{r[1]} {r[2]:.4g}" for r in rows)
+            lines.append(
+                f"  CLV {model:<12} {values}  (log-likelihood {rows[0][3]:,.1f}, "
+                f"{rows[0][4]:,} customers)"
+            )
+        clv = _metrics(con, "clv")
+        if "holdout_mae" in clv:
+            lines.append(
+                f"  CLV holdout            predicted {clv['holdout_predicted_purchases'][0]:,.1f} "
+                f"vs actual {clv['holdout_actual_purchases'][0]:,.0f} repeat purchases "
+                f"({clv['holdout_aggregate_error'][0]:+.1%}), "
+                f"MAE {clv['holdout_mae'][0]:.3f} per customer"
+            )
+    else:
+        lines.append("  CLV                    not fitted (too little data)")
+    churn = _metrics(con, "churn")
+    if "holdout_auc" in churn:
+        auc, baseline = churn["holdout_auc"][0], churn["baseline_recency_auc"][0]
+        verdict = "beats" if auc > baseline else "does NOT beat"
+        lines.append(
+            f"  Churn holdout AUC      {auc:.3f} {verdict} the recency-only baseline "
+            f"{baseline:.3f} (Brier {churn['holdout_brier'][0]:.3f}, "
+            f"{churn['holdout_auc'][1]:,} customers)"
+        )
+    else:
+        lines.append("  Churn                  not fitted (too little data)")
+    clusters = _metrics(con, "clusters")
+    if "k" in clusters:
+        names = con.execute(
+            "select cluster_name, customers from scoring.cluster_profiles order by cluster_id"
+        ).fetchall()
+        lines.append(
+            f"  Clusters               k = {clusters['k'][0]:.0f} "
+            f"(silhouette {clusters['silhouette'][0]:.3f}): "
+            + "; ".join(f"{name} ({count:,})" for name, count in names)
+        )
+    else:
+        lines.append("  Clusters               not fitted (too little data)")
+    return lines
 
 
 def main() -> int:

@@ -87,7 +87,15 @@ def generate(
             signup_text = format_ts(res.signup_us, ts_styles(rng, people.is_cn))
             orders_tbl, items_tbl = order_tables(rng, res.orders, people.user_id, people.is_cn)
             nps_tbl, n_new_resp = nps_table(
-                rng, cal, people, res.orders, res.signup_us, res.is_buyer, res.abandoned, n_resp
+                rng,
+                cal,
+                people,
+                res.orders,
+                res.signup_us,
+                res.is_buyer,
+                res.abandoned,
+                res.lapsed,
+                n_resp,
             )
             writers["users"].write(users_table(people, signup_text))
             writers["touchpoints"].write(res.touchpoints)

@@ -32,9 +32,13 @@ def nps_table(
     signup_us: np.ndarray,
     is_buyer: np.ndarray,
     abandoned: np.ndarray,
+    lapsed: np.ndarray,
     id_offset: int,
 ) -> tuple[pa.Table, int]:
-    """About 15% of users answer once or twice. Returns the table and its row count."""
+    """About 15% of users answer once or twice. Returns the table and its row count.
+
+    Customers who lapse later (``lapsed``) are unhappy more often than those who stay: most of
+    their answers come before they stop buying, so a low score warns of churn."""
     n = people.n
     answers = np.where(rng.random(n) < 0.15, np.where(rng.random(n) < 0.2, 2, 1), 0)
     who, _ = expand(answers)
@@ -65,7 +69,8 @@ def nps_table(
         at,
     )
 
-    unhappy = trouble[who] | abandoned[who]
+    souring = lapsed[who] & (rng.random(m) < 0.6)
+    unhappy = trouble[who] | abandoned[who] | souring
     happy = is_buyer[who] & ~trouble[who]
     score = np.empty(m, dtype=np.int64)
     for mask, dist in (

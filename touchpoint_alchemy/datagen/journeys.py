@@ -44,8 +44,15 @@ EV = vocab.EV
 KIND_PRE, KIND_SIGNUP, KIND_BROWSE, KIND_PURCHASE, KIND_CART, KIND_ANON = range(6)
 #: lifetime mean number of logged-in browsing visits of a user (before activity decay cut-off)
 MEAN_VISITS = 10.0
-#: probability of a repeat purchase k months after the first one: ~0.36 falling to ~0.10
-REPEAT_RATE = 0.10 + 0.26 * np.exp(-(np.arange(1, 12) - 1) / 1.8)
+#: probability of a repeat purchase k months after the first one while the customer is active:
+#: ~0.42 falling to ~0.22 (times the customer's loyalty)
+REPEAT_RATE = 0.22 + 0.20 * np.exp(-(np.arange(1, 12) - 1) / 1.8)
+#: monthly probability that a customer of average loyalty lapses (stops buying for good)
+LAPSE_RATE = 0.3
+#: share of a lapsed customer's browsing visits that still happen after the lapse
+LAPSED_VISIT_SHARE = 0.25
+#: browsing visits a month of an active customer, from the first purchase until the lapse
+ACTIVE_VISITS_PER_MONTH = 1.2
 ANON_ONLY_SHARE = 0.15
 VIEW_EVENTS = (
     EV["page_view"],
@@ -105,6 +112,7 @@ class BatchResult:
     signup_us: np.ndarray
     is_buyer: np.ndarray
     abandoned: np.ndarray  # reached checkout at least once and never paid
+    lapsed: np.ndarray  # customers who stopped buying before the end of the period
     n_touchpoints: int
     n_anon: int  # anonymous-only visitors of the batch
 
@@ -178,6 +186,14 @@ def simulate_batch(
     hit = rng.random((buyers.size, REPEAT_RATE.size)) < np.minimum(
         0.9, REPEAT_RATE[None, :] * loyalty[:, None]
     )
+    # Customers lapse after a geometric number of months (loyal ones stay longer): no repeat
+    # purchase after that, and most of their browsing stops too, so churn shows in engagement
+    # (and in NPS, see feedback.py) before it shows in purchases.
+    life = rng.geometric(np.clip(LAPSE_RATE / loyalty, 0.05, 0.95))
+    hit &= np.arange(1, REPEAT_RATE.size + 1)[None, :] <= life[:, None]
+    lapse_month = np.minimum(m0 + life + 1, cal.month_starts.size - 1)
+    lapse_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    lapse_day[buyers] = cal.month_starts[lapse_month]
     rb, rk = np.nonzero(hit)
     month = m0[rb] + rk + 1
     month_len = cal.month_starts[month + 1] - cal.month_starts[month]
@@ -211,6 +227,18 @@ def simulate_batch(
     x = -tau[b_owner] * np.log1p(-rng.random(b_owner.size) * frac[b_owner])
     b_local = np.floor(su[b_owner] + x) + time_of_day(rng, b_owner.size)
     b_local = np.where(b_local < su[b_owner] + 1 / 24, b_local + 1, b_local)
+    # active customers keep coming back between purchases; lapsed ones do not
+    active_from = first_day[buyers].astype(np.float64)
+    active_days = np.maximum(np.minimum(lapse_day[buyers], days) - active_from, 0)
+    e_idx, _ = expand(rng.poisson(ACTIVE_VISITS_PER_MONTH * active_days / 30.4375))
+    e_owner = buyers[e_idx]
+    e_local = np.floor(
+        active_from[e_idx] + rng.random(e_idx.size) * active_days[e_idx]
+    ) + time_of_day(rng, e_idx.size)
+    b_owner = np.concatenate([b_owner, e_owner])
+    b_local = np.concatenate([b_local, e_local])
+    quiet = (b_local >= lapse_day[b_owner]) & (rng.random(b_owner.size) >= LAPSED_VISIT_SHARE)
+    b_owner, b_local = b_owner[~quiet], b_local[~quiet]
 
     # --- anonymous visits before signup -------------------------------------------------------
     a_owner, _ = expand(weighted_choice(rng, (0.3, 0.4, 0.2, 0.1), n))
@@ -502,6 +530,7 @@ def simulate_batch(
         signup_us=signup_us,
         is_buyer=buyer[:n],
         abandoned=abandoned[:n],
+        lapsed=lapse_day < days,
         n_touchpoints=ne,
         n_anon=n_anon,
     )

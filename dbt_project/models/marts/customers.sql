@@ -1,5 +1,7 @@
 -- One row per customer: a consenting user with at least one purchase up to the data cutoff,
--- with their order summary and the RFM scores computed by the Python scoring asset.
+-- with their order summary and the scores computed by the Python scoring assets: RFM, CLV
+-- (p_alive, clv_12m), churn risk and behavioural cluster. A score is null when its model had
+-- too little data to fit (scoring.model_metrics says so).
 with
 
 customer_orders as (
@@ -12,6 +14,18 @@ users as (
 
 rfm as (
     select * from {{ source('scoring', 'customer_rfm') }}
+),
+
+clv as (
+    select * from {{ source('scoring', 'customer_clv') }}
+),
+
+churn as (
+    select * from {{ source('scoring', 'customer_churn') }}
+),
+
+clusters as (
+    select * from {{ source('scoring', 'customer_clusters') }}
 ),
 
 final as (
@@ -31,10 +45,18 @@ final as (
         cast(rfm.recency_score as {{ dbt.type_int() }}) as recency_score,
         cast(rfm.frequency_score as {{ dbt.type_int() }}) as frequency_score,
         cast(rfm.monetary_score as {{ dbt.type_int() }}) as monetary_score,
-        cast(rfm.rfm_segment as {{ dbt.type_string() }}) as rfm_segment
+        cast(rfm.rfm_segment as {{ dbt.type_string() }}) as rfm_segment,
+        cast(clv.p_alive as double) as p_alive,
+        cast(clv.clv_12m as double) as clv_12m,
+        cast(churn.churn_probability as double) as churn_probability,
+        cast(churn.risk_band as {{ dbt.type_string() }}) as risk_band,
+        cast(clusters.cluster_name as {{ dbt.type_string() }}) as cluster_name
     from customer_orders
     inner join users on customer_orders.user_id = users.user_id
     left join rfm on customer_orders.user_id = rfm.user_id
+    left join clv on customer_orders.user_id = clv.user_id
+    left join churn on customer_orders.user_id = churn.user_id
+    left join clusters on customer_orders.user_id = clusters.user_id
 )
 
 select * from final
