@@ -21,7 +21,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test lint pytest dev demo-data clean
+.PHONY: help install manifest run test lint pytest dev demo-data bench clean
+
+SCALE ?= 5m
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +60,10 @@ test: lint pytest ## Every check: linters, dbt build with data and unit tests, p
 dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions
+
+bench: manifest ## Benchmark at SCALE touchpoints (default 5m): make bench SCALE=50m
+	$(UV) sync --frozen --group bench
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 demo-data: install ## Regenerate the demo raw files in seeds/
 	$(BIN)/python -m touchpoint_alchemy.datagen --out seeds --users 2000 --seed 42 --format csv

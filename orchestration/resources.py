@@ -36,6 +36,7 @@ class WarehouseResource(DuckDBResource):
             database=str(settings.warehouse_path),
             raw_data_dir=str(settings.raw_data_dir),
             data_cutoff=settings.data_cutoff,
+            connection_config={"memory_limit": settings.memory_limit},
         )
 
     def ensure_directory(self) -> None:
@@ -47,15 +48,19 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
         """Point the dbt process at this resource's warehouse file for the duration."""
-        previous = os.environ.get("WAREHOUSE_DUCKDB_PATH")
-        os.environ["WAREHOUSE_DUCKDB_PATH"] = self.database
+        values = {"WAREHOUSE_DUCKDB_PATH": self.database}
+        if "memory_limit" in self.connection_config:
+            values["DUCKDB_MEMORY_LIMIT"] = str(self.connection_config["memory_limit"])
+        previous = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
         try:
             yield
         finally:
-            if previous is None:
-                os.environ.pop("WAREHOUSE_DUCKDB_PATH", None)
-            else:
-                os.environ["WAREHOUSE_DUCKDB_PATH"] = previous
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out.
     def read_table(self, schema: str, table: str) -> pa.Table:

@@ -125,3 +125,71 @@ def test_missing_file_fails_fast_naming_the_file(tmp_path):
     message = _failure_message(result)
     assert str(raw / "nps_responses.csv") in message
     assert _tables(warehouse) == []
+
+
+def _touchpoints_as_daily_parts(raw, folder_name: str = "touchpoints") -> None:
+    """Replace touchpoints.csv by a folder of Parquet parts, one per UTC day of the raw text
+    (Hive layout ``date=YYYY-MM-DD/part-0.parquet``), every column kept as text."""
+    frame = pd.read_csv(raw / "touchpoints.csv", dtype=str, keep_default_na=False)
+    frame = frame.replace({"": None})
+    day = frame["occurred_at"].str.slice(0, 10).fillna("unknown")
+    day = day.where(day.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), "unknown")
+    for value, part in frame.groupby(day, sort=True):
+        folder = raw / folder_name / f"date={value}"
+        folder.mkdir(parents=True)
+        table = pa.Table.from_pandas(
+            part,
+            preserve_index=False,
+            schema=pa.schema([(column, pa.string()) for column in frame.columns]),
+        )
+        pq.write_table(table, folder / "part-0.parquet")
+    (raw / "touchpoints.csv").unlink()
+
+
+@pytest.fixture(scope="module")
+def folder_warehouse(tmp_path_factory) -> Warehouse:
+    raw = tmp_path_factory.mktemp("folder_raw")
+    for path in DEMO_RAW_DATA_DIR.glob("*.csv"):
+        shutil.copy(path, raw / path.name)
+    _touchpoints_as_daily_parts(raw)
+    path = tmp_path_factory.mktemp("folder") / "warehouse.duckdb"
+    result = build_warehouse(raw, path)
+    assert result.success
+    return Warehouse(path, raw, result)
+
+
+@pytest.mark.parametrize("mart", sorted(MARTS))
+def test_a_folder_of_daily_parquet_parts_gives_the_same_marts(
+    folder_warehouse, demo_warehouse, mart
+):
+    parts = list((folder_warehouse.raw_dir / "touchpoints").rglob("*.parquet"))
+    assert len(parts) > 300
+    expected = demo_warehouse.df(f"select * from marts.{mart}")
+    actual = folder_warehouse.df(f"select * from marts.{mart}")
+    assert_same_rows(actual, expected, MARTS[mart])
+
+
+def test_a_folder_keeps_every_row_and_its_first_occurrence(folder_warehouse, demo_warehouse):
+    query = (
+        "select source, reason, record_key from audit.rejected_rows "
+        "where source = 'touchpoints' order by all"
+    )
+    assert folder_warehouse.df(query).equals(demo_warehouse.df(query))
+    count = "select count(*) as n from intermediate.int_touchpoints"
+    assert folder_warehouse.df(count)["n"][0] == demo_warehouse.df(count)["n"][0]
+
+
+def test_a_part_missing_a_column_fails_naming_the_part(tmp_path):
+    from orchestration.assets.raw import CONTRACT_COLUMNS
+    from touchpoint_alchemy.raw_contract import RawContractError, check_raw_file
+
+    folder = tmp_path / "touchpoints" / "date=2025-01-02"
+    folder.mkdir(parents=True)
+    good = pa.table({c: pa.array(["x"], pa.string()) for c in CONTRACT_COLUMNS["touchpoints"]})
+    pq.write_table(good, folder.parent / "part-a.parquet")
+    pq.write_table(good.drop(["touchpoint"]), folder / "part-b.parquet")
+    with pytest.raises(RawContractError, match=r"part-b\.parquet.*'touchpoint'"):
+        check_raw_file(tmp_path, "touchpoints", CONTRACT_COLUMNS["touchpoints"])
+    (folder / "part-b.parquet").unlink()
+    checked = check_raw_file(tmp_path, "touchpoints", CONTRACT_COLUMNS["touchpoints"])
+    assert checked.format == "parquet folder" and checked.row_count == 1

@@ -28,15 +28,28 @@ class RawFile:
     row_count: int | None  # known without a scan for Parquet only
 
 
+def parquet_parts(folder: Path) -> list[Path]:
+    """The Parquet parts of a folder-per-file raw input, at any depth (Hive ``date=...``
+    folders included), in name order."""
+    return sorted(p for p in folder.rglob("*.parquet") if p.is_file())
+
+
 def locate_raw_file(raw_dir: Path, name: str) -> Path:
-    """``<raw_dir>/<name>.parquet`` if it exists, else ``<name>.csv``, as the dbt macro does."""
-    for extension in ("parquet", "csv"):
-        candidate = raw_dir / f"{name}.{extension}"
-        if candidate.is_file():
-            return candidate
+    """``<raw_dir>/<name>.parquet`` if it exists, else a folder ``<name>/`` of Parquet parts,
+    else ``<name>.csv``, as the dbt macro ``raw_file_path`` does."""
+    candidate = raw_dir / f"{name}.parquet"
+    if candidate.is_file():
+        return candidate
+    folder = raw_dir / name
+    if folder.is_dir() and parquet_parts(folder):
+        return folder
+    candidate = raw_dir / f"{name}.csv"
+    if candidate.is_file():
+        return candidate
     raise RawContractError(
-        f"Raw file missing: {raw_dir / name}.csv (or .parquet) does not exist. "
-        f"Put a '{name}' file in {raw_dir}, or unset RAW_DATA_DIR to use the demo data."
+        f"Raw file missing: neither {raw_dir / name}.parquet, a folder {raw_dir / name}/ of "
+        f"Parquet parts, nor {raw_dir / name}.csv exists. Put a '{name}' file in {raw_dir}, or "
+        "unset RAW_DATA_DIR to use the demo data."
     )
 
 
@@ -63,21 +76,29 @@ def read_columns(path: Path) -> tuple[list[str], int | None]:
 
 
 def check_raw_file(raw_dir: Path, name: str, required_columns: list[str]) -> RawFile:
-    """Locate raw file ``name`` and make sure it has every required column."""
+    """Locate raw file ``name`` and make sure it has every required column; for a folder of
+    Parquet parts, every part must have them (the error names the part)."""
     path = locate_raw_file(raw_dir, name)
-    columns, row_count = read_columns(path)
-    missing = [column for column in required_columns if column not in columns]
-    if missing:
-        raise RawContractError(
-            f"Raw file {path} is missing required column(s) {', '.join(map(repr, missing))}. "
-            f"The '{name}' file needs the columns {', '.join(required_columns)} "
-            f"(see docs/raw_data_contract.md); it has {', '.join(columns) or 'none'}."
-        )
+    files = parquet_parts(path) if path.is_dir() else [path]
+    columns: list[str] = []
+    row_count: int | None = 0
+    for file in files:
+        file_columns, count = read_columns(file)
+        missing = [column for column in required_columns if column not in file_columns]
+        if missing:
+            raise RawContractError(
+                f"Raw file {file} is missing required column(s) "
+                f"{', '.join(map(repr, missing))}. The '{name}' file needs the columns "
+                f"{', '.join(required_columns)} (see docs/raw_data_contract.md); it has "
+                f"{', '.join(file_columns) or 'none'}."
+            )
+        columns = columns or file_columns
+        row_count = None if count is None or row_count is None else row_count + count
     return RawFile(
         name=name,
         path=path,
-        format=path.suffix.lstrip("."),
+        format="parquet folder" if path.is_dir() else path.suffix.lstrip("."),
         columns=tuple(columns),
-        size_bytes=path.stat().st_size,
+        size_bytes=sum(file.stat().st_size for file in files),
         row_count=row_count,
     )

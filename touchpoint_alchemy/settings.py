@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEMO_RAW_DATA_DIR = REPO_ROOT / "seeds"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
+#: DuckDB's memory limit (it spills to disk beyond it); dbt and the Python assets share it
+DEFAULT_MEMORY_LIMIT = "8GB"
 
 
 def _absolute(value: str | os.PathLike[str]) -> Path:
@@ -28,6 +30,7 @@ class Settings:
     warehouse_path: Path
     raw_data_dir: Path
     data_cutoff: str | None = None
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -37,4 +40,5 @@ class Settings:
             warehouse_path=_absolute(env.get("WAREHOUSE_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH),
             raw_data_dir=_absolute(raw_dir) if raw_dir.strip() else DEMO_RAW_DATA_DIR,
             data_cutoff=(env.get("DATA_CUTOFF") or "").strip() or None,
+            memory_limit=(env.get("DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT,
         )

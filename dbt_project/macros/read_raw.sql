@@ -1,7 +1,9 @@
 {#-
-    read_raw(name): a relation over the raw file <raw_data_dir>/<name>.parquet or <name>.csv,
-    read in place (never persisted). Every contract column of the `raw` source comes back as
-    text, plus `_source_row_number` (1-based position in the file) so "first occurrence" is
+    read_raw(name): a relation over the raw file <raw_data_dir>/<name>.parquet, a folder
+    <raw_data_dir>/<name>/ of Parquet parts (any depth, e.g. Hive `date=YYYY-MM-DD/` folders),
+    or <name>.csv, read in place (never persisted). Every contract column of the `raw` source
+    comes back as text, plus `_source_row_number` (1-based position in the file; for a folder,
+    part number x 10^12 + position in the part, parts in path order) so "first occurrence" is
     well defined. Extra columns in the file are ignored. The call to source() records the
     lineage edge raw -> model for dbt and Dagster.
 -#}
@@ -31,21 +33,22 @@
 
 
 {% macro raw_file_path(name) -%}
-    {#- The raw file of <name>: Parquet wins over CSV when both exist. -#}
+    {#- The raw input of <name>: <name>.parquet, else the glob of a folder of Parquet parts,
+        else <name>.csv (the order touchpoint_alchemy.raw_contract checks them in). -#}
     {%- set directory = var('raw_data_dir') | string -%}
     {%- set stem = directory.rstrip('/') ~ '/' ~ name -%}
     {%- if not execute -%}
         {{- return(stem ~ '.csv') -}}
     {%- endif -%}
-    {%- for extension in ['parquet', 'csv'] -%}
-        {%- set candidate = stem ~ '.' ~ extension -%}
+    {%- for candidate in [stem ~ '.parquet', stem ~ '/**/*.parquet', stem ~ '.csv'] -%}
         {%- set found = run_query("select file from glob(" ~ quote_literal(candidate) ~ ")") -%}
         {%- if found.rows | length > 0 -%}
             {{- return(candidate) -}}
         {%- endif -%}
     {%- endfor -%}
     {{ exceptions.raise_compiler_error(
-        "Raw file missing: neither " ~ stem ~ ".parquet nor " ~ stem ~ ".csv exists "
+        "Raw file missing: neither " ~ stem ~ ".parquet, a folder " ~ stem
+        ~ "/ of Parquet parts, nor " ~ stem ~ ".csv exists "
         ~ "(raw_data_dir = " ~ directory ~ ")") }}
 {%- endmacro %}
 
@@ -64,7 +67,23 @@
             {% for column in columns -%}
             cast({{ adapter.quote(column) }} as varchar) as {{ adapter.quote(column) }},
             {% endfor -%}
-            {% if path.endswith('.parquet') -%}
+            {% if '*' in path -%}
+            parts.part_number * 1000000000000 + raw_rows.file_row_number + 1
+                as _source_row_number
+        from read_parquet(
+            {{ quote_literal(path) }},
+            file_row_number = true,
+            filename = true,
+            hive_partitioning = false,
+            union_by_name = true
+        ) as raw_rows
+        inner join (
+            select
+                file,
+                row_number() over (order by file) as part_number
+            from glob({{ quote_literal(path) }})
+        ) as parts on raw_rows.filename = parts.file
+            {%- elif path.endswith('.parquet') -%}
             file_row_number + 1 as _source_row_number
         from read_parquet({{ quote_literal(path) }}, file_row_number = true)
             {%- else -%}

@@ -235,6 +235,7 @@ def simulate_batch(
     e_local = np.floor(
         active_from[e_idx] + rng.random(e_idx.size) * active_days[e_idx]
     ) + time_of_day(rng, e_idx.size)
+    e_local = np.where(e_local < su[e_owner] + 1 / 24, e_local + 1, e_local)  # after signup
     b_owner = np.concatenate([b_owner, e_owner])
     b_local = np.concatenate([b_local, e_local])
     quiet = (b_local >= lapse_day[b_owner]) & (rng.random(b_owner.size) >= LAPSED_VISIT_SHARE)
