@@ -76,9 +76,10 @@ class ChurnConfig(Config):
     )
     seed: int = 42
     threads: int = Field(
-        default=1,
-        description="OpenMP threads of the gradient boosting: the machines have 2 cores, "
-        "shared with DuckDB.",
+        default=2,
+        description="OpenMP threads of the gradient boosting. The machines have 2 cores, "
+        "shared with DuckDB; steps run one at a time (in-process executor), so the model has "
+        "both while it runs. Set 1 when other work shares the machine.",
     )
 
 
