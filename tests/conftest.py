@@ -45,7 +45,7 @@ def build_warehouse(
     settings = Settings(
         warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
     )
-    assets = list(defs.assets or [])
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
     with dg.DagsterInstance.ephemeral() as instance:
         return dg.materialize(
             assets,

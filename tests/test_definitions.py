@@ -164,3 +164,22 @@ def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
     assert not warehouse.exists()
     assert {p.name for p in target.iterdir()} == before
     assert out.stdout.strip() == "", f"heavy modules imported at load time: {out.stdout}"
+
+
+def test_failure_sensor_and_freshness_checks_are_defined(defs, asset_graph):
+    sensor = defs.resolve_sensor_def("record_run_failure")
+    assert sensor.default_status.value == "RUNNING"
+    fresh = {
+        c.asset_key.to_user_string() for c in asset_graph.asset_check_keys if c.name == "raw_fresh"
+    }
+    assert fresh == {
+        f"staging/stg_{name}"
+        for name in (
+            "users",
+            "touchpoints",
+            "orders",
+            "marketing_spend",
+            "nps_responses",
+            "experiment_assignments",
+        )
+    }

@@ -8,6 +8,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    Failure,
     Output,
     TableColumn,
     TableSchema,
@@ -16,6 +17,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
+from orchestration.retries import TRANSIENT_RETRY, is_transient
 from orchestration.translator import TouchpointTranslator
 
 
@@ -23,6 +25,7 @@ from orchestration.translator import TouchpointTranslator
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=TouchpointTranslator(),
+    retry_policy=TRANSIENT_RETRY,
 )
 def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -39,7 +42,14 @@ def warehouse_dbt_assets(
         events = list(invocation.stream())
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
-        raise invocation.get_error() or RuntimeError("dbt build failed")
+        error = invocation.get_error() or RuntimeError("dbt build failed")
+        if is_transient(str(error)):
+            raise error  # retried by TRANSIENT_RETRY
+        # A failing test, a SQL or compilation error: the same on every try.
+        raise Failure(
+            description=f"dbt build failed (not retried: not a transient error).\n{error}",
+            allow_retries=False,
+        ) from error
 
 
 def _event_key(context: AssetExecutionContext, event: Any) -> AssetKey | None:

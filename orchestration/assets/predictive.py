@@ -23,6 +23,7 @@ from pydantic import Field
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.assets.scoring import SCORING_KEYS
 from orchestration.resources import WarehouseResource
+from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ def _clv_schemas() -> "tuple[pa.Schema, pa.Schema]":
     deps=[PURCHASE_DAYS, DATA_CUTOFF],
     group_name="scoring",
     owners=[OWNER],
+    retry_policy=TRANSIENT_RETRY,
     kinds={"python", "pymc", "duckdb"},
     description=(
         "Customer lifetime value per customer: BG/NBD (purchase occasions, p_alive) and "
@@ -275,6 +277,7 @@ def _churn_schema() -> "pa.Schema":
     deps=[CUSTOMER_FEATURES, TOUCHPOINT_COUNTS, DATA_CUTOFF],
     group_name="scoring",
     owners=[OWNER],
+    retry_policy=TRANSIENT_RETRY,
     kinds={"python", "sklearn", "duckdb"},
     description=(
         "Churn risk per customer: a calibrated HistGradientBoostingClassifier fitted on the "
@@ -348,6 +351,7 @@ def customer_churn(
     deps=[CUSTOMER_FEATURES, DATA_CUTOFF],
     group_name="scoring",
     owners=[OWNER],
+    retry_policy=TRANSIENT_RETRY,
     kinds={"python", "sklearn", "duckdb"},
     description=(
         "Behavioural clusters: k-means on standardized behaviour features of the customers at the "

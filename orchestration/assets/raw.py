@@ -21,6 +21,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.resources import WarehouseResource
+from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
 from touchpoint_alchemy.raw_contract import RawContractError, check_raw_file
 
@@ -56,6 +57,7 @@ _KEYS = {
     ],
     can_subset=True,
     name="raw_files",
+    retry_policy=TRANSIENT_RETRY,
 )
 def raw_files(
     context: AssetExecutionContext, warehouse: WarehouseResource

@@ -11,6 +11,7 @@ from dagster_dbt import get_asset_key_for_model, get_asset_keys_by_output_name_f
 
 from orchestration.assets.dbt import warehouse_dbt_assets
 from orchestration.resources import WarehouseResource
+from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
 
 # scoring table name -> asset key of the dbt source table the marts read
@@ -29,6 +30,7 @@ MARKOV_EFFECTS_TABLE = "markov_channel_effects"
     deps=[CUSTOMER_ORDERS],
     group_name="scoring",
     owners=[OWNER],
+    retry_policy=TRANSIENT_RETRY,
     kinds={"python", "pandas", "duckdb"},
     description=(
         "RFM quintile scores (1-5) and segment per customer, computed in Python by "
@@ -73,6 +75,7 @@ def customer_rfm(context: AssetExecutionContext, warehouse: WarehouseResource) -
     deps=[ATTRIBUTION_PATHS],
     group_name="scoring",
     owners=[OWNER],
+    retry_policy=TRANSIENT_RETRY,
     kinds={"python", "pandas", "numpy", "duckdb"},
     description=(
         "Markov-chain attribution, computed in Python by touchpoint_alchemy.scoring.markov from "

@@ -15,7 +15,9 @@ Times are in a configurable unit: ``day``, ``week`` (the default, as in Fader, H
 Both models are fitted with pymc-marketing. The default, ``method="map"``, uses explicit flat
 priors (``HalfFlat``), so the maximum a posteriori point is the maximum likelihood estimate and
 reproduces the published CDNOW parameters (tests/test_clv_cdnow.py). ``method="mcmc"`` samples
-the posterior with the same flat priors and adds a 90% credible interval for ``clv_12m``.
+the posterior and adds a 90% credible interval for ``clv_12m``; it uses pymc-marketing's default
+(proper, weakly informative) priors, because with flat priors the posterior of the dropout
+parameters a and b is improper and the chains drift off to infinity (seen on the demo data).
 
 ``clv_12m`` is the Gamma-Gamma expected spend times the BG/NBD expected purchases in each of the
 next 12 months, each month discounted by ``(1 + monthly_discount_rate) ** month``.
@@ -232,14 +234,17 @@ def fit_clv(summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvFi
             "CLV needs at least 5 customers with a repeat purchase (Gamma-Gamma), "
             f"got {len(repeat)}"
         )
+    flat = settings.method == "map"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         transactions = BetaGeoModel(
-            model_config={name: Prior("HalfFlat") for name in BG_NBD_PARAMETERS}
+            model_config={name: Prior("HalfFlat") for name in BG_NBD_PARAMETERS} if flat else None
         )
         _fit(transactions, data, settings)
         spend = GammaGammaModel(
-            model_config={name: Prior("HalfFlat") for name in GAMMA_GAMMA_PARAMETERS}
+            model_config=(
+                {name: Prior("HalfFlat") for name in GAMMA_GAMMA_PARAMETERS} if flat else None
+            )
         )
         _fit(spend, repeat[["customer_id", "frequency", "monetary_value"]], settings)
     bg = _point(transactions, BG_NBD_PARAMETERS)

@@ -1,0 +1,197 @@
+"""Run reliability: retries for transient failures, a structured record of every failed run
+(and an optional webhook), and freshness checks on the raw data.
+
+- Retries live in ``orchestration.retries``: transient failures are retried, data errors not.
+- ``record_run_failure`` is a run-failure sensor. For every failed run it writes one JSON file to
+  ``RUN_FAILURE_DIR`` (default ``data/run_failures/``) and, when ``RUN_FAILURE_WEBHOOK_URL`` is
+  set, posts the same JSON there.
+- ``raw_freshness_checks`` are asset checks ``raw_fresh`` on the staged models of the raw
+  files: the newest valid timestamp of a file must be at most ``RAW_FRESHNESS_HOURS`` old. A
+  stale file warns; with ``RAW_FRESHNESS_ACTION=fail`` the check step fails, and so does the
+  run.
+"""
+
+import json
+import os
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    DefaultSensorStatus,
+    Failure,
+    MetadataValue,
+    RunFailureSensorContext,
+    asset_check,
+    run_failure_sensor,
+)
+from dagster_dbt import get_asset_key_for_model
+
+from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.resources import WarehouseResource
+from touchpoint_alchemy.settings import REPO_ROOT
+
+# --- run failures ------------------------------------------------------------------------------
+
+
+def failure_directory() -> Path:
+    value = os.environ.get("RUN_FAILURE_DIR", "").strip() or "data/run_failures"
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def failure_record(context: RunFailureSensorContext) -> dict:
+    """What failed, where and why, as plain JSON."""
+    run = context.dagster_run
+    steps = []
+    for event in context.get_step_failure_events():
+        error = event.event_specific_data.error if event.event_specific_data else None
+        steps.append(
+            {
+                "step": event.step_key,
+                "error": error.message.strip() if error else None,
+                "error_class": error.cls_name if error else None,
+            }
+        )
+    run_error = context.failure_event.event_specific_data
+    message = getattr(getattr(run_error, "error", None), "message", None)
+    return {
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "status": run.status.value,
+        "partition": run.tags.get("dagster/partition"),
+        "tags": {k: v for k, v in run.tags.items() if not k.startswith(".dagster")},
+        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "message": context.failure_event.message,
+        "run_error": message.strip() if message else None,
+        "failed_steps": steps,
+        "dagster_ui_path": f"/runs/{run.run_id}",
+    }
+
+
+def write_failure_record(record: dict, directory: Path) -> Path:
+    """Write the record atomically (temporary file, then rename): a reader never sees half."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['failed_at'].replace(':', '')}_{record['run_id']}.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
+def post_webhook(url: str, record: dict, timeout: float = 10.0) -> int:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(record).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        return response.status
+
+
+@run_failure_sensor(
+    name="record_run_failure",
+    description=(
+        "Writes a JSON record of every failed run to RUN_FAILURE_DIR (default "
+        "data/run_failures/) and posts it to RUN_FAILURE_WEBHOOK_URL when that is set."
+    ),
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=False,
+)
+def record_run_failure(context: RunFailureSensorContext) -> None:
+    record = failure_record(context)
+    path = write_failure_record(record, failure_directory())
+    context.log.info(f"Run failure recorded in {path}")
+    url = os.environ.get("RUN_FAILURE_WEBHOOK_URL", "").strip()
+    if url:
+        try:
+            status = post_webhook(url, record)
+            context.log.info(f"Run failure posted to the webhook (HTTP {status})")
+        except OSError as error:  # a broken webhook must not break the sensor
+            context.log.warning(f"Run failure webhook failed: {error}")
+
+
+# --- raw data freshness ---------------------------------------------------------------------------
+
+#: raw file -> (staged model, its event-time column): the newest *valid* row counts
+FRESHNESS_COLUMNS = {
+    "users": ("stg_users", "signed_up_at"),
+    "touchpoints": ("stg_touchpoints", "occurred_at"),
+    "orders": ("stg_orders", "created_at"),
+    "marketing_spend": ("stg_marketing_spend", "spend_date"),
+    "nps_responses": ("stg_nps_responses", "responded_at"),
+    "experiment_assignments": ("stg_experiment_assignments", "assigned_at"),
+}
+DEFAULT_FRESHNESS_HOURS = 36.0
+
+
+def freshness_settings() -> tuple[float, bool]:
+    hours = float(os.environ.get("RAW_FRESHNESS_HOURS", "").strip() or DEFAULT_FRESHNESS_HOURS)
+    action = os.environ.get("RAW_FRESHNESS_ACTION", "").strip().lower() or "warn"
+    if action not in ("warn", "fail"):
+        raise ValueError(f"RAW_FRESHNESS_ACTION must be 'warn' or 'fail', got {action!r}")
+    return hours, action == "fail"
+
+
+def _freshness_check(name: str, staged_key: AssetKey, column: str):
+    @asset_check(
+        asset=staged_key,
+        name="raw_fresh",
+        blocking=True,
+        description=(
+            f"The newest valid {column} of raw file `{name}` is at most RAW_FRESHNESS_HOURS "
+            "(default 36) old. Warns; fails the run when RAW_FRESHNESS_ACTION=fail."
+        ),
+    )
+    def check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        hours, fail = freshness_settings()
+        schema, table = staged_key.path[-2:]
+        with warehouse.get_connection() as con:
+            newest = con.execute(f'select max("{column}") from "{schema}"."{table}"').fetchone()[0]
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if newest is not None and not isinstance(newest, datetime):
+            newest = datetime(newest.year, newest.month, newest.day)
+        age_hours = None if newest is None else (now - newest).total_seconds() / 3600
+        fresh = age_hours is not None and age_hours <= hours
+        description = (
+            f"newest {column}: {newest}; {age_hours:,.1f} h old (limit {hours:g} h)"
+            if age_hours is not None
+            else f"no valid row in {name}"
+        )
+        if fail and not fresh:
+            # A failed check step fails the run (a returned ERROR result would only be shown).
+            raise Failure(
+                description=f"Raw file '{name}' is stale: {description} "
+                "(RAW_FRESHNESS_ACTION=fail).",
+                allow_retries=False,
+            )
+        return AssetCheckResult(
+            passed=fresh,
+            severity=AssetCheckSeverity.ERROR if fail else AssetCheckSeverity.WARN,
+            description=description,
+            metadata={
+                "newest": MetadataValue.text(str(newest)),
+                "age_hours": MetadataValue.float(age_hours if age_hours is not None else -1.0),
+                "limit_hours": MetadataValue.float(hours),
+            },
+        )
+
+    return check
+
+
+def raw_freshness_checks() -> list[AssetChecksDefinition]:
+    """One check per raw file with an event time, on its staged model (the valid rows); it runs
+    right after the dbt step that stages the file."""
+    return [
+        _freshness_check(name, get_asset_key_for_model([warehouse_dbt_assets], model), column)
+        for name, (model, column) in FRESHNESS_COLUMNS.items()
+    ]

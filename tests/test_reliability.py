@@ -1,0 +1,189 @@
+"""Reliability: freshness checks on the raw data, retries of transient failures only, and the
+structured record (plus webhook) of a failed run. Real Dagster runs, a real lock held by another
+process, a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+import pytest
+
+from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings
+
+from conftest import build_warehouse
+
+
+def run_freshness_checks(warehouse_path, monkeypatch, **env):
+    from orchestration.definitions import defs
+    from orchestration.reliability import raw_freshness_checks
+    from orchestration.resources import build_resources
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    checks = raw_freshness_checks()
+    keys = [key for check in checks for key in check.check_keys]
+    settings = Settings(warehouse_path=warehouse_path, raw_data_dir=DEMO_RAW_DATA_DIR)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*defs.assets, *checks],
+            selection=dg.AssetSelection.checks(*keys),
+            resources=build_resources(settings),
+            instance=instance,
+            raise_on_error=False,
+        )
+    return {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+
+
+def test_stale_demo_data_warns_and_a_generous_limit_passes(demo_warehouse, tmp_path, monkeypatch):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse.path, copy)
+    stale = run_freshness_checks(copy, monkeypatch)
+    assert set(stale) == {
+        "stg_users",
+        "stg_touchpoints",
+        "stg_orders",
+        "stg_marketing_spend",
+        "stg_nps_responses",
+        "stg_experiment_assignments",
+    }
+    for evaluation in stale.values():
+        assert not evaluation.passed
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    newest = stale["stg_touchpoints"].metadata["newest"].value
+    latest = demo_warehouse.df("select max(occurred_at) as t from staging.stg_touchpoints")["t"][0]
+    assert newest == str(latest)
+
+    fresh = run_freshness_checks(copy, monkeypatch, RAW_FRESHNESS_HOURS="1000000")
+    assert all(evaluation.passed for evaluation in fresh.values())
+
+
+def test_a_stale_file_fails_the_run_when_configured(tmp_path, monkeypatch):
+    """RAW_FRESHNESS_ACTION=fail: the check steps fail, naming the file, and the run fails."""
+    monkeypatch.setenv("RAW_FRESHNESS_ACTION", "fail")
+    result = build_warehouse(DEMO_RAW_DATA_DIR, tmp_path / "warehouse.duckdb", raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert {e.step_key for e in failures} == {
+        f"staging__stg_{name}_raw_fresh"
+        for name in (
+            "users",
+            "touchpoints",
+            "orders",
+            "marketing_spend",
+            "nps_responses",
+            "experiment_assignments",
+        )
+    }
+    message = next(e for e in failures if "touchpoints" in e.step_key).event_specific_data
+    assert "Raw file 'touchpoints' is stale" in message.error.message
+
+
+LOCK_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table if not exists held (x int)")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_a_locked_warehouse_is_retried_until_the_lock_is_gone(tmp_path):
+    """Another process holds the DuckDB file for 20 s: the dbt step fails on the lock, is
+    retried after 10 s and 20 s, and the run succeeds."""
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(path), "20"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = build_warehouse(DEMO_RAW_DATA_DIR, path, raise_on_error=False)
+    finally:
+        holder.wait(timeout=60)
+    assert result.success
+    restarts = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED]
+    assert restarts and restarts[0].step_key.startswith("warehouse_dbt_assets")
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server naming)
+        length = int(self.headers["Content-Length"])
+        _Receiver.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypatch):
+    from orchestration.definitions import defs
+    from orchestration.reliability import record_run_failure
+    from orchestration.resources import build_resources
+
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW_DATA_DIR, raw)
+    (raw / "orders.csv").unlink()
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RUN_FAILURE_DIR", str(tmp_path / "failures"))
+    monkeypatch.setenv("RUN_FAILURE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", raw_data_dir=raw)
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                list(defs.assets),
+                resources=build_resources(settings),
+                instance=instance,
+                raise_on_error=False,
+            )
+            assert not result.success
+            # a data error is not retried
+            assert not [
+                e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED
+            ]
+            run = instance.get_run_by_id(result.run_id)
+            failure = next(
+                e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE
+            )
+            context = dg.build_run_status_sensor_context(
+                sensor_name="record_run_failure",
+                dagster_event=failure,
+                dagster_instance=instance,
+                dagster_run=run,
+            ).for_run_failure()
+            record_run_failure(context)
+    finally:
+        server.shutdown()
+    files = list((tmp_path / "failures").glob("*.json"))
+    assert len(files) == 1
+    record = json.loads(files[0].read_text())
+    assert record["run_id"] == result.run_id
+    assert [step["step"] for step in record["failed_steps"]] == ["raw_files"]
+    assert "orders" in record["failed_steps"][0]["error"]
+    assert "missing" in record["failed_steps"][0]["error"].lower()
+    assert _Receiver.received == [record]
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        ('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held', True),
+        ("Resource temporarily unavailable", True),
+        ("Binder Error: column x not found", False),
+        ("Failure in test not_null_customers_user_id", False),
+        (None, False),
+    ],
+)
+def test_only_transient_errors_are_retried(message, transient):
+    from orchestration.retries import is_transient
+
+    assert is_transient(message) is transient
