@@ -69,4 +69,4 @@ demo-data: install ## Regenerate the demo raw files in seeds/
 	$(BIN)/python -m touchpoint_alchemy.datagen --out seeds --users 2000 --seed 42 --format csv
 
 clean: ## Remove the environment, the warehouse and build artifacts
-	rm -rf $(VENV) $(TOOLS) data .dagster dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) data .dagster dbt_project/target dbt_project/logs .pytest_cache .ruff_cache bench/work bench/data
