@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEMO_RAW_DATA_DIR = REPO_ROOT / "seeds"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
+#: The first day of the daily partitions (PARTITIONS_START_DATE); the demo data starts here.
+DEFAULT_PARTITIONS_START_DATE = "2025-01-01"
 #: DuckDB's memory limit (it spills to disk beyond it); dbt and the Python assets share it
 DEFAULT_MEMORY_LIMIT = "8GB"
 
@@ -42,3 +45,23 @@ class Settings:
             data_cutoff=(env.get("DATA_CUTOFF") or "").strip() or None,
             memory_limit=(env.get("DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT,
         )
+
+
+def partitions_start_date(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """The first daily partition, ``YYYY-MM-DD`` (PARTITIONS_START_DATE). Only the partition
+    list starts there: a full build (``make run``) reads all history, older days included."""
+    env = os.environ if environ is None else environ
+    value = (env.get("PARTITIONS_START_DATE") or "").strip() or DEFAULT_PARTITIONS_START_DATE
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"PARTITIONS_START_DATE must be a date like 2025-01-01, got {value!r}."
+        ) from None
+    return value
+
+
+def last_partition_key(today: date | None = None) -> str:
+    """The newest complete daily partition: yesterday, UTC."""
+    today = today or datetime.now(UTC).date()
+    return (today - timedelta(days=1)).isoformat()

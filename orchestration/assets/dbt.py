@@ -1,43 +1,126 @@
-"""Every dbt model, source and test of dbt_project/ as Dagster assets and asset checks."""
+"""Every dbt model, source and test of dbt_project/ as Dagster assets and asset checks.
+
+Two definitions share the manifest:
+
+- ``daily_dbt_assets``: the touchpoint-heavy incremental models (dbt tag ``daily``) and
+  everything upstream of them, partitioned by day. The partition window's first day reaches
+  dbt as the var ``incremental_window_start``; the models reprocess from that day minus
+  ``incremental_lookback_days`` (macros/incremental.sql). A range of days (a backfill) runs as
+  one dbt invocation (``BackfillPolicy.single_run``), so partitions never clobber each other.
+- ``warehouse_dbt_assets``: everything else, unpartitioned; marts and aggregates rebuild in full
+  from the incremental facts.
+"""
 
 import json
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    BackfillPolicy,
+    Config,
+    DailyPartitionsDefinition,
     Failure,
     Output,
     TableColumn,
     TableSchema,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+from pydantic import Field
 
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, is_transient
 from orchestration.translator import TouchpointTranslator
+from touchpoint_alchemy.settings import partitions_start_date
+
+# The incremental models, everything upstream of them, and the rest of staging and the quarantine
+# (small, and the row-conservation tests join them with the touchpoints).
+DAILY_SELECTION = "+tag:daily path:models/staging path:models/audit"
+
+daily_partitions = DailyPartitionsDefinition(
+    start_date=partitions_start_date(), timezone="UTC", end_offset=0
+)
+
+
+class DailyBuildConfig(Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models from all history (dbt --full-refresh) "
+        "instead of reprocessing the partition window. `make run` sets it.",
+    )
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=TouchpointTranslator(),
+    select=DAILY_SELECTION,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
     retry_policy=TRANSIENT_RETRY,
+    name="daily_dbt_assets",
+)
+def daily_dbt_assets(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DailyBuildConfig,
+) -> Iterator[Any]:
+    """`dbt build` of the incremental touchpoint models for the partition window."""
+    dbt_vars = warehouse.dbt_vars()
+    if config.full_refresh:
+        args = ["--full-refresh"]
+    else:
+        window = context.partition_time_window
+        dbt_vars["incremental_window_start"] = window.start.date().isoformat()
+        args = []
+        context.log.info(
+            f"Reprocessing touchpoints from {dbt_vars['incremental_window_start']} minus the "
+            "lookback (dbt var incremental_lookback_days)."
+        )
+    yield from _dbt_build(context, dbt, warehouse, dbt_vars, args)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TouchpointTranslator(),
+    exclude=DAILY_SELECTION,
+    retry_policy=TRANSIENT_RETRY,
+    name="warehouse_dbt_assets",
 )
 def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models: runs them with their data tests and unit tests.
+    """`dbt build` of the unpartitioned models: runs them with their data and unit tests."""
+    yield from _dbt_build(context, dbt, warehouse, warehouse.dbt_vars(), [])
+
+
+#: Both dbt definitions; look models up with ``model_asset_key``
+DBT_ASSETS = [daily_dbt_assets, warehouse_dbt_assets]
+
+
+def _dbt_build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    dbt_vars: dict[str, Any],
+    extra_args: list[str],
+) -> Iterator[Any]:
+    """`dbt build` of the selected models with their data tests and unit tests.
 
     DuckDB allows one writer at a time, so the row counts and column schemas of the built tables
     are read after dbt has finished, through one short-lived connection.
     """
     warehouse.ensure_directory()
-    args = ["build", "--vars", json.dumps(warehouse.dbt_vars())]
-    with warehouse.dbt_environment():
+    args = ["build", "--vars", json.dumps(dbt_vars), *extra_args]
+    with warehouse.dbt_environment(), _buildable_tests():
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
     yield from _with_table_metadata(context, events, warehouse)
@@ -50,6 +133,22 @@ def warehouse_dbt_assets(
             description=f"dbt build failed (not retried: not a transient error).\n{error}",
             allow_retries=False,
         ) from error
+
+
+@contextmanager
+def _buildable_tests() -> Iterator[None]:
+    """dbt's `buildable` indirect selection: a test runs in the invocation that selects (or
+    builds the ancestors of) all its parents. With the two definitions, every test then runs in
+    exactly one of them, after all the tables it reads exist."""
+    previous = os.environ.get("DBT_INDIRECT_SELECTION")
+    os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DBT_INDIRECT_SELECTION", None)
+        else:
+            os.environ["DBT_INDIRECT_SELECTION"] = previous
 
 
 def _event_key(context: AssetExecutionContext, event: Any) -> AssetKey | None:
@@ -104,3 +203,26 @@ def _with_table_metadata(
         if relation in row_counts:
             metadata["dagster/row_count"] = row_counts[relation]
         yield event.with_metadata({**event.metadata, **metadata}) if metadata else event
+
+
+# --- looking dbt nodes up by name across both definitions ----------------------------------------
+
+
+def model_asset_key(model_name: str) -> AssetKey:
+    """The asset key of dbt model ``model_name``, whichever definition holds it."""
+    for definition in DBT_ASSETS:
+        try:
+            return get_asset_key_for_model([definition], model_name)
+        except Exception:  # noqa: S112 - not in this definition
+            continue
+    raise KeyError(f"dbt model {model_name!r} is in neither dbt asset definition")
+
+
+def source_asset_keys(source_name: str) -> dict[str, AssetKey]:
+    """Table name -> asset key of every table of dbt source ``source_name``."""
+    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
+    return {
+        node["name"]: translator.get_asset_key(node)
+        for node in manifest["sources"].values()
+        if node["source_name"] == source_name
+    }

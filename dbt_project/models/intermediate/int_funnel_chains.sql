@@ -11,6 +11,15 @@
 -- earlier e_i leaves every later step more room. So each step is one join that keeps the
 -- minimum next timestamp. Of a day's starts, the chain with the highest level wins, the earliest
 -- start on ties; its timestamps give the time from entry to each step.
+--
+-- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 with
 
 touchpoints as (
@@ -19,6 +28,9 @@ touchpoints as (
         occurred_at,
         touchpoint
     from {{ ref('int_touchpoints') }}
+    {% if incremental_mode() %}
+    where actor_id in {{ changed_actors() }}
+    {% endif %}
 ),
 
 {% for funnel in funnels() -%}

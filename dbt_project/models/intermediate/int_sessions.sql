@@ -1,8 +1,20 @@
 -- Sessions: one row per session of an actor (see int_touchpoints for how sessions are cut).
+--
+-- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 with
 
 touchpoints as (
     select * from {{ ref('int_touchpoints') }}
+    {% if incremental_mode() %}
+    where actor_id in {{ changed_actors() }}
+    {% endif %}
 ),
 
 aggregated as (

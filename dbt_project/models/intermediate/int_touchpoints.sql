@@ -9,17 +9,42 @@
 -- exactly the timeout stays in it). Continuous activity is cut into sessions of at most
 -- `session_max_hours`, counted from the first touchpoint of the activity: a touchpoint more than
 -- N x max after it opens session N + 1. Midnight means nothing to a session.
+--
+-- Incremental by actor: a windowed run deletes and rebuilds, from all their touchpoints, the
+-- actors listed in int_touchpoint_changes, so session numbers stay those of a full build.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
 {%- set max_microseconds = (var('session_max_hours') * 3600 * 1000000) | int %}
 
 with
 
-touchpoints as (
-    select * from {{ ref('stg_touchpoints') }}
-),
-
 identity_map as (
     select * from {{ ref('int_identity_map') }}
+),
+
+touchpoints as (
+    select * from {{ ref('stg_touchpoints') }}
+    {% if incremental_mode() %}
+    -- every touchpoint that can belong to a changed actor
+    where
+        user_id in {{ changed_actors() }}
+        or (
+            user_id is null
+            and (
+                anonymous_id in (
+                    select anonymous_id from identity_map
+                    where user_id in {{ changed_actors() }}
+                )
+                or {{ dbt.concat(["'anon:'", 'anonymous_id']) }} in {{ changed_actors() }}
+            )
+        )
+    {% endif %}
 ),
 
 users as (
@@ -50,6 +75,14 @@ actors as (
         or users.user_id is not null
 ),
 
+-- an incremental run rebuilds the changed actors only (int_touchpoint_changes)
+rebuilt_actors as (
+    select * from actors
+    {% if incremental_mode() %}
+    where actor_id in {{ changed_actors() }}
+    {% endif %}
+),
+
 -- Sessions are computed on a narrow projection (touchpoint_id, actor_id, occurred_at) and
 -- joined back: the window sorts then move three columns instead of the whole row (20% faster
 -- at 5M touchpoints, same result).
@@ -61,7 +94,7 @@ gaps as (
         lag(occurred_at) over (
             partition by actor_id order by occurred_at, touchpoint_id
         ) as previous_occurred_at
-    from actors
+    from rebuilt_actors
 ),
 
 activity_runs as (
@@ -145,7 +178,7 @@ final as (
         actors.dwell_ms,
         actors.properties,
         actors.properties_is_valid_json
-    from actors
+    from rebuilt_actors as actors
     inner join numbered on actors.touchpoint_id = numbered.touchpoint_id
 )
 

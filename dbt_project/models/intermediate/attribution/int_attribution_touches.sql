@@ -2,16 +2,41 @@
 -- actor = the purchase's user_id) with a channel, in the `attribution_lookback_days` up to the
 -- purchase (both bounds inclusive; a touch after the purchase does not count). Touches are
 -- numbered in (occurred_at, touchpoint_id) order. Purchases without a touch have no row here.
+--
+-- Incremental by conversion: a windowed run rebuilds the purchases made since the window start
+-- minus the lookback, every purchase of a changed actor (int_touchpoint_changes), and purchases
+-- not attributed yet; rows of purchases that no longer exist are deleted.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete(
+        'user_id in ' ~ changed_actors()
+        ~ ' or purchased_at >= ' ~ incremental_since()
+        ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')'
+        ~ ' or ' ~ withdrawn('user_id')
+    ) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 
 with
 
 purchases as (
     select * from {{ ref('int_purchases') }}
+    {% if incremental_mode() %}
+    where
+        user_id in {{ changed_actors() }}
+        or purchased_at >= {{ incremental_since() }}
+        or order_id not in (select order_id from {{ this }})
+    {% endif %}
 ),
 
 touchpoints as (
     select * from {{ ref('int_touchpoints') }}
+    {% if incremental_mode() %}
+    where actor_id in (select user_id from purchases)
+    {% endif %}
 ),
 
 channel_touchpoints as (

@@ -1,19 +1,53 @@
 -- Every raw touchpoint row, typed and validated. Invalid JSON in properties is not a
 -- rejection: the row stays, with null properties and properties_is_valid_json = false.
+--
+-- Incremental (macros/incremental.sql): a windowed run rebuilds the rows that occurred since
+-- the window's start minus the lookback, and the rows without a valid timestamp. A touchpoint_id
+-- kept before the window makes a reprocessed row with the same id a duplicate.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('occurred_at is null or occurred_at >= ' ~ incremental_since()) }}"
+) }}
+{%- set since = incremental_since() %}
+
 with
 
 source as (
     select * from {{ read_raw('touchpoints') }}
 ),
 
+timed as (
+    select
+        *,
+        {{ parse_timestamp('occurred_at') }} as occurred_at_utc
+    from source
+),
+
+windowed as (
+    select * from timed
+    {% if incremental_mode() %}
+    where occurred_at_utc is null or occurred_at_utc >= {{ since }}
+    {% endif %}
+),
+
 parsed as (
     select
         *,
-        {{ parse_timestamp('occurred_at') }} as occurred_at_utc,
         {{ parse_integer('dwell_ms') }} as dwell_ms_value,
         {{ is_valid_json('properties') }} as properties_is_valid_json,
-        {{ key_occurrence(['touchpoint_id']) }} as key_occurrence
-    from source
+        {{ key_occurrence(['touchpoint_id']) }}
+        {% if incremental_mode() %}
+        + case
+            when touchpoint_id in (
+                select kept.touchpoint_id from {{ this }} as kept
+                where kept._rejection_reason is null
+            ) then 1
+            else 0
+        end
+        {%- endif %} as key_occurrence
+    from windowed
 ),
 
 validated as (

@@ -1,0 +1,66 @@
+{#-
+    Daily incremental processing of the touchpoint-heavy models (tag `daily`).
+
+    Dagster's daily partitions reach dbt as the var `incremental_window_start` ('YYYY-MM-DD',
+    the first day of the partitions being built). An incremental run reprocesses every
+    touchpoint that occurred on or after that day minus `incremental_lookback_days`, so events
+    that arrive up to that many days late are picked up. The window has no upper end: later
+    days already present are reprocessed too, so a backfill never leaves newer rows stale.
+
+    Without the var (a plain `dbt build`), or with --full-refresh, the models rebuild from all
+    history. See DECISIONLOG.md ("Incremental by actor").
+-#}
+
+{% macro incremental_since() -%}
+    {#- The reprocessing lower bound as a SQL timestamp expression, or none for a full build. -#}
+    {%- set start = var('incremental_window_start', none) -%}
+    {%- if start is none or (start | string | trim) == '' or flags.FULL_REFRESH -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set start = start | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', start) -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_window_start must be a date YYYY-MM-DD, got '" ~ start ~ "'") }}
+    {%- endif -%}
+    {%- set lookback = var('incremental_lookback_days') -%}
+    {%- if lookback is not number or lookback < 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_lookback_days must be a whole number of days >= 0") }}
+    {%- endif -%}
+    {{- return(dbt.dateadd(
+        'day', -1 * (lookback | int),
+        'cast(' ~ quote_literal(start) ~ ' as ' ~ dbt.type_timestamp() ~ ')'
+    )) -}}
+{%- endmacro %}
+
+
+{% macro incremental_mode() -%}
+    {#- True when this model appends to its existing table for a reprocessing window (never in
+        a dbt unit test, which has no `this`). -#}
+    {{- return(this is not none and incremental_since() is not none and is_incremental()) -}}
+{%- endmacro %}
+
+
+{% macro incremental_delete(predicate) -%}
+    {#- Pre-hook of the append-strategy models: before the new rows go in, delete the rows that
+        will be rebuilt (`predicate`), or every row when the run is not windowed. -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if incremental_since() is not none %} where {{ predicate }}{% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro withdrawn(user_id_column) -%}
+    {#- True for a row of a user who no longer consents (not in int_users); the daily models'
+        pre-hooks delete these rows on every run. -#}
+    ({{ user_id_column }} is not null
+        and {{ user_id_column }} not like 'anon:%'
+        and {{ user_id_column }} not in (select user_id from {{ ref('int_users') }}))
+{%- endmacro %}
+
+
+{% macro changed_actors() -%}
+    {#- The actors whose rows an incremental run rebuilds (intermediate.int_touchpoint_changes). -#}
+    (select actor_id from {{ ref('int_touchpoint_changes') }})
+{%- endmacro %}
