@@ -2,16 +2,28 @@
 
 The contract's column lists live in one place, the ``raw`` source of the dbt project
 (``dbt_project/models/staging/__sources.yml``); callers pass them in. The check reads only the
-header (CSV) or the schema (Parquet), with the same CSV dialect the dbt models use, so it costs
-no pass over the data.
+header (CSV) or the schema (Parquet), with the same CSV dialect the dbt models use, plus one
+streaming UTF-8 check of a CSV file (about a second per GB), so a file that DuckDB could only
+reject halfway through a model fails here, with a message naming the file and the line.
 """
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+#: The CSV dialect of the raw files; the dbt macro ``read_raw`` reads with the same options.
+#: ``max_line_size``: a row (a 10 MB JSON ``properties`` value included) may be up to 32 MB.
+CSV_OPTIONS = (
+    "header = {header}, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+    "max_line_size = 33554432"
+)
+_UTF8_CHUNK = 1 << 24
+#: Leading bytes of formats that are sometimes saved under the wrong extension.
+_MAGIC = {b"PAR1": "a Parquet file", b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "a zip archive"}
 
 
 class RawContractError(ValueError):
@@ -53,8 +65,69 @@ def locate_raw_file(raw_dir: Path, name: str) -> Path:
     )
 
 
+def _duckdb_reason(error: duckdb.Error) -> str:
+    """DuckDB's message without the offending line's text (it may hold PII) and without its
+    "Possible Solution" advice about reader options the contract fixes."""
+    kept = []
+    for line in str(error).strip().splitlines():
+        if not line.strip():
+            break
+        if not line.startswith("Original Line"):
+            kept.append(line.strip())
+    return " ".join(kept)
+
+
+def _check_format(path: Path) -> None:
+    """A file that is empty, or not what its extension says, fails with a message saying so."""
+    size = path.stat().st_size
+    if size == 0:
+        raise RawContractError(
+            f"Raw file {path} is empty (0 bytes). A CSV file needs at least its header row; "
+            "a Parquet file needs its schema."
+        )
+    with path.open("rb") as file:
+        head = file.read(4)
+    kind = next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+    if path.suffix == ".parquet" and head != b"PAR1":
+        raise RawContractError(
+            f"Raw file {path} is not a Parquet file (it does not start with the Parquet magic "
+            "bytes PAR1). If it is CSV text, name it .csv."
+        )
+    if path.suffix != ".parquet" and kind is not None:
+        advice = "name it .parquet" if kind == "a Parquet file" else "decompress it"
+        raise RawContractError(f"Raw file {path} is {kind}, not CSV text: {advice}.")
+
+
+def _check_utf8(path: Path) -> None:
+    """Stream the file through a UTF-8 decoder; name the line of the first invalid byte."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = newlines = 0
+    with path.open("rb") as file:
+        while chunk := file.read(_UTF8_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                start = max(error.start - len(error.object) + len(chunk), 0)
+                line = newlines + chunk.count(b"\n", 0, start) + 1
+                raise RawContractError(
+                    f"Raw file {path} is not UTF-8 text: invalid byte 0x{chunk[start]:02x} at "
+                    f"line {line} (byte {offset + start}). Save it as UTF-8, for example "
+                    f"`iconv -f GBK -t UTF-8` for a Chinese Windows export."
+                ) from None
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise RawContractError(
+            f"Raw file {path} is not UTF-8 text: it ends inside a multi-byte character."
+        ) from None
+
+
 def read_columns(path: Path) -> tuple[list[str], int | None]:
-    """Column names of a raw file, and its row count when the format stores it."""
+    """Column names of a raw file, and its row count when the format stores it. A header that
+    names a column twice fails: which of the two the models should read would be a guess."""
+    _check_format(path)
     con = duckdb.connect()
     try:
         if path.suffix == ".parquet":
@@ -63,14 +136,25 @@ def read_columns(path: Path) -> tuple[list[str], int | None]:
                 "select sum(num_rows) from parquet_file_metadata($path)", {"path": str(path)}
             ).fetchone()
             return list(relation.columns), int(count[0]) if count and count[0] is not None else 0
+        _check_utf8(path)
+        header = con.execute(
+            f"select * from read_csv($path, {CSV_OPTIONS.format(header='false')}) limit 1",
+            {"path": str(path)},
+        ).fetchone()
+        names = [str(name).strip() for name in header or () if name is not None]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise RawContractError(
+                f"Raw file {path} has duplicate column(s) {', '.join(map(repr, duplicates))} "
+                "in its header; each column may appear once."
+            )
         relation = con.sql(
-            "select * from read_csv($path, header = true, all_varchar = true, "
-            "delim = ',', quote = '\"', escape = '\"')",
+            f"select * from read_csv($path, {CSV_OPTIONS.format(header='true')})",
             params={"path": str(path)},
         )
         return list(relation.columns), None
     except duckdb.Error as error:
-        raise RawContractError(f"Raw file {path} cannot be read: {error}") from error
+        raise RawContractError(f"Raw file {path} cannot be read: {_duckdb_reason(error)}") from None
     finally:
         con.close()
 
@@ -83,7 +167,12 @@ def check_raw_file(raw_dir: Path, name: str, required_columns: list[str]) -> Raw
     columns: list[str] = []
     row_count: int | None = 0
     for file in files:
-        file_columns, count = read_columns(file)
+        try:
+            file_columns, count = read_columns(file)
+        except OSError as error:
+            raise RawContractError(
+                f"Raw file {file} cannot be read: {error.strerror or error}"
+            ) from None
         missing = [column for column in required_columns if column not in file_columns]
         if missing:
             raise RawContractError(

@@ -60,6 +60,13 @@
             {{ exceptions.raise_compiler_error(
                 "funnel '" ~ funnel.name ~ "' needs two or more distinct steps") }}
         {%- endif -%}
+        {%- if funnel.window_days is defined
+            and (funnel.window_days is not number or funnel.window_days is boolean
+                 or funnel.window_days <= 0) -%}
+            {{ exceptions.raise_compiler_error(
+                "funnel '" ~ funnel.name ~ "': window_days must be a positive number of days, got: "
+                ~ funnel.window_days) }}
+        {%- endif -%}
         {%- if funnel.name in names -%}
             {{ exceptions.raise_compiler_error("funnel '" ~ funnel.name ~ "' is defined twice") }}
         {%- endif -%}

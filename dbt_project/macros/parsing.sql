@@ -56,10 +56,13 @@
 {% macro parse_integer(expression) -%}
     {#- Whole numbers only: '3' and '3.0' parse, '3.5' does not. The first branch is the fast
         path (a bigint cast that a double cast confirms; a plain bigint cast would round '3.5'
-        to 4); only the rest pay for the slow decimal(38, 6) parse, 25x slower on DuckDB. -#}
+        to 4); only the rest pay for the slow decimal(38, 6) parse, 25x slower on DuckDB.
+        The fast path stops below 2^53: beyond it a double cannot tell '9007199254740993.5'
+        from the bigint 9007199254740994. NaN and Infinity parse as neither. -#}
     {%- set as_bigint = try_cast_to('trim(' ~ expression ~ ')', dbt.type_bigint()) -%}
+    {%- set as_double = try_cast_to('trim(' ~ expression ~ ')', 'double') -%}
     (case
-        when {{ as_bigint }} = {{ try_cast_to('trim(' ~ expression ~ ')', 'double') }}
+        when {{ as_bigint }} = {{ as_double }} and abs({{ as_double }}) < 9007199254740992
             then {{ as_bigint }}
         when {{ try_cast_to('trim(' ~ expression ~ ')', 'decimal(38, 6)') }}
             = floor({{ try_cast_to('trim(' ~ expression ~ ')', 'decimal(38, 6)') }})

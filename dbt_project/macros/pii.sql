@@ -1,11 +1,24 @@
 {#-
     PII hashing. E-mail addresses and phone numbers are normalised, salted and hashed with
     SHA-256 as the raw rows are read, so the raw value never reaches a table or a view.
-    The salt comes from PII_HASH_SALT; the default is for development only.
+    The salt comes from PII_HASH_SALT (unset or empty: the development default). With
+    TOUCHPOINT_ENV=production the default is refused, here and in the raw_files asset
+    (orchestration/privacy.py, check_hash_salt).
 -#}
 
 {% macro pii_salt() -%}
-    {{- env_var('PII_HASH_SALT', 'touchpoint-alchemy-dev-salt') -}}
+    {%- set default = 'touchpoint-alchemy-dev-salt' -%}
+    {%- set salt = env_var('PII_HASH_SALT', '') -%}
+    {%- if salt | trim == '' or salt == default -%}
+        {%- if env_var('TOUCHPOINT_ENV', '') | trim | lower in ['production', 'prod'] -%}
+            {{ exceptions.raise_compiler_error(
+                "Refusing to build: TOUCHPOINT_ENV=production but PII_HASH_SALT is not set or "
+                ~ "is the development default, so every e-mail and phone hash could be reversed. "
+                ~ "Set PII_HASH_SALT to a long random secret and keep it stable.") }}
+        {%- endif -%}
+        {{- return(default) -}}
+    {%- endif -%}
+    {{- return(salt) -}}
 {%- endmacro %}
 
 

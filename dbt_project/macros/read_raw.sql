@@ -4,8 +4,10 @@
     or <name>.csv, read in place (never persisted). Every contract column of the `raw` source
     comes back as text, plus `_source_row_number` (1-based position in the file; for a folder,
     part number x 10^12 + position in the part, parts in path order) so "first occurrence" is
-    well defined. Extra columns in the file are ignored. The call to source() records the
-    lineage edge raw -> model for dbt and Dagster.
+    well defined. Extra columns in the file are ignored. A CSV row may be up to 32 MB (DuckDB's
+    default is 2 MB; a 10 MB JSON value must not stop a run); the dialect matches
+    touchpoint_alchemy.raw_contract.CSV_OPTIONS. The call to source() records the lineage edge
+    raw -> model for dbt and Dagster.
 -#}
 {% macro read_raw(name) -%}
     {%- set relation = source('raw', name) -%}
@@ -40,10 +42,16 @@
     {%- if not execute -%}
         {{- return(stem ~ '.csv') -}}
     {%- endif -%}
-    {%- for candidate in [stem ~ '.parquet', stem ~ '/**/*.parquet', stem ~ '.csv'] -%}
-        {%- set found = run_query("select file from glob(" ~ quote_literal(candidate) ~ ")") -%}
+    {#- [pattern to look for, path to read]: a folder name may hold glob characters -#}
+    {%- set pattern = glob_escape(stem) -%}
+    {%- for candidate in [
+        [pattern ~ '.parquet', stem ~ '.parquet'],
+        [pattern ~ '/**/*.parquet', pattern ~ '/**/*.parquet'],
+        [pattern ~ '.csv', stem ~ '.csv']
+    ] -%}
+        {%- set found = run_query("select file from glob(" ~ quote_literal(candidate[0]) ~ ")") -%}
         {%- if found.rows | length > 0 -%}
-            {{- return(candidate) -}}
+            {{- return(candidate[1]) -}}
         {%- endif -%}
     {%- endfor -%}
     {{ exceptions.raise_compiler_error(
@@ -67,7 +75,7 @@
             {% for column in columns -%}
             cast({{ adapter.quote(column) }} as varchar) as {{ adapter.quote(column) }},
             {% endfor -%}
-            {% if '*' in path -%}
+            {% if path.endswith('/**/*.parquet') -%}
             parts.part_number * 1000000000000 + raw_rows.file_row_number + 1
                 as _source_row_number
         from read_parquet(
@@ -94,10 +102,18 @@
             all_varchar = true,
             delim = ',',
             quote = '"',
-            escape = '"'
+            escape = '"',
+            max_line_size = 33554432
         ) with ordinality
             {%- endif %}
     )
+{%- endmacro %}
+
+
+{% macro glob_escape(path) -%}
+    {#- A folder name as a literal in a DuckDB glob: [ * and ? match themselves. (A plain file
+        path needs no escaping: DuckDB reads an existing file by its literal name.) -#}
+    {{- return(path | replace('[', '[[]') | replace('*', '[*]') | replace('?', '[?]')) -}}
 {%- endmacro %}
 
 
