@@ -7,13 +7,18 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+from dagster import InitResourceContext
+from dagster._utils.backoff import backoff
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from orchestration.project import dbt_project
+from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,12 +28,18 @@ if TYPE_CHECKING:
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse plus what the dbt build reads.
 
-    ``database`` is the same file ``profiles.yml`` opens: both come from WAREHOUSE_DUCKDB_PATH,
-    and ``dbt_environment`` hands this resource's values to the dbt process so they cannot drift.
+    ``database`` is the *published* file, the one BI tools read: WAREHOUSE_DUCKDB_PATH, the same
+    file ``profiles.yml`` opens. A run never writes it. Inside a run every connection, dbt
+    included, goes to the run's *working copy* ``<dir>/.builds/<run_id>/<file name>`` (a copy of
+    published file, made on first use), and the ``warehouse/published_snapshot`` asset moves the
+    working copy over the published file with one ``os.replace`` once everything else succeeded
+    (DECISIONLOG.md, 36). Outside a run (no run id) the resource opens ``database`` itself.
     """
 
     raw_data_dir: str = Field(description="Folder of the raw files (RAW_DATA_DIR).")
     data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
+
+    _run_id: str | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
@@ -39,16 +50,83 @@ class WarehouseResource(DuckDBResource):
             connection_config={"memory_limit": settings.memory_limit},
         )
 
+    # --- the published file and the run's working copy -----------------------------------------
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Only the path is resolved here; the copy is made lazily, inside the first step that
+        # opens the warehouse, so a lock on the published file fails (and retries) that step.
+        self._run_id = context.run_id if self.database != ":memory:" else None
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        working = self.working_path
+        if working is None or not working.exists():
+            return
+        try:
+            published_run = snapshots.published_run_id(self.published_path)
+        except duckdb.Error:  # held for writing by another process: not ours
+            published_run = None
+        if published_run == self._run_id:
+            # published; a step after the publish step reopened the warehouse: a fresh copy
+            snapshots.remove_build(working)
+            return
+        context.log.warning(
+            f"This run did not publish: {self.database} is unchanged. Its build is kept for "
+            f"inspection at {working} (the newest {snapshots.KEEP_BUILDS} are kept)."
+        )
+
+    @property
+    def published_path(self) -> Path:
+        return Path(self.database)
+
+    @property
+    def working_path(self) -> Path | None:
+        """This run's working copy, or None outside a run."""
+        if self._run_id is None:
+            return None
+        return snapshots.working_path(self.published_path, self._run_id)
+
+    def active_database(self) -> str:
+        """The file this run reads and writes: its working copy (made on first call), or the
+        published file outside a run."""
+        working = self.working_path
+        if working is None:
+            return self.database
+        snapshots.prepare_working_copy(self.published_path, working)
+        return str(working)
+
     def ensure_directory(self) -> None:
         os.makedirs(os.path.dirname(self.database) or ".", exist_ok=True)
+        self.active_database()
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to :meth:`active_database` (DuckDBResource's, retargeted)."""
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        conn = backoff(
+            fn=duckdb.connect,
+            retry_on=(RuntimeError, duckdb.IOException),
+            kwargs={"database": self.active_database(), "read_only": False, "config": config},
+            max_retries=10,
+        )
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def publish(self, run_id: str) -> snapshots.BuildInfo:
+        """Record the build marker in the working copy and move it over the published file."""
+        working = self.working_path
+        if working is None or not working.exists():
+            raise RuntimeError(f"No working copy of run {run_id} to publish ({working}).")
+        return snapshots.publish(working, self.published_path, run_id)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return {"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff}
+        return jinja_inert({"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff})
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        """Point the dbt process at this resource's warehouse file for the duration."""
-        values = {"WAREHOUSE_DUCKDB_PATH": self.database}
+        """Point the dbt process at this run's working copy for the duration."""
+        values = {"WAREHOUSE_DUCKDB_PATH": self.active_database()}
         if "memory_limit" in self.connection_config:
             values["DUCKDB_MEMORY_LIMIT"] = str(self.connection_config["memory_limit"])
         previous = {name: os.environ.get(name) for name in values}
@@ -95,6 +173,19 @@ class WarehouseResource(DuckDBResource):
             con.execute(f'insert into "{schema}"."{table}" by name select * from incoming')
             con.unregister("incoming")
             con.execute("commit")
+
+
+def jinja_inert(value: Any) -> Any:
+    """``value`` for ``dbt --vars``, which renders every string as Jinja: each ``{`` becomes
+    ``{{ '{' }}``, so no tag can open and dbt's rendering gives back the original text. A folder
+    named ``x {{ run_query('drop ...') }}`` is then a folder, not a statement."""
+    if isinstance(value, str):
+        return value.replace("{", "{{ '{' }}")
+    if isinstance(value, dict):
+        return {key: jinja_inert(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jinja_inert(item) for item in value]
+    return value
 
 
 def dbt_executable() -> str:

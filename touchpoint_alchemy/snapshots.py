@@ -1,0 +1,173 @@
+"""Published snapshots of the warehouse: build into a copy, publish with one ``os.replace``.
+
+BI tools read the *published* file (WAREHOUSE_DUCKDB_PATH) read-only. Nothing ever writes it in
+place: a build or an erasure copies it to a *working* file ``<dir>/.builds/<run_id>/<file name>``,
+writes there, and publishes by renaming the working file over the published one. The rename is
+atomic, so a reader opens either the old snapshot or the new one, never half of a build; a reader
+that already has the old file open keeps reading it (the old inode lives until it closes).
+Working files that are never published (a failed or killed build) stay in their folder for
+inspection; the newest ``KEEP_BUILDS`` are kept. See DECISIONLOG.md, 36.
+
+No Dagster here: the orchestration layer and ``touchpoint_alchemy.erase`` both use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+#: unpublished working files (failed, killed or running builds) kept per warehouse
+KEEP_BUILDS = 3
+BUILDS_DIR = ".builds"
+#: the table macro that says which build a snapshot is: ``select * from audit.build_info()``
+BUILD_INFO = "audit.build_info"
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    run_id: str
+    published_at: datetime
+    path: Path
+
+
+def builds_directory(published: Path) -> Path:
+    """Where the working files live: ``<dir>/.builds/``, one folder per run."""
+    return published.parent / BUILDS_DIR
+
+
+def working_path(published: Path, run_id: str) -> Path:
+    """``<dir>/.builds/<run_id>/<file name>``. The file keeps the published file's name because
+    DuckDB names the database (the catalog) after it, and dbt's views name their catalog."""
+    return builds_directory(published) / run_id / published.name
+
+
+def wal_path(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def _run_folders(published: Path) -> dict[Path, float]:
+    """The run folders holding working files of ``published`` -> their newest change."""
+    directory = builds_directory(published)
+    if not directory.is_dir():
+        return {}
+    folders: dict[Path, float] = {}
+    for folder in directory.iterdir():
+        files = list(folder.glob(f"{published.name}*")) if folder.is_dir() else []
+        times = []
+        for path in files:
+            try:
+                times.append(path.stat().st_mtime)
+            except FileNotFoundError:  # published or pruned meanwhile
+                continue
+        if times:
+            folders[folder] = max(times)
+    return folders
+
+
+def kept_builds(published: Path) -> list[Path]:
+    """The unpublished working files of ``published``, newest first."""
+    folders = _run_folders(published)
+    return [
+        folder / published.name
+        for folder in sorted(folders, key=folders.__getitem__, reverse=True)
+        if (folder / published.name).exists()
+    ]
+
+
+def prune_builds(published: Path, keep: int = KEEP_BUILDS) -> list[Path]:
+    """Delete the run folders of all but the ``keep`` most recently changed; return them."""
+    folders = _run_folders(published)
+    stale = sorted(folders, key=folders.__getitem__, reverse=True)[keep:]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
+
+
+def prepare_working_copy(published: Path, working: Path) -> None:
+    """Make ``working`` a copy of ``published`` (with its WAL, if any), once.
+
+    The copy is taken under a read-only DuckDB connection to the published file: its shared lock
+    guarantees that no writer is changing the file while its bytes are copied (a process that
+    holds the published file for writing makes this fail with DuckDB's lock error, which the
+    assets' retry policy retries). The copy lands under a temporary name and is renamed, so an
+    existing ``working`` file is always complete. Without a published file the build starts
+    from an empty database.
+    """
+    if working.exists():
+        return
+    working.parent.mkdir(parents=True, exist_ok=True)
+    prune_builds(published, keep=KEEP_BUILDS - 1)
+    if not published.exists():
+        return
+    partial = working.with_name(working.name + ".copying")  # not a name DuckDB opens
+    with duckdb.connect(str(published), read_only=True):
+        shutil.copyfile(published, partial)
+        if wal_path(published).exists():
+            shutil.copyfile(wal_path(published), wal_path(working))
+    os.replace(partial, working)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def publish(working: Path, published: Path, run_id: str) -> BuildInfo:
+    """Stamp ``working`` with its build marker, checkpoint it and rename it over ``published``.
+
+    Readers see the new snapshot on their next connection. The published file's stale WAL, if
+    any (a process wrote to the published file, which nothing here does), was copied into the
+    working file when it was made, and is removed so it cannot be replayed onto the new file.
+    """
+    published_at = datetime.now(UTC)
+    with duckdb.connect(str(working)) as con:
+        con.execute("create schema if not exists audit")
+        con.execute(
+            f"create or replace macro {BUILD_INFO}() as table "
+            f"select {_sql_string(run_id)} as run_id, "
+            f"{_sql_string(published_at.isoformat())}::timestamptz as published_at"
+        )
+        con.execute("checkpoint")
+    if wal_path(working).exists():
+        raise RuntimeError(f"{working} still has a WAL after its checkpoint; not published.")
+    _fsync(working)
+    wal_path(published).unlink(missing_ok=True)
+    os.replace(working, published)
+    _fsync(published.parent)
+    remove_build(working)  # the run's folder, now without its file
+    return BuildInfo(run_id=run_id, published_at=published_at, path=published)
+
+
+def remove_build(working: Path) -> None:
+    """Delete a working file's run folder (the file, its WAL and DuckDB's spill folder)."""
+    shutil.rmtree(working.parent, ignore_errors=True)
+
+
+def published_run_id(published: Path) -> str | None:
+    """The run id of the snapshot at ``published`` (None if there is none, or no marker)."""
+    if not published.exists():
+        return None
+    with duckdb.connect(str(published), read_only=True) as con:
+        info = build_info(con)
+    return info[0] if info else None
+
+
+def build_info(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
+    """(run_id, published_at) of the snapshot ``con`` reads; None before the first publish."""
+    try:
+        row = con.execute(f"select run_id, published_at from {BUILD_INFO}()").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return (row[0], row[1]) if row else None
