@@ -3,7 +3,9 @@
 A model's asset key is ``<schema>/<model name>`` (``marts/customers``) and its group the layer
 folder it lives in (``staging``, ``intermediate``, ``marts``, ``audit``); sources keep dbt's
 ``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``). No model name is
-written here, so new models land in the right place by where they are put.
+written here, so new models land in the right place by where they are put. Every dbt asset is
+owned by the analytics-engineering team and carries the kinds ``dbt`` and ``duckdb`` (the UI's
+kind badges); its description is the model's YAML description.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetKey
+from dagster import AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 LAYERS = ("staging", "intermediate", "marts", "audit")
 OWNER = "team:analytics-engineering"
+# The warehouse engine: every model is built by dbt into DuckDB.
+DBT_KINDS = frozenset({"dbt", "duckdb"})
 
 
 def _layer(props: Mapping[str, Any]) -> str | None:
@@ -27,6 +31,12 @@ def _layer(props: Mapping[str, Any]) -> str | None:
 class TouchpointTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any = None
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        return spec.merge_attributes(kinds=set(DBT_KINDS))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":

@@ -11,6 +11,7 @@ import sys
 
 import duckdb
 
+from touchpoint_alchemy.report.files import default_report_path
 from touchpoint_alchemy.settings import Settings
 
 SCHEMAS = ("staging", "intermediate", "marts", "scoring", "audit")
@@ -155,6 +156,10 @@ def main() -> int:
         print(render(con))
     finally:
         con.close()
+    report = default_report_path(settings.warehouse_path)
+    if report.exists():
+        print()
+        print(f"Journey report (open in a browser): {report}")
     return 0
 
 

@@ -27,18 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365, help="length of the period in days")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
-    counts = generate(
-        args.out,
-        users=args.users,
-        seed=args.seed,
-        fmt=args.fmt,
-        start=args.start,
-        days=args.days,
-        verbose=False if args.quiet else None,
-    )
-    if not args.quiet:
-        for name, rows in counts.items():
-            print(f"{name}: {rows:,} rows", file=sys.stderr)
+    try:
+        generate(
+            args.out,
+            users=args.users,
+            seed=args.seed,
+            fmt=args.fmt,
+            start=args.start,
+            days=args.days,
+            verbose=not args.quiet,
+        )
+    except ValueError as error:  # a bad argument: one line saying what to change, no traceback
+        parser.error(str(error))
     return 0
 
 

@@ -48,7 +48,8 @@ def generate(
     """Write the seven raw files to ``out_dir`` and return the row count of each.
 
     ``fmt`` is ``csv`` or ``parquet``. The same arguments always give byte-identical files.
-    ``verbose`` (default: on for 50,000 users or more) prints progress to stderr.
+    ``verbose`` (default: on for 50,000 users or more) prints progress to stderr: the step in
+    progress, the users and rows done so far and the elapsed time.
     """
     if users < MIN_USERS:
         raise ValueError(f"users must be at least {MIN_USERS}")
@@ -65,6 +66,12 @@ def generate(
     writers = {name: TableWriter(out, name, fmt) for name in FILES}
     seen_emails: set[str] = set()
     t0 = time.monotonic()
+
+    def progress(message: str) -> None:
+        if verbose:
+            print(f"[datagen {time.monotonic() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    progress(f"simulating {users:,} users over {days} days from {start} into {out} ({fmt})")
     n_tp = n_orders = n_resp = n_anon = 0
     first_user_us = 0
     first_anon = ""
@@ -109,13 +116,12 @@ def generate(
             n_orders += res.orders.size
             n_resp += n_new_resp
             n_anon += res.n_anon
-            if verbose:
-                print(
-                    f"batch {batch + 1}: users {lo + n:,}/{users:,}, touchpoints {n_tp:,}, "
-                    f"orders {n_orders:,} ({time.monotonic() - t0:.1f}s)",
-                    file=sys.stderr,
-                )
+            progress(
+                f"users {lo + n:,}/{users:,} ({(lo + n) / users:.0%}): touchpoints {n_tp:,}, "
+                f"orders {n_orders:,}, NPS responses {n_resp:,} written"
+            )
 
+        progress("writing marketing spend")
         spend = campaigns.spend_table(_stream(seed, 2))
         writers["marketing_spend"].write(spend)
         ctx = PlantContext(
@@ -133,6 +139,7 @@ def generate(
             first_user_ts=_ts_text(first_user_us + 3600 * US_PER_S),
             mid_date=str(cal.date_text(np.array([days // 2]))[0]),
         )
+        progress("planting the bad rows that exercise the quarantine")
         for name in FILES:
             rows = [p.row for p in planted_rows(ctx) if p.file == name]
             writers[name].write(pa.Table.from_pylist(rows, schema=SCHEMAS[name]))
@@ -140,9 +147,7 @@ def generate(
         for w in writers.values():
             w.close()
     counts = {name: w.rows for name, w in writers.items()}
-    if verbose:
-        for w in writers.values():
-            size = w.path.stat().st_size / 1e6
-            print(f"{w.path}: {w.rows:,} rows, {size:.1f} MB", file=sys.stderr)
-        print(f"done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    for w in writers.values():
+        progress(f"{w.path}: {w.rows:,} rows, {w.path.stat().st_size / 1e6:.1f} MB")
+    progress(f"done: {sum(counts.values()):,} rows in {len(counts)} files")
     return counts
