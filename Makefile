@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test lint pytest dev demo-data bench clean
+.PHONY: help install manifest run test lint pytest browser screenshots dev docs demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -42,9 +42,11 @@ install: $(BIN)/dagster ## Create .venv with the locked dependencies
 manifest: install
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 
-run: manifest ## Build the whole warehouse through Dagster and print a summary
+run: manifest ## Build the whole warehouse from scratch through Dagster and print a summary
 	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster asset materialize --select '*' -m orchestration.definitions
+	$(BIN)/dagster asset materialize --select '*' -m orchestration.definitions \
+		--partition $$($(BIN)/python -c 'from touchpoint_alchemy.settings import last_partition_key; print(last_partition_key())') \
+		--config-json '{"ops": {"daily_dbt_assets": {"config": {"full_refresh": true}}}}'
 	$(BIN)/python -m touchpoint_alchemy.summary
 
 lint: manifest ## ruff and sqlfluff
@@ -52,8 +54,19 @@ lint: manifest ## ruff and sqlfluff
 	$(BIN)/ruff format --check .
 	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models tests
 
-pytest: manifest ## The test suite (real dbt, DuckDB and Dagster)
+pytest: manifest browser ## The test suite (real dbt, DuckDB and Dagster)
 	$(BIN)/pytest
+
+# The journey report's browser test drives the system Chromium (Debian package `chromium`) through
+# playwright, which never downloads a browser of its own. Installed once; a no-op when present.
+browser: ## Install headless Chromium for the report's browser test (apt, once)
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && \
+		$$SUDO apt-get install -y --no-install-recommends chromium; }
+
+screenshots: browser ## Screenshots of the built journey report (make run first) into docs/img/
+	$(BIN)/python -m touchpoint_alchemy.report.screenshots
 
 test: lint pytest ## Every check: linters, dbt build with data and unit tests, pytest
 
@@ -61,12 +74,45 @@ dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions
 
+# The dbt docs site, generated against a copy of the built warehouse (so a running build or BI
+# client holding the file is never in the way), plus the journey report when it has been built,
+# in one folder served on 127.0.0.1:$(DOCS_PORT). Ctrl-C stops the server.
+DOCS_SITE := data/docs_site
+DOCS_PORT ?= 8080
+WAREHOUSE_FILE = $(abspath $(or $(WAREHOUSE_DUCKDB_PATH),data/warehouse.duckdb))
+
+docs: manifest ## Build the dbt docs site (and copy the journey report) into data/docs_site and serve it
+	@test -f "$(WAREHOUSE_FILE)" || { echo "No warehouse at $(WAREHOUSE_FILE): run 'make run' first (or set WAREHOUSE_DUCKDB_PATH)."; exit 2; }
+	@set -euo pipefail; \
+	work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	echo "Generating the dbt docs against a copy of $(WAREHOUSE_FILE) ..."; \
+	cp "$(WAREHOUSE_FILE)" "$$work/warehouse.duckdb"; \
+	(cd dbt_project && WAREHOUSE_DUCKDB_PATH="$$work/warehouse.duckdb" ../$(BIN)/dbt docs generate --quiet --target-path "$$work/target"); \
+	rm -rf $(DOCS_SITE); mkdir -p $(DOCS_SITE)/reports; \
+	cp "$$work/target/index.html" "$$work/target/manifest.json" "$$work/target/catalog.json" $(DOCS_SITE)/; \
+	report=""; \
+	for candidate in "$(dir $(WAREHOUSE_FILE))reports/journey_report.html" data/reports/journey_report.html reports/journey_report.html; do \
+		if [ -f "$$candidate" ]; then report="$$candidate"; break; fi; \
+	done; \
+	if [ -n "$$report" ]; then \
+		cp "$$report" $(DOCS_SITE)/reports/journey_report.html; \
+		echo "Journey report: copied from $$report"; \
+	else \
+		echo "Journey report: not built yet (make run writes data/reports/journey_report.html); skipped"; \
+	fi
+	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
+	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
+
 bench: manifest ## Benchmark at SCALE touchpoints (default 5m): make bench SCALE=50m
 	$(UV) sync --frozen --group bench
 	$(BIN)/python -m bench.run --scale $(SCALE)
 
 demo-data: install ## Regenerate the demo raw files in seeds/
 	$(BIN)/python -m touchpoint_alchemy.datagen --out seeds --users 2000 --seed 42 --format csv
+
+erase: install ## Erase one user from the warehouse and its snapshots: make erase USER_ID=u_000123
+	@test -n "$(USER_ID)" || { echo "usage: make erase USER_ID=<user_id>"; exit 2; }
+	$(BIN)/python -m touchpoint_alchemy.erase "$(USER_ID)"
 
 clean: ## Remove the environment, the warehouse and build artifacts
 	rm -rf $(VENV) $(TOOLS) data .dagster dbt_project/target dbt_project/logs .pytest_cache .ruff_cache bench/work bench/data

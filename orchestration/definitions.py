@@ -6,25 +6,34 @@ the warehouse, or imports heavy libraries.
 
 from dagster import Definitions, in_process_executor
 
-from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
 from orchestration.assets.predictive import customer_churn, customer_clusters, customer_clv
 from orchestration.assets.raw import raw_files
+from orchestration.assets.report import journey_report
 from orchestration.assets.scoring import customer_rfm, markov_attribution
+from orchestration.privacy import pii_scan_check
+from orchestration.publish import build_publish_asset
 from orchestration.reliability import raw_freshness_checks, record_run_failure
 from orchestration.resources import build_resources
 from orchestration.schedules import build_warehouse_job, daily_schedule
 
+BUILD_ASSETS = [
+    raw_files,
+    daily_dbt_assets,
+    warehouse_dbt_assets,
+    customer_rfm,
+    markov_attribution,
+    customer_clv,
+    customer_churn,
+    customer_clusters,
+    journey_report,
+]
+
 defs = Definitions(
-    assets=[
-        raw_files,
-        warehouse_dbt_assets,
-        customer_rfm,
-        markov_attribution,
-        customer_clv,
-        customer_churn,
-        customer_clusters,
-    ],
-    asset_checks=raw_freshness_checks(),
+    # A run builds into its own working copy; the publish asset, downstream of every terminal
+    # asset, moves it over the published warehouse once the rest succeeded (DECISIONLOG 36).
+    assets=[*BUILD_ASSETS, build_publish_asset(BUILD_ASSETS)],
+    asset_checks=[*raw_freshness_checks(), pii_scan_check(BUILD_ASSETS)],
     jobs=[build_warehouse_job],
     schedules=[daily_schedule],
     sensors=[record_run_failure],

@@ -30,9 +30,8 @@ from dagster import (
     asset_check,
     run_failure_sensor,
 )
-from dagster_dbt import get_asset_key_for_model
 
-from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.dbt import model_asset_key
 from orchestration.resources import WarehouseResource
 from touchpoint_alchemy.settings import REPO_ROOT
 
@@ -192,6 +191,6 @@ def raw_freshness_checks() -> list[AssetChecksDefinition]:
     """One check per raw file with an event time, on its staged model (the valid rows); it runs
     right after the dbt step that stages the file."""
     return [
-        _freshness_check(name, get_asset_key_for_model([warehouse_dbt_assets], model), column)
+        _freshness_check(name, model_asset_key(model), column)
         for name, (model, column) in FRESHNESS_COLUMNS.items()
     ]

@@ -34,13 +34,20 @@ def dbt_manifest() -> Path:
 
 
 def build_warehouse(
-    raw_dir: Path, warehouse_path: Path, data_cutoff: str | None = None, raise_on_error=True
+    raw_dir: Path,
+    warehouse_path: Path,
+    data_cutoff: str | None = None,
+    raise_on_error=True,
+    partition_key: str | None = None,
+    full_refresh: bool = False,
 ):
-    """Materialize every asset of the code location into ``warehouse_path``."""
+    """Materialize every asset of the code location into ``warehouse_path``, for daily partition
+    ``partition_key`` (default: yesterday). A new file gets a full build either way."""
     import dagster as dg
 
     from orchestration.definitions import defs
     from orchestration.resources import build_resources
+    from touchpoint_alchemy.settings import last_partition_key
 
     settings = Settings(
         warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
@@ -52,6 +59,8 @@ def build_warehouse(
             resources=build_resources(settings),
             instance=instance,
             raise_on_error=raise_on_error,
+            partition_key=partition_key or last_partition_key(),
+            run_config={"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}},
         )
 
 

@@ -46,6 +46,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_identity_map",
         "intermediate/int_sessions",
         "intermediate/int_touchpoints",
+        "intermediate/int_touchpoint_changes",
         "intermediate/int_purchases",
         "intermediate/int_data_cutoff",
         "intermediate/int_customer_orders",
@@ -77,6 +78,7 @@ EXPECTED_ASSETS = {
         "marts/aarrr_monthly",
         "marts/experiment_results",
         "marts/nps_monthly",
+        "marts/metricflow_time_spine",
     },
     "scoring": {
         "scoring/customer_rfm",
@@ -86,6 +88,8 @@ EXPECTED_ASSETS = {
         "scoring/customer_clusters",
     },
     "audit": {"audit/rejected_rows"},
+    "reports": {"reports/journey_report"},
+    "publish": {"warehouse/published_snapshot"},
 }
 
 
@@ -130,11 +134,38 @@ def test_every_asset_is_described_and_owned(asset_graph):
 
 
 def test_daily_schedule_materializes_everything_at_two_utc(defs, asset_graph):
+    from datetime import datetime
+
+    import dagster as dg
+
     schedule = defs.resolve_schedule_def("daily_warehouse_build")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
     job = defs.resolve_job_def(schedule.job_name)
     assert set(job.asset_layer.selected_asset_keys) == set(asset_graph.get_all_asset_keys())
+    # the run of 2026-03-02 02:00 UTC builds partition 2026-03-01 (yesterday)
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 0))
+    (request,) = list(schedule.evaluate_tick(context).run_requests or [])
+    assert request.partition_key == "2026-03-01"
+
+
+def test_incremental_models_are_daily_partitioned(asset_graph):
+    """The touchpoint-heavy incremental models and everything upstream of them are partitioned
+    by day, with single-run backfills; the marts are not."""
+    from dagster import AssetKey, BackfillPolicy, DailyPartitionsDefinition
+
+    for key in (
+        "staging/base_touchpoints",
+        "intermediate/int_touchpoints",
+        "intermediate/int_sessions",
+        "intermediate/int_funnel_chains",
+        "intermediate/int_attribution_touches",
+    ):
+        node = asset_graph.get(AssetKey.from_user_string(key))
+        assert isinstance(node.partitions_def, DailyPartitionsDefinition), key
+        assert node.backfill_policy == BackfillPolicy.single_run(), key
+    for key in ("marts/funnel_conversion", "marts/customers", "scoring/customer_clv"):
+        assert asset_graph.get(AssetKey.from_user_string(key)).partitions_def is None, key
 
 
 def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):

@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from dagster_dbt import get_asset_key_for_model
 from pydantic import Field
 
-from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.dbt import model_asset_key
 from orchestration.assets.scoring import SCORING_KEYS
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY
@@ -30,12 +29,10 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-PURCHASE_DAYS = get_asset_key_for_model([warehouse_dbt_assets], "int_customer_purchase_days")
-CUSTOMER_FEATURES = get_asset_key_for_model([warehouse_dbt_assets], "int_customer_features")
-TOUCHPOINT_COUNTS = get_asset_key_for_model(
-    [warehouse_dbt_assets], "int_customer_touchpoint_counts"
-)
-DATA_CUTOFF = get_asset_key_for_model([warehouse_dbt_assets], "int_data_cutoff")
+PURCHASE_DAYS = model_asset_key("int_customer_purchase_days")
+CUSTOMER_FEATURES = model_asset_key("int_customer_features")
+TOUCHPOINT_COUNTS = model_asset_key("int_customer_touchpoint_counts")
+DATA_CUTOFF = model_asset_key("int_data_cutoff")
 SCORING_SCHEMA = SCORING_KEYS["customer_clv"].path[-2]
 # Side tables written beside the scored tables, in the same schema.
 MODEL_METRICS_TABLE = "model_metrics"

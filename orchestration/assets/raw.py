@@ -1,4 +1,6 @@
 """Raw files as assets: materializing one checks its file against the raw data contract.
+The same step checks the salt of the PII hashes first (orchestration.privacy.check_hash_salt):
+the development default warns, and refuses to run with TOUCHPOINT_ENV=production.
 
 Nothing is copied: the dbt models read the files in place. The contract's column lists come
 from the ``raw`` source of the dbt manifest, so the sources YAML is their only home. A missing
@@ -16,10 +18,10 @@ from dagster import (
     MetadataValue,
     multi_asset,
 )
-from dagster_dbt import get_asset_keys_by_output_name_for_source
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
-from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.dbt import source_asset_keys, warehouse_dbt_assets
+from orchestration.privacy import HashSaltError, check_hash_salt
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
@@ -34,10 +36,7 @@ CONTRACT_COLUMNS: dict[str, list[str]] = {
     if node["source_name"] == RAW_SOURCE
 }
 # raw file name -> asset key (the key's last part is the dbt source table name)
-_KEYS = {
-    key.path[-1]: key
-    for key in get_asset_keys_by_output_name_for_source([warehouse_dbt_assets], RAW_SOURCE).values()
-}
+_KEYS = source_asset_keys(RAW_SOURCE)
 
 
 @multi_asset(
@@ -62,7 +61,13 @@ _KEYS = {
 def raw_files(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
-    """Check every selected raw file before any model reads it."""
+    """Check every selected raw file before any model reads it, and the PII hash salt."""
+    try:
+        salt_warning = check_hash_salt()
+    except HashSaltError as error:
+        raise Failure(description=str(error), allow_retries=False) from None
+    if salt_warning:
+        context.log.warning(salt_warning)
     raw_dir = Path(warehouse.raw_data_dir)
     by_key = {key: name for name, key in _KEYS.items()}
     problems = []

@@ -7,20 +7,16 @@ location stays fast.
 """
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from dagster_dbt import get_asset_key_for_model, get_asset_keys_by_output_name_for_source
 
-from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.dbt import model_asset_key, source_asset_keys
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
 
 # scoring table name -> asset key of the dbt source table the marts read
-SCORING_KEYS = {
-    key.path[-1]: key
-    for key in get_asset_keys_by_output_name_for_source([warehouse_dbt_assets], "scoring").values()
-}
-CUSTOMER_ORDERS = get_asset_key_for_model([warehouse_dbt_assets], "int_customer_orders")
-ATTRIBUTION_PATHS = get_asset_key_for_model([warehouse_dbt_assets], "int_attribution_paths")
+SCORING_KEYS = source_asset_keys("scoring")
+CUSTOMER_ORDERS = model_asset_key("int_customer_orders")
+ATTRIBUTION_PATHS = model_asset_key("int_attribution_paths")
 # The per-channel removal effects go to a table beside the credits, in the same schema.
 MARKOV_EFFECTS_TABLE = "markov_channel_effects"
 
