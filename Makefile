@@ -42,12 +42,18 @@ install: $(BIN)/dagster ## Create .venv with the locked dependencies
 manifest: install
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 
+# The full Dagster log goes to $(RUN_LOG); the terminal shows progress, and on failure the error's
+# own message without the stack trace (orchestration/console.py).
+RUN_LOG ?= data/logs/last_run.log
+
 run: manifest ## Build the whole warehouse from scratch through Dagster and print a summary
 	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster asset materialize --select '*' -m orchestration.definitions \
+	@echo "Building the warehouse (full refresh); the full log goes to $(RUN_LOG)"
+	@set -o pipefail; $(BIN)/dagster asset materialize --select '*' -m orchestration.definitions \
 		--partition $$($(BIN)/python -c 'from touchpoint_alchemy.settings import last_partition_key; print(last_partition_key())') \
-		--config-json '{"ops": {"daily_dbt_assets": {"config": {"full_refresh": true}}}}'
-	$(BIN)/python -m touchpoint_alchemy.summary
+		--config-json '{"ops": {"daily_dbt_assets": {"config": {"full_refresh": true}}}}' \
+		2>&1 | $(BIN)/python -m orchestration.console $(RUN_LOG)
+	@$(BIN)/python -m touchpoint_alchemy.summary
 
 lint: manifest ## ruff and sqlfluff
 	$(BIN)/ruff check .

@@ -1,0 +1,52 @@
+"""`make run`'s terminal output: progress lines, and a failing raw-data contract as one readable
+paragraph naming the file and the column, without a stack trace (a real Dagster CLI run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, REPO_ROOT
+
+
+def test_a_broken_raw_file_is_one_readable_paragraph(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW_DATA_DIR, raw)
+    duckdb.sql(
+        f"copy (select * exclude (currency) from read_csv('{raw / 'orders.csv'}', "
+        f"all_varchar = true)) to '{tmp_path / 'orders.csv'}' (header)"
+    )
+    (tmp_path / "orders.csv").replace(raw / "orders.csv")
+    (tmp_path / "home").mkdir()
+    env = {
+        **os.environ,
+        "RAW_DATA_DIR": str(raw),
+        "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "RUN_LOG": str(tmp_path / "run.log"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    result = subprocess.run(
+        ["make", "--no-print-directory", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    out = result.stdout
+    assert "> raw_files" in out
+    assert "The build failed in step raw_files" in out
+    assert f"Raw file {raw / 'orders.csv'} is missing required column(s) 'currency'" in out
+    assert "Traceback" not in out and "Stack Trace" not in out and 'File "' not in out
+    assert "Headline metrics" not in out, "the summary must not run after a failed build"
+    # the full log keeps everything, the stack trace included
+    log = (tmp_path / "run.log").read_text()
+    assert "Stack Trace" in log
+    assert not (tmp_path / "warehouse.duckdb").exists(), "nothing was published"
