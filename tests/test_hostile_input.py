@@ -27,16 +27,9 @@ from hostile import DROP, JSON_DEPTH, SQL_TEXT, TEN_MB
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, RawContractError, check_raw_file
 
 from conftest import DATA_DIR, build_warehouse
+from reference import RAW_NAMES
 
-SOURCES = [
-    "users",
-    "touchpoints",
-    "orders",
-    "order_items",
-    "marketing_spend",
-    "nps_responses",
-    "experiment_assignments",
-]
+SOURCES = list(RAW_NAMES)
 STAGED_KEY = {
     "users": ["user_id"],
     "touchpoints": ["touchpoint_id"],

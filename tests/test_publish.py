@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from touchpoint_alchemy import snapshots
-from touchpoint_alchemy.settings import REPO_ROOT, Settings
+from touchpoint_alchemy.settings import REPO_ROOT, Settings, last_partition_key
 
 from conftest import DATA_DIR, build_warehouse
 
@@ -94,7 +94,19 @@ def cli_env(path: Path, tmp: Path, **extra: str) -> dict[str, str]:
 def start_build(path: Path, tmp: Path, log: Path, **extra: str) -> subprocess.Popen:
     """`make run`'s materialize, in its own process group (the CLI ignores SIGTERM)."""
     return subprocess.Popen(
-        [DAGSTER, "asset", "materialize", "--select", "*", "-m", "orchestration.definitions"],
+        [
+            DAGSTER,
+            "asset",
+            "materialize",
+            "--select",
+            "*",
+            "-m",
+            "orchestration.definitions",
+            "--partition",
+            last_partition_key(),
+            "--config-json",
+            json.dumps({"ops": {"daily_dbt_assets": {"config": {"full_refresh": True}}}}),
+        ],
         cwd=REPO_ROOT,
         env=cli_env(path, tmp, **extra),
         stdout=log.open("w"),

@@ -16,16 +16,9 @@ import pytest
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 
 from conftest import Warehouse, _built
+from reference import RAW_NAMES
 
-RAW_FILES = (
-    "users",
-    "touchpoints",
-    "orders",
-    "order_items",
-    "marketing_spend",
-    "nps_responses",
-    "experiment_assignments",
-)
+RAW_FILES = RAW_NAMES
 # Tables that must not change, and the columns that record when a model ran.
 COMPARED = {
     "intermediate.int_customer_purchase_days": (),

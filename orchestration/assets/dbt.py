@@ -25,6 +25,7 @@ from dagster import (
     Config,
     DailyPartitionsDefinition,
     Failure,
+    MetadataValue,
     Output,
     TableColumn,
     TableSchema,
@@ -159,16 +160,39 @@ def _event_key(context: AssetExecutionContext, event: Any) -> AssetKey | None:
     return None
 
 
+PREVIEW_SCHEMA = "marts"
+PREVIEW_ROWS = 5
+
+
+def _preview(con: Any, schema: str, table: str) -> str:
+    """The first rows of a table as a markdown table (sorted by every column, so it is stable)."""
+    cursor = con.execute(f'select * from "{schema}"."{table}" order by all limit {PREVIEW_ROWS}')
+    names = [column[0] for column in cursor.description]
+    rows = cursor.fetchall()
+
+    def cell(value: Any) -> str:
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    if not rows:
+        lines.append("| " + " | ".join("" for _ in names) + " |")
+    return "\n".join(lines)
+
+
 def _with_table_metadata(
     context: AssetExecutionContext, events: list[Any], warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """Attach ``dagster/row_count`` (tables) and ``dagster/column_schema`` to materializations."""
+    """Attach ``dagster/row_count`` (tables) and ``dagster/column_schema`` to materializations,
+    and to marts a markdown ``preview`` of their first rows."""
     built = {key for event in events if (key := _event_key(context, event)) is not None}
     if not built:
         yield from events
         return
     columns: dict[tuple[str, str], list[TableColumn]] = {}
     row_counts: dict[tuple[str, str], int] = {}
+    previews: dict[tuple[str, str], str] = {}
     with warehouse.get_connection() as con:
         catalog = con.execute(
             "select table_schema, table_name, column_name, data_type "
@@ -191,6 +215,8 @@ def _with_table_metadata(
                 row_counts[relation] = con.execute(
                     f'select count(*) from "{relation[0]}"."{relation[1]}"'
                 ).fetchone()[0]
+                if relation[0] == PREVIEW_SCHEMA:
+                    previews[relation] = _preview(con, *relation)
     for event in events:
         key = _event_key(context, event)
         if key is None:
@@ -202,6 +228,8 @@ def _with_table_metadata(
             metadata["dagster/column_schema"] = TableSchema(columns=columns[relation])
         if relation in row_counts:
             metadata["dagster/row_count"] = row_counts[relation]
+        if relation in previews:
+            metadata["preview"] = MetadataValue.md(previews[relation])
         yield event.with_metadata({**event.metadata, **metadata}) if metadata else event
 
 

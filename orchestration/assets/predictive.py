@@ -24,6 +24,7 @@ from orchestration.assets.scoring import SCORING_KEYS
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY
 from orchestration.translator import OWNER
+from touchpoint_alchemy.charts import histogram_svg, markdown_image
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,21 +240,24 @@ def customer_clv(
         "time_unit": settings.time_unit,
         "method": settings.method,
         "observation_end": str(observation_end),
-        "model_metrics": MetadataValue.md(
-            _markdown(
-                pd.DataFrame(
-                    [(k, v[0], v[1]) for k, v in sorted(metrics.items())],
-                    columns=["metric", "value", "n"],
-                )
-            )
-        ),
+        "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     if len(parameters):
         metadata["parameters"] = MetadataValue.md(
             _markdown(parameters[["model", "parameter", "value", "log_likelihood", "n_customers"]])
         )
         metadata["total_clv_12m"] = MetadataValue.float(float(scored["clv_12m"].sum()))
+        metadata["clv_12m_distribution"] = MetadataValue.md(
+            markdown_image(histogram_svg(scored["clv_12m"], title="clv_12m"), "CLV distribution")
+        )
     return MaterializeResult(metadata=metadata)
+
+
+def _metrics_markdown(metrics: dict[str, tuple[float, int]]) -> str:
+    import pandas as pd
+
+    rows = [(name, value, n) for name, (value, n) in sorted(metrics.items())]
+    return _markdown(pd.DataFrame(rows, columns=["metric", "value", "n"]))
 
 
 def _churn_schema() -> "pa.Schema":
@@ -323,14 +327,7 @@ def customer_churn(
     _record_metrics(warehouse, "churn", metrics, fitted_at, cutoff)
     metadata: dict[str, object] = {
         "dagster/row_count": len(scores),
-        "model_metrics": MetadataValue.md(
-            _markdown(
-                pd.DataFrame(
-                    [(k, v[0], v[1]) for k, v in sorted(metrics.items())],
-                    columns=["metric", "value", "n"],
-                )
-            )
-        ),
+        "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     for name in ("holdout_auc", "baseline_recency_auc", "holdout_brier"):
         if name in metrics:
@@ -339,6 +336,12 @@ def customer_churn(
         bands = scores["risk_band"].value_counts().reindex(["low", "medium", "high"]).fillna(0)
         metadata["risk_bands"] = MetadataValue.md(
             _markdown(pd.DataFrame({"risk_band": bands.index, "customers": bands.astype(int)}))
+        )
+        metadata["churn_probability_distribution"] = MetadataValue.md(
+            markdown_image(
+                histogram_svg(scores["churn_probability"], title="churn_probability"),
+                "Churn probability distribution",
+            )
         )
     return MaterializeResult(metadata=metadata)
 
@@ -406,14 +409,7 @@ def customer_clusters(
     _record_metrics(warehouse, "clusters", metrics, fitted_at, cutoff)
     metadata: dict[str, object] = {
         "dagster/row_count": len(assignments),
-        "model_metrics": MetadataValue.md(
-            _markdown(
-                pd.DataFrame(
-                    [(k, v[0], v[1]) for k, v in sorted(metrics.items())],
-                    columns=["metric", "value", "n"],
-                )
-            )
-        ),
+        "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     if len(profiles):
         metadata["k"] = int(metrics["k"][0])
