@@ -64,3 +64,21 @@
     {#- The actors whose rows an incremental run rebuilds (intermediate.int_touchpoint_changes). -#}
     (select actor_id from {{ ref('int_touchpoint_changes') }})
 {%- endmacro %}
+
+
+{% macro daily_materialization() -%}
+    {#- The materialization of the daily models: incremental (append with a delete pre-hook).
+        On Spark a `delete from` needs a Delta or Iceberg table; the session target writes plain
+        Parquet tables, so there the daily models rebuild in full every run (a `table`:
+        is_incremental() is false, so the pre-hook and the window do nothing). See DECISIONLOG
+        ("Apache Spark through dbt-spark"). -#}
+    {{- return(adapter.dispatch('daily_materialization', 'touchpoint_alchemy')()) -}}
+{%- endmacro %}
+
+{% macro default__daily_materialization() -%}
+    {{- return('incremental') -}}
+{%- endmacro %}
+
+{% macro spark__daily_materialization() -%}
+    {{- return('table') -}}
+{%- endmacro %}

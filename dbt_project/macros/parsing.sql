@@ -16,6 +16,10 @@
     try_cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
 
+{% macro spark__try_cast_to(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
 
 {% macro parse_timestamp(expression) -%}
     {#- ISO-8601 text to a UTC timestamp without time zone. An offset is applied; no offset
@@ -25,6 +29,13 @@
 
 {% macro default__parse_timestamp(expression) -%}
     to_utc_timestamp(to_timestamp(trim({{ expression }})), 'UTC')
+{%- endmacro %}
+
+{% macro spark__parse_timestamp(expression) -%}
+    {#- Spark 4 (ANSI mode) casts ISO-8601 text with or without an offset; a value without one
+        is read in the session time zone, which the spark target sets to UTC. try_cast: null,
+        never an error. -#}
+    try_cast(trim({{ expression }}) as timestamp)
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp(expression) -%}
@@ -77,6 +88,11 @@
 
 {% macro default__is_valid_json(expression) -%}
     (get_json_object({{ expression }}, '$') is not null)
+{%- endmacro %}
+
+{% macro spark__is_valid_json(expression) -%}
+    {#- Spark 4's strict JSON parser (the VARIANT one); get_json_object accepts trailing text. -#}
+    coalesce(try_parse_json({{ expression }}) is not null, false)
 {%- endmacro %}
 
 {% macro duckdb__is_valid_json(expression) -%}

@@ -25,6 +25,15 @@
     ))
 {%- endmacro %}
 
+{% macro spark__record_to_json(columns) -%}
+    {#- Spark's to_json drops null fields unless told otherwise; DuckDB keeps them as null. -#}
+    to_json(named_struct(
+        {%- for column in columns %}
+        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ), map('ignoreNullFields', 'false'))
+{%- endmacro %}
+
 {% macro duckdb__record_to_json(columns) -%}
     cast(to_json(struct_pack(
         {%- for column in columns %}

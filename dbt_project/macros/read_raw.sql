@@ -110,6 +110,95 @@
 {%- endmacro %}
 
 
+{% macro spark__read_raw(name) -%}
+    {#- Spark has no table function with CSV options, so the file is registered as a temporary
+        view of this session (created while the model compiles, dropped with the session) and
+        read from it. CSV: header, every column text, quoted fields may span lines (multiLine,
+        which also reads the file as one split, in file order), "" escapes a quote. The position
+        in the file is monotonically_increasing_id(): increasing in file order, because the
+        splits of one file are read in offset order (`_metadata.row_index` would be exact for
+        Parquet, but a temporary view hides `_metadata`). For a folder, parts are numbered in
+        path order (input_file_name()), like the DuckDB implementation. -#}
+    {%- set path = spark_raw_file_path(name) -%}
+    {%- set columns = raw_columns(name) -%}
+    {%- set view = 'raw_file_' ~ name -%}
+    {%- set folder = path.endswith('/') -%}
+    {%- if execute -%}
+        {%- if path.endswith('.csv') -%}
+            {%- set options -%}
+                path {{ quote_literal(path) }}, header 'true', inferSchema 'false',
+                multiLine 'true', quote '"', escape '"', encoding 'UTF-8', mode 'PERMISSIVE'
+            {%- endset -%}
+            {%- do run_query('create or replace temporary view ' ~ view ~ ' using csv options (' ~ options ~ ')') -%}
+        {%- else -%}
+            {%- set options -%}
+                path {{ quote_literal(path) }}, mergeSchema 'true'
+                {%- if folder %}, recursiveFileLookup 'true', pathGlobFilter '*.parquet'{% endif %}
+            {%- endset -%}
+            {%- do run_query('create or replace temporary view ' ~ view ~ ' using parquet options (' ~ options ~ ')') -%}
+        {%- endif -%}
+    {%- endif %}
+    (
+        select
+            {% for column in columns -%}
+            cast({{ adapter.quote(column) }} as string) as {{ adapter.quote(column) }},
+            {% endfor -%}
+            {% if folder -%}
+            dense_rank() over (order by _source_file) * 1000000000000
+                + row_number() over (partition by _source_file order by _source_position)
+            {%- else -%}
+            row_number() over (order by _source_position)
+            {%- endif %} as _source_row_number
+        from (
+            select
+                *,
+                {% if folder -%}
+                input_file_name() as _source_file,
+                {% endif -%}
+                monotonically_increasing_id() as _source_position
+            from {{ view }}
+        ) as raw_rows
+    )
+{%- endmacro %}
+
+
+{% macro spark_raw_file_path(name) -%}
+    {#- The raw input of <name> on Spark, found in the same order as raw_file_path: a path to
+        <name>.parquet, a folder path ending in '/', or <name>.csv. Spark SQL has no glob(), so
+        the raw folder is listed once (binaryFile, file names only, contents not read) and a
+        file is matched by its path relative to the folder's last component. -#}
+    {%- set directory = (var('raw_data_dir') | string).rstrip('/') -%}
+    {%- set stem = directory ~ '/' ~ name -%}
+    {%- if not execute -%}
+        {{- return(stem ~ '.csv') -}}
+    {%- endif -%}
+    {%- set marker = '/' ~ directory.split('/')[-1] ~ '/' ~ name -%}
+    {%- set listing -%}
+        create or replace temporary view raw_file_listing using binaryFile
+        options (path {{ quote_literal(directory) }}, recursiveFileLookup 'true')
+    {%- endset -%}
+    {%- do run_query(listing) -%}
+    {%- set found = run_query(
+        "select"
+        ~ " max(path like " ~ quote_literal('%' ~ marker ~ '.parquet') ~ "),"
+        ~ " max(path like " ~ quote_literal('%' ~ marker ~ '/%.parquet') ~ "),"
+        ~ " max(path like " ~ quote_literal('%' ~ marker ~ '.csv') ~ ")"
+        ~ " from raw_file_listing") -%}
+    {%- set row = found.rows[0] -%}
+    {%- if row[0] -%}
+        {{- return(stem ~ '.parquet') -}}
+    {%- elif row[1] -%}
+        {{- return(stem ~ '/') -}}
+    {%- elif row[2] -%}
+        {{- return(stem ~ '.csv') -}}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error(
+        "Raw file missing: neither " ~ stem ~ ".parquet, a folder " ~ stem
+        ~ "/ of Parquet parts, nor " ~ stem ~ ".csv exists "
+        ~ "(raw_data_dir = " ~ directory ~ ")") }}
+{%- endmacro %}
+
+
 {% macro glob_escape(path) -%}
     {#- A folder name as a literal in a DuckDB glob: [ * and ? match themselves. (A plain file
         path needs no escaping: DuckDB reads an existing file by its literal name.) -#}

@@ -14,7 +14,7 @@
 --
 -- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
 {{ config(
-    materialized='incremental',
+    materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"

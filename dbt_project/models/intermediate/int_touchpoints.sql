@@ -13,7 +13,7 @@
 -- Incremental by actor: a windowed run deletes and rebuilds, from all their touchpoints, the
 -- actors listed in int_touchpoint_changes, so session numbers stay those of a full build.
 {{ config(
-    materialized='incremental',
+    materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"

@@ -7,7 +7,7 @@
 -- minus the lookback, every purchase of a changed actor (int_touchpoint_changes), and purchases
 -- not attributed yet; rows of purchases that no longer exist are deleted.
 {{ config(
-    materialized='incremental',
+    materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete(

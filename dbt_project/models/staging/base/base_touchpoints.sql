@@ -5,7 +5,7 @@
 -- the window's start minus the lookback, and the rows without a valid timestamp. A touchpoint_id
 -- kept before the window makes a reprocessed row with the same id a duplicate.
 {{ config(
-    materialized='incremental',
+    materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete('occurred_at is null or occurred_at >= ' ~ incremental_since()) }}"
