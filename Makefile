@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test lint pytest browser screenshots dev docs demo-data bench erase clean
+.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -75,6 +75,12 @@ screenshots: browser ## Screenshots of the built journey report (make run first)
 	$(BIN)/python -m touchpoint_alchemy.report.screenshots
 
 test: lint pytest ## Every check: linters, dbt build with data and unit tests, pytest
+
+# Adds the `spark` group (dbt-spark, pyspark; about 630 MB, needs Java 17+) to .venv; a later
+# `make install` after a lock change, or `uv sync --frozen`, removes it again.
+test-spark: manifest ## The same models on Apache Spark (local) equal DuckDB's: pytest -m spark
+	$(UV) sync --frozen --group spark
+	$(BIN)/pytest -m spark
 
 dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)
