@@ -39,8 +39,15 @@ $(BIN)/dagster: $(UV) pyproject.toml uv.lock
 install: $(BIN)/dagster ## Create .venv with the locked dependencies
 
 # The Dagster code location reads the dbt manifest; it is prepared here, never at import time.
-manifest: install
+manifest: install $(MANIFEST)
+
+# Parsed again only when a file of the dbt project changed.
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f) \
+	dbt_project/dbt_project.yml dbt_project/profiles.yml
+
+$(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
+	@touch $@
 
 # The full Dagster log goes to $(RUN_LOG); the terminal shows progress, and on failure the error's
 # own message without the stack trace (orchestration/console.py).
@@ -60,8 +67,13 @@ lint: manifest ## ruff and sqlfluff
 	$(BIN)/ruff format --check .
 	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models tests
 
+# Two workers (pytest-xdist), one per core: most of a build is single-threaded Python and dbt.
+# Tests are spread by module, so a module's fixtures are built once. The Spark equivalence test
+# is `make test-spark`.
+PYTEST_WORKERS ?= 2
+
 pytest: manifest browser ## The test suite (real dbt, DuckDB and Dagster)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope -m "not spark"
 
 # The journey report's browser test drives the system Chromium (Debian package `chromium`) through
 # playwright, which never downloads a browser of its own. Installed once; a no-op when present.
@@ -80,7 +92,7 @@ test: lint pytest ## Every check: linters, dbt build with data and unit tests, p
 # `make install` after a lock change, or `uv sync --frozen`, removes it again.
 test-spark: manifest ## The same models on Apache Spark (local) equal DuckDB's: pytest -m spark
 	$(UV) sync --frozen --group spark
-	$(BIN)/pytest -m spark
+	$(BIN)/pytest -m spark --durations=5
 
 dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)

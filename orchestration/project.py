@@ -6,9 +6,16 @@ else (``make run``, tests, deployment) the manifest is prepared beforehand with
 never parses dbt.
 """
 
+import os
+
 from dagster_dbt import DbtProject
 
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    # dbt's own variable: where the manifest and the run artifacts go (default dbt_project/target)
+    target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+)
 dbt_project.prepare_if_dev()

@@ -21,16 +21,41 @@ TESTS_DIR = Path(__file__).parent
 DATA_DIR = TESTS_DIR / "data"
 
 
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+
+def manifest_is_fresh() -> bool:
+    """The manifest is newer than every file of the dbt project (``make manifest`` just ran)."""
+    if not MANIFEST.exists():
+        return False
+    built = MANIFEST.stat().st_mtime
+    for name in PROJECT_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        if any(file.stat().st_mtime > built for file in files):
+            return False
+    return True
+
+
 def prepare_manifest() -> None:
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+    """``dbt parse`` unless the manifest is fresh. The pytest-xdist workers share the project
+    folder, so they take turns under a file lock, and the second finds the manifest fresh."""
+    import fcntl
+
+    MANIFEST.parent.mkdir(exist_ok=True)
+    with open(MANIFEST.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest_is_fresh():
+            dbt = Path(sys.executable).parent / "dbt"
+            subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """Prepare the manifest once per session, before the code location is imported."""
     prepare_manifest()
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    return MANIFEST
 
 
 def build_warehouse(

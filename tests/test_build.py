@@ -89,6 +89,8 @@ def test_dbt_unit_tests_pass(demo_warehouse, tmp_path):
             "test",
             "--select",
             "test_type:unit",
+            "--target-path",
+            str(tmp_path / "target"),
             "--vars",
             f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
         ],

@@ -143,6 +143,9 @@ def dagster_dev(tmp_path_factory, dbt_manifest):
         "DAGSTER_HOME": str(home),
         "WAREHOUSE_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
         "RUN_FAILURE_DIR": str(tmp / "run_failures"),
+        # dagster dev parses the project (prepare_if_dev); its manifest goes here, not over the
+        # one other test processes are reading
+        "DBT_TARGET_PATH": str(tmp / "dbt_target"),
         # prepare_if_dev runs `dbt` from PATH, as under `make dev`.
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
