@@ -204,14 +204,18 @@ def test_readers_never_block_and_never_see_half_a_build(published):
 
 
 def test_a_failing_build_publishes_nothing_and_keeps_its_build(published, tmp_path):
-    """A data cutoff dbt rejects: dbt fails, the scores and the publish step never run."""
+    """A data cutoff dbt rejects: the first dbt step (the daily partition) fails, and the rest
+    of the warehouse, the scores and the publish step never run."""
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(published["path"], path)
     before_hash, before = sha256(path), read_snapshot(path)
     result = build_warehouse(RAW, path, data_cutoff="not-a-date", raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert [e.step_key for e in failures] == ["warehouse_dbt_assets"]
+    assert [e.step_key for e in failures] == ["daily_dbt_assets"]
+    ran = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS}
+    assert "warehouse_dbt_assets" not in ran
+    assert not [step for step in ran if "published_snapshot" in step]
     assert "data_cutoff must be a date" in failures[0].event_specific_data.error.message
     assert sha256(path) == before_hash
     assert read_snapshot(path) == before
