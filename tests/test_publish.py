@@ -213,7 +213,9 @@ def test_a_failing_build_publishes_nothing_and_keeps_its_build(published, tmp_pa
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert [e.step_key for e in failures] == ["daily_dbt_assets"]
-    ran = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS}
+    ran = {
+        e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS
+    }
     assert "warehouse_dbt_assets" not in ran
     assert not [step for step in ran if "published_snapshot" in step]
     assert "data_cutoff must be a date" in failures[0].event_specific_data.error.message
