@@ -92,7 +92,7 @@ test: lint pytest ## Every check: linters, dbt build with data and unit tests, p
 # `make install` after a lock change, or `uv sync --frozen`, removes it again.
 test-spark: manifest ## The same models on Apache Spark (local) equal DuckDB's: pytest -m spark
 	$(UV) sync --frozen --group spark
-	$(BIN)/pytest -m spark --durations=5
+	$(BIN)/pytest -m spark --durations=5 -rP
 
 dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME)

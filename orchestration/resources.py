@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from dagster import InitResourceContext
+from dagster import ConfigurableResource, InitResourceContext
 from dagster._utils.backoff import backoff
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
@@ -140,10 +140,12 @@ class WarehouseResource(DuckDBResource):
                 else:
                     os.environ[name] = value
 
-    # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out.
+    # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out
+    # (SparkWarehouseResource has the same four methods).
     def read_table(self, schema: str, table: str) -> pa.Table:
         with self.get_connection() as con:
-            return con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
+            data = con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
+        return in_stable_order(data)
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Replace ``schema.table`` with ``data`` in one transaction."""
@@ -175,6 +177,83 @@ class WarehouseResource(DuckDBResource):
             con.execute("commit")
 
 
+class SparkWarehouseResource(ConfigurableResource):
+    """The warehouse on Apache Spark (WAREHOUSE_TARGET=spark; dbt's ``spark`` target, local
+    session mode): the same engine-neutral interface as :class:`WarehouseResource` for dbt and
+    the scoring assets. Tables live in Spark's metastore under ``data_dir`` (SPARK_DATA_DIR);
+    ``touchpoint_alchemy.spark`` moves them in and out as Arrow.
+
+    Spark writes its tables in place, so there is no working copy and nothing to publish. The
+    DuckDB-only parts of a run (the journey report, the PII and freshness checks, the publish
+    step, the mart previews) are not available on Spark (README "Scaling out").
+    """
+
+    data_dir: str = Field(description="Spark's metastore and warehouse folder (SPARK_DATA_DIR).")
+    raw_data_dir: str = Field(description="Folder of the raw files (RAW_DATA_DIR).")
+    data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SparkWarehouseResource:
+        return cls(
+            data_dir=str(settings.spark_data_dir),
+            raw_data_dir=str(settings.raw_data_dir),
+            data_cutoff=settings.data_cutoff,
+        )
+
+    def ensure_directory(self) -> None:
+        os.makedirs(self.data_dir, exist_ok=True)
+
+    def dbt_vars(self) -> dict[str, Any]:
+        return jinja_inert({"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff})
+
+    @contextmanager
+    def dbt_environment(self) -> Iterator[None]:
+        """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``."""
+        values = {"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": self.data_dir}
+        previous = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def read_table(self, schema: str, table: str) -> pa.Table:
+        from touchpoint_alchemy import spark
+
+        with self.dbt_environment():
+            return in_stable_order(spark.read_table(schema, table))
+
+    def write_table(self, schema: str, table: str, data: pa.Table) -> None:
+        from touchpoint_alchemy import spark
+
+        with self.dbt_environment():
+            spark.write_table(schema, table, data)
+
+    def replace_rows(self, schema: str, table: str, data: pa.Table, key_column: str) -> None:
+        from touchpoint_alchemy import spark
+
+        with self.dbt_environment():
+            spark.replace_rows(schema, table, data, key_column)
+
+
+def in_stable_order(data: pa.Table) -> pa.Table:
+    """``data`` sorted by its columns, left to right (those Arrow can sort): an engine's scan
+    order is not part of a table, and the scores must not depend on it (the same inputs give the
+    same scores on DuckDB and Spark, run after run)."""
+    import pyarrow as pa
+
+    keys = [
+        (field.name, "ascending")
+        for field in data.schema
+        if not (pa.types.is_nested(field.type) or pa.types.is_dictionary(field.type))
+    ]
+    return data.sort_by(keys) if keys and data.num_rows > 1 else data
+
+
 def jinja_inert(value: Any) -> Any:
     """``value`` for ``dbt --vars``, which renders every string as Jinja: each ``{`` becomes
     ``{{ '{' }}``, so no tag can open and dbt's rendering gives back the original text. A folder
@@ -196,7 +275,12 @@ def dbt_executable() -> str:
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings.from_env()
+    warehouse = (
+        SparkWarehouseResource.from_settings(settings)
+        if settings.warehouse_target == "spark"
+        else WarehouseResource.from_settings(settings)
+    )
     return {
-        "warehouse": WarehouseResource.from_settings(settings),
+        "warehouse": warehouse,
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }

@@ -19,6 +19,9 @@ DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 DEFAULT_PARTITIONS_START_DATE = "2025-01-01"
 #: DuckDB's memory limit (it spills to disk beyond it); dbt and the Python assets share it
 DEFAULT_MEMORY_LIMIT = "8GB"
+#: dbt targets of profiles.yml (WAREHOUSE_TARGET)
+WAREHOUSE_TARGETS = ("duckdb", "spark")
+DEFAULT_SPARK_DATA_DIR = "data/spark"
 
 
 def _absolute(value: str | os.PathLike[str]) -> Path:
@@ -34,16 +37,25 @@ class Settings:
     raw_data_dir: Path
     data_cutoff: str | None = None
     memory_limit: str = DEFAULT_MEMORY_LIMIT
+    warehouse_target: str = "duckdb"
+    spark_data_dir: Path = REPO_ROOT / DEFAULT_SPARK_DATA_DIR
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         raw_dir = env.get("RAW_DATA_DIR") or ""
+        target = (env.get("WAREHOUSE_TARGET") or "").strip() or WAREHOUSE_TARGETS[0]
+        if target not in WAREHOUSE_TARGETS:
+            raise ValueError(
+                f"WAREHOUSE_TARGET must be one of {', '.join(WAREHOUSE_TARGETS)}, got {target!r}."
+            )
         return cls(
             warehouse_path=_absolute(env.get("WAREHOUSE_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH),
             raw_data_dir=_absolute(raw_dir) if raw_dir.strip() else DEMO_RAW_DATA_DIR,
             data_cutoff=(env.get("DATA_CUTOFF") or "").strip() or None,
             memory_limit=(env.get("DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT,
+            warehouse_target=target,
+            spark_data_dir=_absolute(env.get("SPARK_DATA_DIR") or DEFAULT_SPARK_DATA_DIR),
         )
 
 
