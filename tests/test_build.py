@@ -54,11 +54,12 @@ def test_every_asset_check_passed(demo_warehouse):
     assert not failed
 
 
-def test_running_twice_gives_the_same_warehouse(demo_warehouse, tmp_path):
+def test_running_twice_gives_the_same_warehouse(cohorts_small_warehouse, tmp_path):
+    """A second full run over a built warehouse (the small fixture: a build costs minutes)."""
     copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(demo_warehouse.path, copy)
+    shutil.copy(cohorts_small_warehouse.path, copy)
     before = _snapshot(copy)
-    assert build_warehouse(DEMO_RAW_DATA_DIR, copy).success
+    assert build_warehouse(cohorts_small_warehouse.raw_dir, copy).success
     after = _snapshot(copy)
     assert before.keys() == after.keys()
     for table in before:

@@ -13,6 +13,8 @@ Two definitions share the manifest:
 
 import json
 import os
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,8 +77,9 @@ def daily_dbt_assets(
     config: DailyBuildConfig,
 ) -> Iterator[Any]:
     """`dbt build` of the incremental touchpoint models for the partition window."""
-    dbt_vars = warehouse.dbt_vars()
+    dbt_vars = _run_vars(context, warehouse)
     if config.full_refresh:
+        dbt_vars.pop("incremental_window_start", None)
         args = ["--full-refresh"]
     else:
         window = context.partition_time_window
@@ -101,7 +104,7 @@ def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """`dbt build` of the unpartitioned models: runs them with their data and unit tests."""
-    yield from _dbt_build(context, dbt, warehouse, warehouse.dbt_vars(), [])
+    yield from _dbt_build(context, dbt, warehouse, _run_vars(context, warehouse), [])
 
 
 #: Both dbt definitions; look models up with ``model_asset_key``
@@ -124,7 +127,7 @@ def _dbt_build(
     args = ["build", "--vars", json.dumps(dbt_vars), *extra_args]
     with warehouse.dbt_environment(), _buildable_tests():
         invocation = dbt.cli(
-            args, context=context, raise_on_error=False, target_path=_run_target_path(context)
+            args, context=context, raise_on_error=False, target_path=_target_path(context)
         )
         events = list(invocation.stream())
     yield from _with_table_metadata(context, events, warehouse)
@@ -139,14 +142,40 @@ def _dbt_build(
         ) from error
 
 
-def _run_target_path(context: AssetExecutionContext) -> Path:
-    """One dbt target folder per run, shared by its dbt steps (they run one after the other).
+def _target_path(context: AssetExecutionContext) -> Path:
+    """dagster-dbt's target folder for this dbt step, ``<op>-<run id[:7]>-<uuid>``, seeded with
+    the parse of this run's previous dbt step.
 
     dbt parses the whole project again (about 15 s) when the vars or the profile differ from
-    those of the ``partial_parse.msgpack`` it finds, and a run's vars and working copy are its
-    own. With a folder per run, the run's first dbt step parses and the next ones reuse it."""
-    base = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    return base / f"run-{context.run_id}"
+    those of the ``partial_parse.msgpack`` it finds, and a run's working copy and vars are its
+    own, so the project's parse never fits. The run's first dbt step parses; the next ones start
+    from its ``partial_parse.msgpack`` (same vars: :func:`_run_vars`). Each step keeps its own
+    folder, so each keeps its own ``run_results.json`` (the journey report reads them all)."""
+    base = Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+    run = context.run_id[:7]
+    path = base / f"{context.op_execution_context.op.name}-{run}-{uuid.uuid4().hex[:7]}"
+    earlier = sorted(
+        base.glob(f"*-{run}-*/partial_parse.msgpack"), key=lambda file: file.stat().st_mtime
+    )
+    if earlier:
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.copy(earlier[-1], path / "partial_parse.msgpack")
+    return path
+
+
+def _run_vars(context: AssetExecutionContext, warehouse: WarehouseResource) -> dict[str, Any]:
+    """The dbt vars of every dbt step of this run: the warehouse's, plus, in a partitioned run
+    that is not a full refresh, ``incremental_window_start`` (the first day of the partition
+    or range). Only the daily models read it; passing it to every step keeps the vars, and so
+    dbt's parse, the same across the run."""
+    dbt_vars = warehouse.dbt_vars()
+    tags = context.run.tags
+    first_day = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
+    ops = (context.run.run_config or {}).get("ops", {})
+    full_refresh = ops.get("daily_dbt_assets", {}).get("config", {}).get("full_refresh", False)
+    if first_day and not full_refresh:
+        dbt_vars["incremental_window_start"] = first_day[:10]
+    return dbt_vars
 
 
 @contextmanager
