@@ -125,9 +125,12 @@ def incremental_build(data_dir: Path, work_dir: Path) -> dict:
     touchpoints since that day minus the lookback), then every unpartitioned model."""
     import duckdb
 
+    # The newest day that is a partition: the generator plants a few rows dated in the future
+    # (rejected as `future timestamp`), and the partitions end yesterday.
     (last_day,) = duckdb.sql(
-        "select max(try_cast(occurred_at as timestamp))::date "
-        f"from read_parquet('{data_dir}/touchpoints.parquet') where occurred_at < '2100'"
+        "select max(ts)::date from (select try_cast(occurred_at as timestamp) as ts "
+        f"from read_parquet('{data_dir}/touchpoints.parquet')) "
+        f"where ts < date '{last_partition_key()}' + interval 1 day"
     ).fetchone()
     figures = dagster_build(data_dir, work_dir, str(last_day), full_refresh=False)
     figures["partition"] = str(last_day)
