@@ -129,16 +129,8 @@ class WarehouseResource(DuckDBResource):
         values = {"WAREHOUSE_DUCKDB_PATH": self.active_database()}
         if "memory_limit" in self.connection_config:
             values["DUCKDB_MEMORY_LIMIT"] = str(self.connection_config["memory_limit"])
-        previous = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
+        with environment(values):
             yield
-        finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out
     # (SparkWarehouseResource has the same four methods).
@@ -209,17 +201,8 @@ class SparkWarehouseResource(ConfigurableResource):
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
         """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``."""
-        values = {"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": self.data_dir}
-        previous = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
+        with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": self.data_dir}):
             yield
-        finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     def read_table(self, schema: str, table: str) -> pa.Table:
         from touchpoint_alchemy import spark
@@ -238,6 +221,22 @@ class SparkWarehouseResource(ConfigurableResource):
 
         with self.dbt_environment():
             spark.replace_rows(schema, table, data, key_column)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration, then restore them (dbt reads its profile
+    from the environment)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def in_stable_order(data: pa.Table) -> pa.Table:
