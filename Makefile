@@ -62,13 +62,15 @@ run: manifest ## Build the whole warehouse from scratch through Dagster and prin
 		2>&1 | $(BIN)/python -m orchestration.console $(RUN_LOG)
 	@$(BIN)/python -m touchpoint_alchemy.summary
 
+# sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them).
 lint: manifest ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models tests
+	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint --processes 0 models tests
 
 # Two workers (pytest-xdist), one per core: most of a build is single-threaded Python and dbt.
-# Tests are spread by module, so a module's fixtures are built once. The Spark equivalence test
+# Tests are spread by module, so a module's fixtures are built once; modules sharing a build run
+# together, longest first (tests/conftest.py). The Spark equivalence test
 # is `make test-spark`.
 PYTEST_WORKERS ?= 2
 

@@ -125,3 +125,64 @@ def funnel_edges_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
 @pytest.fixture(scope="session")
 def cohorts_small_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
     yield _built(tmp_path_factory, "cohorts_small", DATA_DIR / "cohorts_small")
+
+
+# --- spreading the suite over pytest-xdist workers (make pytest: --dist loadscope) ---------------
+
+#: Modules that share an expensive session-scoped build run as one unit on one worker, so the
+#: build is made once: the cohorts_small warehouse and the hostile build made on top of it
+#: (tests/hostile.py). Every other module is a unit of its own.
+SHARED_BUILD_UNITS = {
+    module: "cohorts_small and hostile builds"
+    for module in (
+        "test_hostile_input.py",
+        "test_privacy_checks.py",
+        "test_injection.py",
+        "test_build.py",
+        "test_hand_worked_fixtures.py",
+        "test_predictive_scores.py",
+    )
+}
+
+#: Units handed out first, longest first (seconds measured in CI, setup and calls), so that the
+#: suite ends on short modules instead of one worker waiting for the other's long one. Units not
+#: listed follow in collection order.
+LONGEST_UNITS_FIRST = (
+    "cohorts_small and hostile builds",
+    "test_raw_data_dir.py",
+    "test_publish.py",
+    "test_incremental.py",
+    "test_reliability.py",
+    "test_scoring_leakage.py",
+    "test_experiments_and_nps.py",
+    "test_clv_cdnow.py",
+    "test_privacy.py",
+    "test_erasure.py",
+    "test_dagster_smoke.py",
+)
+
+
+def _unit(module_name: str) -> str:
+    return SHARED_BUILD_UNITS.get(module_name, module_name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest units first (a stable sort: the order within a module is kept)."""
+    rank = {unit: i for i, unit in enumerate(LONGEST_UNITS_FIRST)}
+    items.sort(key=lambda item: rank.get(_unit(item.path.name), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadscope with the shared-build units above, handed out in collection order."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBuildScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return _unit(Path(module).name) if module.endswith(".py") else module
+
+    # collection order is already longest first; loadscope would reorder by number of tests
+    config.option.loadscopereorder = False
+    return SharedBuildScheduling(config, log)

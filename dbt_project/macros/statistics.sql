@@ -73,10 +73,10 @@
         when {{ y }} <= {{ _double('0.67448975') }}
             then {{ _double('0.5') }} - {{ xd }}
             * ({{ _polynomial(xd ~ ' * ' ~ xd, a) }}) / ({{ _polynomial(xd ~ ' * ' ~ xd, b) }})
-        when {{ y }} < 37.5193 and {{ xd }} > 0
-            then {{ tail }}
+        {#- Q(x) for x > 0, else 1 - Q(|x|), written so the tail is generated once. -#}
         when {{ y }} < 37.5193
-            then 1 - {{ tail }}
+            then (case when {{ xd }} > 0 then 0 else 1 end)
+            + (case when {{ xd }} > 0 then 1 else -1 end) * {{ tail }}
         when {{ xd }} > 0 then {{ _double('0') }}
         when {{ xd }} < 0 then {{ _double('1') }}
     end)
@@ -95,7 +95,26 @@
 {%- endmacro %}
 
 
-{% macro chi_square_upper_tail(statistic, degrees_of_freedom) -%}
+{% macro chi_square_normal_score(statistic, degrees_of_freedom) -%}
+    {#-
+        The standard normal score z whose upper tail gives chi_square_upper_tail: sqrt(statistic)
+        for 1 degree of freedom, the Wilson-Hilferty score for 3 or more, null otherwise. Select
+        it as a column and pass that column to chi_square_upper_tail: the normal tail repeats its
+        argument dozens of times, so a column name keeps the generated SQL small (and sqlfluff
+        fast).
+    -#}
+    {%- set chi2 = 'cast(' ~ statistic ~ ' as double)' -%}
+    {%- set df = 'cast(' ~ degrees_of_freedom ~ ' as double)' -%}
+    (case
+        when {{ df }} = 1 then sqrt({{ chi2 }})
+        when {{ df }} >= 3
+            then (power({{ chi2 }} / {{ df }}, {{ _double('1') }} / 3) - (1 - 2 / (9 * {{ df }})))
+            / sqrt(2 / (9 * {{ df }}))
+    end)
+{%- endmacro %}
+
+
+{% macro chi_square_upper_tail(statistic, degrees_of_freedom, normal_score=none) -%}
     {#-
         P(X > statistic) for X chi-square with the given degrees of freedom (the p-value of a
         chi-square test). Null for fewer than 1 degree of freedom.
@@ -104,16 +123,16 @@
           df >= 3: Wilson-Hilferty (1931): (X / df)^(1/3) is approximately normal with mean
                    1 - 2/(9 df) and variance 2/(9 df); absolute error of the p-value about 1e-3
                    at df = 3, shrinking as df grows.
+        normal_score: a column holding chi_square_normal_score(statistic, degrees_of_freedom);
+        without it the score's expression is generated inline.
     -#}
     {%- set chi2 = 'cast(' ~ statistic ~ ' as double)' -%}
     {%- set df = 'cast(' ~ degrees_of_freedom ~ ' as double)' -%}
-    {%- set wilson_hilferty -%}
-        (power({{ chi2 }} / {{ df }}, {{ _double('1') }} / 3) - (1 - 2 / (9 * {{ df }})))
-        / sqrt(2 / (9 * {{ df }}))
-    {%- endset -%}
+    {%- set z = normal_score if normal_score is not none
+        else chi_square_normal_score(statistic, degrees_of_freedom) -%}
     (case
-        when {{ df }} = 1 then 2 * {{ normal_upper_tail('sqrt(' ~ chi2 ~ ')') }}
         when {{ df }} = 2 then exp(-{{ chi2 }} / 2)
-        when {{ df }} >= 3 then {{ normal_upper_tail(wilson_hilferty) }}
+        when {{ df }} = 1 or {{ df }} >= 3
+            then (case when {{ df }} = 1 then 2 else 1 end) * {{ normal_upper_tail(z) }}
     end)
 {%- endmacro %}

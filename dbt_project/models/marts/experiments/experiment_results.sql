@@ -93,11 +93,21 @@ sample_ratio as (
     group by experiment_id
 ),
 
+sample_ratio_scored as (
+    select
+        experiment_id,
+        chi_square,
+        degrees_of_freedom,
+        {{ chi_square_normal_score('chi_square', 'degrees_of_freedom') }} as normal_score
+    from sample_ratio
+),
+
 sample_ratio_tested as (
     select
         experiment_id,
-        {{ chi_square_upper_tail('chi_square', 'degrees_of_freedom') }} as srm_p_value
-    from sample_ratio
+        {{ chi_square_upper_tail('chi_square', 'degrees_of_freedom', 'normal_score') }}
+            as srm_p_value
+    from sample_ratio_scored
 ),
 
 control as (
