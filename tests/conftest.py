@@ -7,6 +7,7 @@ file under pytest's tmp_path. Warehouses are built once per session and shared r
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,12 @@ import duckdb
 import pytest
 
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
+
+# Two xdist workers share the two cores. OpenMP threads (the churn model's gradient boosting)
+# spin while they wait, so when both workers fit at once each fit ran about ten times slower
+# (a demo build took 11 minutes instead of 2). Passive waiting yields the core instead. Set here,
+# before any test module loads scikit-learn's OpenMP runtime; subprocesses inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 TESTS_DIR = Path(__file__).parent
 DATA_DIR = TESTS_DIR / "data"

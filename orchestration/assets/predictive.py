@@ -78,7 +78,9 @@ class ChurnConfig(Config):
         default=2,
         description="OpenMP threads of the gradient boosting. The machines have 2 cores, "
         "shared with DuckDB; steps run one at a time (in-process executor), so the model has "
-        "both while it runs. Set 1 when other work shares the machine.",
+        "both while it runs. Set 1 (or the environment variable OMP_WAIT_POLICY=PASSIVE) when "
+        "other work shares the cores: OpenMP threads busy-wait, and two fits on two cores each "
+        "ran about ten times slower.",
     )
 
 
