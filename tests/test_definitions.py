@@ -54,6 +54,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_cohort_months",
         "intermediate/int_attribution_touches",
         "intermediate/int_attribution_paths",
+        "intermediate/int_actor_touchpoint_months",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_channel_performance",
@@ -160,6 +161,7 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         "intermediate/int_sessions",
         "intermediate/int_funnel_chains",
         "intermediate/int_attribution_touches",
+        "intermediate/int_actor_touchpoint_months",
     ):
         node = asset_graph.get(AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, DailyPartitionsDefinition), key

@@ -48,6 +48,7 @@ DAILY_TABLES = [
     ("intermediate", "int_sessions"),
     ("intermediate", "int_funnel_chains"),
     ("intermediate", "int_attribution_touches"),
+    ("intermediate", "int_actor_touchpoint_months"),
 ]
 
 
@@ -262,6 +263,13 @@ def test_late_events_rebuild_sessions_chains_and_identities(daily_and_full):
         actors = [row[0] for row in con.execute(actor_query).fetchall()]
         assert len(actors) == 1 and not actors[0].startswith("anon:")
         assert before.execute(actor_query).fetchall() == [("anon:anon_late_device",)]
+        # and the device's actor x month rows went with them
+        device_months = (
+            "select count(*) from intermediate.int_actor_touchpoint_months "
+            "where actor_id = 'anon:anon_late_device'"
+        )
+        assert before.execute(device_months).fetchone()[0] > 0
+        assert con.execute(device_months).fetchone()[0] == 0
     finally:
         con.close()
         before.close()

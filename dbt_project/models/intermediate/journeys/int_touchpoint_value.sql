@@ -5,116 +5,57 @@
 -- marts.touchpoint_value_overall read one type each.
 --
 -- In a period, an actor is a payment converter when they have a `conversion_touchpoint`
--- touchpoint in it, and a payment abandoner when they are not a converter and have a
--- `payment_intent_touchpoints` touchpoint in it that no conversion follows within the window of
--- the first configured funnel (boundary inclusive; the conversion may fall after the period).
-{%- set window_seconds = funnel_window_seconds(funnels()[0]) %}
-{%- set intent_touchpoints = var('payment_intent_touchpoints') %}
-{%- if intent_touchpoints is string or intent_touchpoints | length == 0 %}
-    {{ exceptions.raise_compiler_error("payment_intent_touchpoints must be a non-empty list") }}
-{%- endif %}
-{%- set quoted_intents = [] %}
-{%- for name in intent_touchpoints %}
-    {%- do quoted_intents.append(quote_literal(name)) %}
-{%- endfor %}
-
+-- touchpoint in it, and a payment abandoner when they are not a converter and have a payment
+-- intent in it that no conversion followed (int_actor_touchpoint_months says which).
+--
+-- The actor counts are an aggregate of int_actor_touchpoint_months, which the daily run keeps
+-- by actor; only the median dwell reads int_touchpoints, in one pass over three of its columns,
+-- because a median does not add up from smaller medians.
 with
 
-touchpoints as (
-    select
-        touchpoint_id,
-        actor_id,
-        occurred_at,
-        touchpoint,
-        dwell_ms
-    from {{ ref('int_touchpoints') }}
+actor_months as (
+    select * from {{ ref('int_actor_touchpoint_months') }}
 ),
 
-conversions as (
+actor_month_status as (
     select
         actor_id,
-        occurred_at
-    from touchpoints
-    where touchpoint = {{ quote_literal(var('conversion_touchpoint')) }}
-),
-
-intents as (
-    select
-        touchpoint_id,
-        actor_id,
-        occurred_at
-    from touchpoints
-    where touchpoint in ({{ quoted_intents | join(', ') }})
-),
-
-intent_outcomes as (
-    select
-        intents.touchpoint_id,
-        count(conversions.actor_id) = 0 as is_abandoned
-    from intents
-    left join conversions
-        on
-            intents.actor_id = conversions.actor_id
-            and intents.occurred_at <= conversions.occurred_at
-            and {{ dbt.dateadd('second', window_seconds, 'intents.occurred_at') }}
-            >= conversions.occurred_at
-    group by intents.touchpoint_id
-),
-
-flagged as (
-    select
-        touchpoints.actor_id,
-        touchpoints.touchpoint,
-        touchpoints.dwell_ms,
-        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month_start,
-        case
-            when touchpoints.touchpoint = {{ quote_literal(var('conversion_touchpoint')) }}
-                then 1
-            else 0
-        end as is_conversion,
-        case when intent_outcomes.is_abandoned then 1 else 0 end as is_abandoned_intent
-    from touchpoints
-    left join intent_outcomes on touchpoints.touchpoint_id = intent_outcomes.touchpoint_id
+        month_start,
+        max(
+            case
+                when touchpoint = {{ quote_literal(var('conversion_touchpoint')) }} then 1 else 0
+            end
+        ) as has_conversion,
+        max(case when abandoned_intent_count > 0 then 1 else 0 end) as has_abandoned_intent
+    from actor_months
+    group by actor_id, month_start
 ),
 
 first_month as (
-    select min(month_start) as first_month_start from flagged
+    select min(month_start) as first_month_start from actor_month_status
 ),
 
-periodized as (
+actor_periods as (
     select
         'month' as period_type,
         month_start as period_start,
         actor_id,
-        touchpoint,
-        dwell_ms,
-        is_conversion,
-        is_abandoned_intent
-    from flagged
+        has_conversion = 1 as is_converter,
+        has_conversion = 0 and has_abandoned_intent = 1 as is_abandoner
+    from actor_month_status
 
     union all
 
     select
         'overall' as period_type,
         first_month.first_month_start as period_start,
-        flagged.actor_id,
-        flagged.touchpoint,
-        flagged.dwell_ms,
-        flagged.is_conversion,
-        flagged.is_abandoned_intent
-    from flagged
+        actor_month_status.actor_id,
+        max(actor_month_status.has_conversion) = 1 as is_converter,
+        max(actor_month_status.has_conversion) = 0
+        and max(actor_month_status.has_abandoned_intent) = 1 as is_abandoner
+    from actor_month_status
     cross join first_month
-),
-
-actor_periods as (
-    select
-        period_type,
-        period_start,
-        actor_id,
-        max(is_conversion) = 1 as is_converter,
-        max(is_conversion) = 0 and max(is_abandoned_intent) = 1 as is_abandoner
-    from periodized
-    group by period_type, period_start, actor_id
+    group by actor_month_status.actor_id, first_month.first_month_start
 ),
 
 period_totals as (
@@ -129,12 +70,22 @@ period_totals as (
 ),
 
 actor_touchpoints as (
-    select distinct
-        period_type,
-        period_start,
+    select
+        'month' as period_type,
+        month_start as period_start,
         actor_id,
         touchpoint
-    from periodized
+    from actor_months
+
+    union all
+
+    select distinct
+        'overall' as period_type,
+        first_month.first_month_start as period_start,
+        actor_months.actor_id,
+        actor_months.touchpoint
+    from actor_months
+    cross join first_month
 ),
 
 reach as (
@@ -157,18 +108,38 @@ reach as (
         actor_touchpoints.touchpoint
 ),
 
+dwell_values as (
+    select
+        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
+        touchpoint,
+        dwell_ms
+    from {{ ref('int_touchpoints') }}
+    where dwell_ms is not null
+),
+
 dwell as (
     select
-        period_type,
-        period_start,
+        'month' as period_type,
+        month_start as period_start,
         touchpoint,
         {{ median('dwell_ms') }} as median_dwell_ms
-    from periodized
-    group by period_type, period_start, touchpoint
+    from dwell_values
+    group by month_start, touchpoint
+
+    union all
+
+    select
+        'overall' as period_type,
+        first_month.first_month_start as period_start,
+        dwell_values.touchpoint,
+        {{ median('dwell_values.dwell_ms') }} as median_dwell_ms
+    from dwell_values
+    cross join first_month
+    group by first_month.first_month_start, dwell_values.touchpoint
 ),
 
 touchpoint_names as (
-    select distinct touchpoint from touchpoints
+    select distinct touchpoint from actor_months
 ),
 
 -- Every touchpoint in every period, zero reach included, so a touchpoint that disappears from
