@@ -129,9 +129,9 @@ docs: manifest ## Build the dbt docs site (and copy the journey report) into dat
 	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
 	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
 
-bench: manifest ## Benchmark at SCALE touchpoints (default 5m): make bench SCALE=50m
+bench: manifest ## Benchmark at SCALE touchpoints (default 5m): make bench SCALE=50m [MEMORY_LIMIT=2GB]
 	$(UV) sync --frozen --group bench
-	$(BIN)/python -m bench.run --scale $(SCALE)
+	$(BIN)/python -m bench.run --scale $(SCALE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
 
 demo-data: install ## Regenerate the demo raw files in seeds/
 	$(BIN)/python -m touchpoint_alchemy.datagen --out seeds --users 2000 --seed 42 --format csv

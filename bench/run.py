@@ -112,12 +112,14 @@ def generate(scale: int, data_dir: Path) -> tuple[float, bool]:
     return seconds, False
 
 
-def full_build(data_dir: Path, work_dir: Path) -> dict:
+def full_build(data_dir: Path, work_dir: Path, memory_limit: str | None = None) -> dict:
     """``make run``'s command (a full refresh) into a fresh warehouse, measured."""
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
-    return dagster_build(data_dir, work_dir, last_partition_key(), full_refresh=True)
+    return dagster_build(
+        data_dir, work_dir, last_partition_key(), full_refresh=True, memory_limit=memory_limit
+    )
 
 
 def incremental_build(data_dir: Path, work_dir: Path) -> dict:
@@ -137,8 +139,15 @@ def incremental_build(data_dir: Path, work_dir: Path) -> dict:
     return figures
 
 
-def dagster_build(data_dir: Path, work_dir: Path, partition: str, full_refresh: bool) -> dict:
-    """``dagster asset materialize --select '*'`` for one partition, measured."""
+def dagster_build(
+    data_dir: Path,
+    work_dir: Path,
+    partition: str,
+    full_refresh: bool,
+    memory_limit: str | None = None,
+) -> dict:
+    """``dagster asset materialize --select '*'`` for one partition, measured. With
+    ``memory_limit`` it runs with ``DUCKDB_MEMORY_LIMIT`` set to it."""
     dagster_home = work_dir / "dagster_home"
     dagster_home.mkdir(exist_ok=True)
     (dagster_home / "dagster.yaml").write_text("")
@@ -148,6 +157,8 @@ def dagster_build(data_dir: Path, work_dir: Path, partition: str, full_refresh: 
         "RAW_DATA_DIR": str(data_dir),
         "DAGSTER_HOME": str(dagster_home),
     }
+    if memory_limit:
+        env["DUCKDB_MEMORY_LIMIT"] = memory_limit
     config = {"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
     bin_dir = Path(sys.executable).parent
     started = time.perf_counter()
@@ -543,6 +554,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--scale", default="5m", help="touchpoints: 500k, 5m, 50m ...")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--memory-limit",
+        help="only a full build, with DUCKDB_MEMORY_LIMIT set to this (e.g. 2GB); "
+        "writes bench/results/<scale>-memory-<limit>.md",
+    )
     args = parser.parse_args(argv)
     scale = parse_scale(args.scale)
     name = args.scale.strip().lower()
@@ -553,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[bench] {name}: data in {data_dir}", file=sys.stderr)
     generation = generate(scale, data_dir)
     print(f"[bench] generation: {_fmt_seconds(generation[0])}", file=sys.stderr)
+    if args.memory_limit:
+        return memory_limited(name, data_dir, args.memory_limit)
     build = full_build(data_dir, work_dir)
     print(f"[bench] full build: {_fmt_seconds(build['wall'])}", file=sys.stderr)
     incremental = incremental_build(data_dir, work_dir)
@@ -589,14 +607,53 @@ def main(argv: list[str] | None = None) -> int:
         "peers": peers,
         "notes": notes,
     }
-    text = render(name, scale, figures)
+    write_result(f"{name}.md", render(name, scale, figures))
+    return 0
+
+
+def memory_limited(name: str, data_dir: Path, limit: str) -> int:
+    """A full build with DuckDB's memory limit set to ``limit``: does it complete, how long,
+    and how much memory the process tree took (DuckDB's limit bounds its buffer manager, not
+    the Python assets' own frames)."""
+    label = re.sub(r"[^0-9a-z]+", "", limit.lower())
+    work_dir = REPO / "bench" / "work" / f"{name}-memory-{label}"
+    build = full_build(data_dir, work_dir, memory_limit=limit)
+    print(f"[bench] full build at {limit}: {_fmt_seconds(build['wall'])}", file=sys.stderr)
+    lines = [
+        f"# Full build at {name} touchpoints with DUCKDB_MEMORY_LIMIT={limit}",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Rows: {_rows(data_dir)}. Command: `python -m bench.run --scale {name} "
+        f"--memory-limit {limit}`.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        "| completed | yes |",
+        f"| full build, wall time | {_fmt_seconds(build['wall'])} |",
+        f"| full build, peak RSS of the process tree | {build['peak_rss'] / 2**30:,.2f} GiB |",
+        "",
+        "## dbt time per model (top 10)",
+        "",
+        "| model | seconds |",
+        "|---|---|",
+    ]
+    models = build["models"]
+    for key, seconds in sorted(models.items(), key=lambda kv: -kv[1])[:10]:
+        lines.append(f"| {key} | {seconds:,.1f} |")
+    lines += ["", "## Dagster steps", "", "| step | seconds |", "|---|---|"]
+    for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {step} | {seconds:,.1f} |")
+    write_result(f"{name}-memory-{label}.md", "\n".join(lines) + "\n")
+    return 0
+
+
+def write_result(filename: str, text: str) -> None:
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=results, delete=False, suffix=".tmp") as out:
         out.write(text)
-    os.replace(out.name, results / f"{name}.md")
+    os.replace(out.name, results / filename)
     print(text)
-    return 0
 
 
 if __name__ == "__main__":
