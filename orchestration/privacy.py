@@ -134,15 +134,18 @@ def _findings_query(schema: str, table: str, columns: Sequence[str]) -> str:
     parts = []
     for column in columns:
         c = _quote_identifier(column)
+        # `case when cheap then costly` and not `cheap and costly`: DuckDB evaluates both sides
+        # of an `and` inside an aggregate's filter for every row, so the e-mail pattern ran on
+        # every value, not only on those with an '@' (4.4x slower on the touchpoints)
         parts += [
             f"count(*) filter (where {c} in (select value from raw_pii))",
-            f"count(*) filter (where contains({c}, '@') "
-            f"and regexp_matches({c}, {_quote_literal(EMAIL_PATTERN)}))",
-            f"count(*) filter (where regexp_matches({c}, {_quote_literal(PHONE_CANDIDATE)}) "
-            "and len(list_filter("
+            f"count(*) filter (where case when contains({c}, '@') "
+            f"then regexp_matches({c}, {_quote_literal(EMAIL_PATTERN)}) else false end)",
+            f"count(*) filter (where case when regexp_matches({c}, "
+            f"{_quote_literal(PHONE_CANDIDATE)}) then len(list_filter("
             f"regexp_extract_all({c}, {_quote_literal(PHONE_CANDIDATE)}, 2), "
             f"x -> length(regexp_replace(x, '[^0-9]', '', 'g')) between 9 and 15 "
-            f"and not regexp_matches(x, {_quote_literal(_NOT_PHONE)}))) > 0)",
+            f"and not regexp_matches(x, {_quote_literal(_NOT_PHONE)}))) > 0 else false end)",
         ]
     relation = f"{_quote_identifier(schema)}.{_quote_identifier(table)}"
     return f"select {', '.join(parts)} from {relation}"
