@@ -32,11 +32,22 @@ touchpoints as (
         touchpoint_id,
         actor_id,
         occurred_at,
+        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
         touchpoint
     from {{ ref('int_touchpoints') }}
     {% if incremental_mode() %}
     where actor_id in {{ changed_actors() }}
     {% endif %}
+),
+
+counts as (
+    select
+        actor_id,
+        month_start,
+        touchpoint,
+        count(*) as touchpoint_count
+    from touchpoints
+    group by actor_id, month_start, touchpoint
 ),
 
 conversions as (
@@ -51,14 +62,20 @@ intents as (
     select
         touchpoint_id,
         actor_id,
-        occurred_at
+        occurred_at,
+        month_start,
+        touchpoint
     from touchpoints
     where touchpoint in ({{ quoted_intents | join(', ') }})
 ),
 
+-- one row per intent; the join stays within the intents (a few percent of the touchpoints)
 intent_outcomes as (
     select
         intents.touchpoint_id,
+        intents.actor_id,
+        intents.touchpoint,
+        intents.month_start,
         count(conversions.actor_id) = 0 as is_abandoned
     from intents
     left join conversions
@@ -67,28 +84,33 @@ intent_outcomes as (
             and intents.occurred_at <= conversions.occurred_at
             and {{ dbt.dateadd('second', window_seconds, 'intents.occurred_at') }}
             >= conversions.occurred_at
-    group by intents.touchpoint_id
+    group by intents.touchpoint_id, intents.actor_id, intents.touchpoint, intents.month_start
 ),
 
-flagged as (
+abandoned as (
     select
-        touchpoints.actor_id,
-        touchpoints.touchpoint,
-        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month_start,
-        case when intent_outcomes.is_abandoned then 1 else 0 end as is_abandoned_intent
-    from touchpoints
-    left join intent_outcomes on touchpoints.touchpoint_id = intent_outcomes.touchpoint_id
+        actor_id,
+        month_start,
+        touchpoint,
+        sum(case when is_abandoned then 1 else 0 end) as abandoned_intent_count
+    from intent_outcomes
+    group by actor_id, month_start, touchpoint
 ),
 
 final as (
     select
-        actor_id,
-        month_start,
-        cast(touchpoint as {{ dbt.type_string() }}) as touchpoint,
-        cast(count(*) as {{ dbt.type_bigint() }}) as touchpoint_count,
-        cast(sum(is_abandoned_intent) as {{ dbt.type_bigint() }}) as abandoned_intent_count
-    from flagged
-    group by actor_id, month_start, touchpoint
+        counts.actor_id,
+        counts.month_start,
+        cast(counts.touchpoint as {{ dbt.type_string() }}) as touchpoint,
+        cast(counts.touchpoint_count as {{ dbt.type_bigint() }}) as touchpoint_count,
+        cast(coalesce(abandoned.abandoned_intent_count, 0) as {{ dbt.type_bigint() }})
+            as abandoned_intent_count
+    from counts
+    left join abandoned
+        on
+            counts.actor_id = abandoned.actor_id
+            and counts.month_start = abandoned.month_start
+            and counts.touchpoint = abandoned.touchpoint
 )
 
 select * from final
