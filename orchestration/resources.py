@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,9 +134,11 @@ class WarehouseResource(DuckDBResource):
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out
     # (SparkWarehouseResource has the same four methods).
-    def read_table(self, schema: str, table: str) -> pa.Table:
+    def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """``schema.table`` (only ``columns``, when given) as Arrow, in a stable row order."""
+        selected = ", ".join(_quote(column) for column in columns) if columns else "*"
         with self.get_connection() as con:
-            data = con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
+            data = con.execute(f'select {selected} from "{schema}"."{table}"').to_arrow_table()
         return in_stable_order(data)
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
@@ -204,11 +206,12 @@ class SparkWarehouseResource(ConfigurableResource):
         with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": self.data_dir}):
             yield
 
-    def read_table(self, schema: str, table: str) -> pa.Table:
+    def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
         from touchpoint_alchemy import spark
 
         with self.dbt_environment():
-            return in_stable_order(spark.read_table(schema, table))
+            data = spark.read_table(schema, table)
+        return in_stable_order(data.select(list(columns)) if columns else data)
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         from touchpoint_alchemy import spark
@@ -283,3 +286,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "warehouse": warehouse,
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }
+
+
+def _quote(identifier: str) -> str:
+    """A SQL identifier in double quotes."""
+    return '"' + identifier.replace('"', '""') + '"'
