@@ -36,6 +36,7 @@ from dagster import (
 
 from orchestration.resources import WarehouseResource
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, locate_raw_file
+from touchpoint_alchemy.sql import quote_identifier
 
 #: ``name@domain.tld``
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -85,10 +86,6 @@ def check_hash_salt(environ: Mapping[str, str] | None = None) -> str | None:
     )
 
 
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -133,7 +130,7 @@ def _findings_query(schema: str, table: str, columns: Sequence[str]) -> str:
     phone-like rows."""
     parts = []
     for column in columns:
-        c = _quote_identifier(column)
+        c = quote_identifier(column)
         # `case when cheap then costly` and not `cheap and costly`: DuckDB evaluates both sides
         # of an `and` inside an aggregate's filter for every row, so the e-mail pattern ran on
         # every value, not only on those with an '@' (4.4x slower on the touchpoints)
@@ -147,7 +144,7 @@ def _findings_query(schema: str, table: str, columns: Sequence[str]) -> str:
             f"x -> length(regexp_replace(x, '[^0-9]', '', 'g')) between 9 and 15 "
             f"and not regexp_matches(x, {_quote_literal(_NOT_PHONE)}))) > 0 else false end)",
         ]
-    relation = f"{_quote_identifier(schema)}.{_quote_identifier(table)}"
+    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     return f"select {', '.join(parts)} from {relation}"
 
 

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr
 from orchestration.project import dbt_project
 from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import Settings
+from touchpoint_alchemy.sql import quote_identifier
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -136,7 +137,7 @@ class WarehouseResource(DuckDBResource):
     # (SparkWarehouseResource has the same four methods).
     def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
         """``schema.table`` (only ``columns``, when given) as Arrow, in a stable row order."""
-        selected = ", ".join(_quote(column) for column in columns) if columns else "*"
+        selected = ", ".join(quote_identifier(column) for column in columns) if columns else "*"
         with self.get_connection() as con:
             data = con.execute(f'select {selected} from "{schema}"."{table}"').to_arrow_table()
         return in_stable_order(data)
@@ -286,8 +287,3 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "warehouse": warehouse,
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }
-
-
-def _quote(identifier: str) -> str:
-    """A SQL identifier in double quotes."""
-    return '"' + identifier.replace('"', '""') + '"'

@@ -41,6 +41,7 @@ import duckdb
 
 from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import Settings
+from touchpoint_alchemy.sql import quote_identifier
 
 #: columns whose value says who a row is about
 USER_COLUMNS = ("user_id", "actor_id", "anonymous_id")
@@ -59,10 +60,6 @@ class Erasure:
 
     def total(self, path: Path | str) -> int:
         return sum(self.deleted.get(str(path), {}).values())
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _base_tables(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
@@ -96,14 +93,14 @@ def identifiers(con: duckdb.DuckDBPyConnection, user_id: str) -> tuple[set[str],
     shared: set[str] = set()
     for (schema, table), columns in tables.items():
         if "user_id" in columns and "anonymous_id" in columns:
-            relation = f"{_quote(schema)}.{_quote(table)}"
+            relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
             devices |= _values(
                 con, f"select distinct anonymous_id from {relation} where user_id = ?", [user_id]
             )
     if devices:
         for (schema, table), columns in tables.items():
             if "user_id" in columns and "anonymous_id" in columns:
-                relation = f"{_quote(schema)}.{_quote(table)}"
+                relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
                 shared |= _values(
                     con,
                     f"select distinct anonymous_id from {relation} "
@@ -119,12 +116,12 @@ def identifiers(con: duckdb.DuckDBPyConnection, user_id: str) -> tuple[set[str],
         keys = [c for c in RECORD_COLUMNS if c in columns and columns[c] == "VARCHAR"]
         if not owners or not keys:
             continue
-        relation = f"{_quote(schema)}.{_quote(table)}"
-        where = " or ".join(f"list_contains($1, {_quote(c)})" for c in owners)
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        where = " or ".join(f"list_contains($1, {quote_identifier(c)})" for c in owners)
         for key in keys:
             found = _values(
                 con,
-                f"select distinct {_quote(key)} from {relation} where {where}",
+                f"select distinct {quote_identifier(key)} from {relation} where {where}",
                 [sorted(people)],
             )
             records |= found
@@ -149,9 +146,10 @@ def erase_in(con: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, int]:
         text = _text_columns(columns)
         if not text:
             continue
-        relation = f"{_quote(schema)}.{_quote(table)}"
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         condition = " or ".join(
-            f"list_contains($1, {_quote(c)}) or regexp_matches({_quote(c)}, $2)" for c in text
+            f"list_contains($1, {quote_identifier(c)}) or regexp_matches({quote_identifier(c)}, $2)"
+            for c in text
         )
         count = con.execute(
             f"delete from {relation} where {condition}", [sorted(exact), pattern]
