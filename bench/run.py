@@ -492,20 +492,7 @@ def render(scale_name: str, scale: int, figures: dict) -> str:
     for name, seconds in rows:
         ratio = f"{seconds / polars_time:.2f}x" if seconds and polars_time else ""
         lines.append(f"| {name} | {_fmt_seconds(seconds)} | {ratio} |")
-    lines += ["", "## dbt time per model (top 10)", "", "| model | seconds |", "|---|---|"]
-    for key, seconds in sorted(models.items(), key=lambda kv: -kv[1])[:10]:
-        lines.append(f"| {key} | {seconds:,.1f} |")
-    lines += [
-        "",
-        f"dbt models in total: {sum(models.values()):,.1f} s over {len(models)} models.",
-        "",
-        "## Dagster steps",
-        "",
-        "| step | seconds |",
-        "|---|---|",
-    ]
-    for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {step} | {seconds:,.1f} |")
+    lines += _build_tables(build, models_total=True)
     lines += [
         "",
         "## One-day incremental run: dbt time per model (top 10)",
@@ -518,6 +505,21 @@ def render(scale_name: str, scale: int, figures: dict) -> str:
     if figures.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in figures["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _build_tables(build: dict, models_total: bool) -> list[str]:
+    """Markdown: a build's top 10 dbt models (and their total) and its Dagster steps."""
+    models = build["models"]
+    lines = ["", "## dbt time per model (top 10)", "", "| model | seconds |", "|---|---|"]
+    for key, seconds in sorted(models.items(), key=lambda kv: -kv[1])[:10]:
+        lines.append(f"| {key} | {seconds:,.1f} |")
+    if models_total:
+        total = f"dbt models in total: {sum(models.values()):,.1f} s over {len(models)} models."
+        lines += ["", total]
+    lines += ["", "## Dagster steps", "", "| step | seconds |", "|---|---|"]
+    for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {step} | {seconds:,.1f} |")
+    return lines
 
 
 def _rows(data_dir: Path) -> str:
@@ -631,18 +633,8 @@ def memory_limited(name: str, data_dir: Path, limit: str) -> int:
         "| completed | yes |",
         f"| full build, wall time | {_fmt_seconds(build['wall'])} |",
         f"| full build, peak RSS of the process tree | {build['peak_rss'] / 2**30:,.2f} GiB |",
-        "",
-        "## dbt time per model (top 10)",
-        "",
-        "| model | seconds |",
-        "|---|---|",
     ]
-    models = build["models"]
-    for key, seconds in sorted(models.items(), key=lambda kv: -kv[1])[:10]:
-        lines.append(f"| {key} | {seconds:,.1f} |")
-    lines += ["", "## Dagster steps", "", "| step | seconds |", "|---|---|"]
-    for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {step} | {seconds:,.1f} |")
+    lines += _build_tables(build, models_total=False)
     write_result(f"{name}-memory-{label}.md", "\n".join(lines) + "\n")
     return 0
 
