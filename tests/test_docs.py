@@ -48,9 +48,12 @@ def broken_links(page: Path) -> list[str]:
         resolved = (page.parent / path_part).resolve() if path_part else page
         if not resolved.exists():
             broken.append(f"{page.name}: {target} (no such file)")
-        elif anchor and resolved.suffix == ".md":
-            if anchor not in github_anchors(resolved.read_text(encoding="utf-8")):
-                broken.append(f"{page.name}: {target} (no such heading)")
+        elif (
+            anchor
+            and resolved.suffix == ".md"
+            and anchor not in github_anchors(resolved.read_text(encoding="utf-8"))
+        ):
+            broken.append(f"{page.name}: {target} (no such heading)")
     return broken
 
 

@@ -177,7 +177,8 @@ def render_catalog(manifest: dict) -> str:
         toc.append(f"- **{title}**: " + ", ".join(f"[{n}](#{n})" for n in names))
     for name in sources:
         tables = sorted(s["name"] for s in sources[name])
-        toc.append(f"- **Written by Python ({name})**: " + ", ".join(f"[{t}](#{t})" for t in tables))
+        links = ", ".join(f"[{t}](#{t})" for t in tables)
+        toc.append(f"- **Written by Python ({name})**: {links}")
     lines += toc + [""]
 
     for folder in order:
