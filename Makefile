@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs demo-data bench erase clean
+.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs catalog demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -128,6 +128,11 @@ docs: manifest ## Build the dbt docs site (and copy the journey report) into dat
 	fi
 	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
 	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
+
+# docs/marts.md is rendered from the manifest's descriptions, types and tests (committed; a test
+# fails when it is stale).
+catalog: manifest ## Regenerate the table catalog docs/marts.md from the dbt YAML
+	$(BIN)/python -m touchpoint_alchemy.docs_catalog
 
 bench: manifest ## Benchmark at SCALE touchpoints (default 5m): make bench SCALE=50m [MEMORY_LIMIT=2GB]
 	$(UV) sync --frozen --group bench

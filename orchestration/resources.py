@@ -180,7 +180,7 @@ class SparkWarehouseResource(ConfigurableResource):
 
     Spark writes its tables in place, so there is no working copy and nothing to publish. The
     DuckDB-only parts of a run (the journey report, the PII and freshness checks, the publish
-    step, the mart previews) are not available on Spark (README "Scaling out").
+    step, the mart previews) are not available on Spark (docs/spark.md).
     """
 
     data_dir: str = Field(description="Spark's metastore and warehouse folder (SPARK_DATA_DIR).")

@@ -17,7 +17,7 @@ Parquet files under its warehouse folder, read here with DuckDB.
 
 Needs the `spark` dependency group and Java 17+: `make test-spark`. Without them the test is
 skipped with that reason (pytest -ra lists it). About 10 minutes on 2 cores, most of it Spark
-(see README "Scaling out"), so the default `make test` does not run it.
+(see docs/spark.md), so the default `make test` does not run it.
 """
 
 from __future__ import annotations

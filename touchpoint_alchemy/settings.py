@@ -31,7 +31,7 @@ def _absolute(value: str | os.PathLike[str]) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """The few knobs of the warehouse; see the README configuration table."""
+    """The few knobs of the warehouse; see docs/configuration.md."""
 
     warehouse_path: Path
     raw_data_dir: Path

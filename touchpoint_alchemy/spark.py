@@ -6,7 +6,7 @@ Dagster process must not hold a JVM between dbt steps: every operation here runs
 Python process (``python -m touchpoint_alchemy.spark``) with its own Spark session, exchanging
 the table as an Arrow IPC file. That costs a session start (5 to 15 s) per table, which is small
 beside a build. On a cluster (thrift, Databricks) the metastore is a server and a long-lived
-session would do; see README "Scaling out".
+session would do; see docs/spark.md.
 
 The session's settings are those of the ``spark`` output in ``dbt_project/profiles.yml``,
 rendered with the same ``env_var`` semantics, so dbt and this module always open the same

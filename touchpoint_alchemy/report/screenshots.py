@@ -1,4 +1,4 @@
-"""Screenshots of a built journey report at 1280x800, for the README (``make screenshots``).
+"""Screenshots of a built journey report at 1280x800, for the docs (``make screenshots``).
 
 Usage: ``python -m touchpoint_alchemy.report.screenshots [--report PATH] [--out docs/img]``.
 The report defaults to the one ``make run`` writes beside the warehouse. Needs the dev

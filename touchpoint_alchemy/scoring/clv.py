@@ -65,7 +65,7 @@ Method = Literal["map", "mcmc"]
 
 @dataclass(frozen=True)
 class ClvSettings:
-    """How CLV is fitted. The defaults are the documented ones (README, "Scoring")."""
+    """How CLV is fitted. The defaults are the documented ones (docs/scoring.md)."""
 
     time_unit: TimeUnit = "week"
     monthly_discount_rate: float = 0.01
