@@ -77,7 +77,7 @@ class ModelStatus:
     """What a model's metrics say about its scores, for people (summary, report, metadata)."""
 
     model: str
-    #: "fitted", "not converged", "insufficient data" or "fit failed"
+    #: "fitted", "not converged", "insufficient data", "fit failed" or "not run"
     state: str
     detail: str = ""
 
@@ -98,6 +98,8 @@ class ModelStatus:
 def model_status(model: str, metrics: Mapping[str, Metric | tuple]) -> ModelStatus:
     """The status of ``model`` from its model_metrics rows (metric -> (value, n, detail))."""
     rows = {name: Metric(*row) for name, row in metrics.items()}
+    if not rows:
+        return ModelStatus(model, "not run", "no rows in scoring.model_metrics")
     for metric, state in ((FIT_FAILED, "fit failed"), (INSUFFICIENT_DATA, "insufficient data")):
         if metric in rows:
             return ModelStatus(model, state, rows[metric].detail or "")

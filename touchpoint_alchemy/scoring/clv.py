@@ -286,7 +286,8 @@ class RecordingOptimizer:
         if self.result is None:
             return f"{self.name}: stopped at pymc's limit of 5000 log-likelihood evaluations"
         status = "converged" if self.result.success else "did not converge"
-        return f"{self.name} {status}: {self.result.message} ({self.result.nit} iterations)"
+        message = str(self.result.message).strip().rstrip(":")
+        return f"{self.name} {status}: {message} ({self.result.nit} iterations)"
 
 
 def convergence_problem(
