@@ -104,7 +104,7 @@ def model_status(model: str, metrics: Mapping[str, Metric | tuple]) -> ModelStat
         if metric in rows:
             return ModelStatus(model, state, rows[metric].detail or "")
     warnings = [
-        row.detail or name
+        f"{name.removesuffix(NOT_CONVERGED_SUFFIX)}: {row.detail}" if row.detail else name
         for name, row in sorted(rows.items())
         if name.endswith(NOT_CONVERGED_SUFFIX) and row.value
     ]

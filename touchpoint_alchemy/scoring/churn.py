@@ -407,7 +407,6 @@ def score_churn(
     labelled = matrix[matrix.index.get_level_values("snapshot") != "score"]
     informative = [c for c in matrix.columns if labelled[c].nunique(dropna=True) >= 2]
     matrix = matrix[informative]
-    _check_fittable(matrix)
     feature_names = tuple(str(column) for column in matrix.columns)
     train = _training_rows(matrix)
     validation = _snapshot(matrix, "validation")
@@ -416,6 +415,7 @@ def score_churn(
     y_validation = _labels(
         features, pd.MultiIndex.from_product([["validation"], validation.index]), "validation"
     )
+    _check_fittable(matrix)
     x_train = train.to_numpy(dtype="float64")
     x_validation = validation.to_numpy(dtype="float64")
     x_score = scoring.to_numpy(dtype="float64")
