@@ -331,3 +331,41 @@ def test_churn_and_clusters_say_why_they_cannot_fit():
     with pytest.raises(ValueError, match="cluster_customers needs columns") as error:
         cluster_customers(score.rename(columns={"user_id": "id"}))
     assert not isinstance(error.value, ModelNotFitted)
+
+
+def test_model_metrics_of_an_older_warehouse_gets_the_detail_column(tmp_path):
+    """A warehouse built before `detail` existed: the next write adds the column (the other
+    models' rows keep null there) instead of failing the build."""
+    import pyarrow as pa
+
+    from orchestration.resources import WarehouseResource
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema scoring")
+        con.execute(
+            "create table scoring.model_metrics as select 'churn' as model, 'holdout_auc' as "
+            "metric, 0.8::double as value, 10::bigint as n, timestamp '2025-01-01' as "
+            "fitted_at, timestamp '2025-01-01' as data_cutoff"
+        )
+    incoming = pa.table(
+        {
+            "model": ["clv"],
+            "metric": ["fit_failed"],
+            "value": [1.0],
+            "n": pa.array([5], pa.int64()),
+            "fitted_at": pa.array([None], pa.timestamp("us")),
+            "data_cutoff": pa.array([None], pa.timestamp("us")),
+            "detail": ["gamma_gamma: q = 0.5 <= 1"],
+        }
+    )
+    warehouse = WarehouseResource(database=str(path), raw_data_dir=str(tmp_path))
+    warehouse.replace_rows("scoring", "model_metrics", incoming, key_column="model")
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select model, metric, detail from scoring.model_metrics order by model"
+        ).fetchall()
+    assert rows == [
+        ("churn", "holdout_auc", None),
+        ("clv", "fit_failed", "gamma_gamma: q = 0.5 <= 1"),
+    ]

@@ -985,6 +985,10 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
 LABELS = {"clv": "CLV", "churn": "Churn", "clusters": "Clusters"}
 
 
+def _model_order(name: str) -> tuple[int, str]:
+    return (list(LABELS).index(name) if name in LABELS else len(LABELS), name)
+
+
 def _models_html(models: Mapping[str, ModelStatus]) -> str:
     """One line per predictive model: fitted, fitted but did not converge, or no scores and
     why (scoring.model_metrics)."""
@@ -994,7 +998,7 @@ def _models_html(models: Mapping[str, ModelStatus]) -> str:
         f'<li data-model="{_esc(name)}" data-state="{_esc(status.state)}" '
         f'class="{"good" if status.state == "fitted" else "bad"}">'
         f"<strong>{_esc(LABELS.get(name, name))}</strong>: {_esc(status.describe())}</li>"
-        for name, status in sorted(models.items())
+        for name, status in sorted(models.items(), key=lambda item: _model_order(item[0]))
     )
     return (
         '<div id="model-status"><h2>Predictive models</h2>'
