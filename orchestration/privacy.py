@@ -35,6 +35,7 @@ from dagster import (
 )
 
 from orchestration.resources import WarehouseResource
+from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, locate_raw_file
 from touchpoint_alchemy.sql import quote_identifier
 
@@ -208,6 +209,7 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
             "columns only). Fails with severity ERROR, naming the table and column."
         ),
     )
+    @fail_fast_unless_transient
     def no_raw_pii(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:

@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from orchestration.resources import WarehouseResource
+from orchestration.retries import fail_fast_unless_transient
 from orchestration.translator import OWNER
 
 PUBLISHED_SNAPSHOT = AssetKey(["warehouse", "published_snapshot"])
@@ -83,6 +84,7 @@ def build_publish_asset(assets_defs: Sequence[AssetsDefinition]) -> AssetsDefini
             "names it."
         ),
     )
+    @fail_fast_unless_transient
     def published_snapshot(
         context: AssetExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[MaterializeResult]:

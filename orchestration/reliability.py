@@ -33,6 +33,7 @@ from dagster import (
 
 from orchestration.assets.dbt import model_asset_key
 from orchestration.resources import WarehouseResource
+from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy.settings import REPO_ROOT
 
 # --- run failures ------------------------------------------------------------------------------
@@ -149,6 +150,7 @@ def _freshness_check(name: str, staged_key: AssetKey, column: str):
             "(default 36) old. Warns; fails the run when RAW_FRESHNESS_ACTION=fail."
         ),
     )
+    @fail_fast_unless_transient
     def check(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:

@@ -154,15 +154,29 @@ class WarehouseResource(DuckDBResource):
 
     def replace_rows(self, schema: str, table: str, data: pa.Table, key_column: str) -> None:
         """Replace the rows of ``schema.table`` whose ``key_column`` value occurs in ``data``
-        with ``data``, in one transaction; create the table from ``data`` if it is missing.
-        Several assets share one table this way (scoring.model_metrics, one model each)."""
+        with ``data``, in one transaction; create the table from ``data`` if it is missing, and
+        add the columns of ``data`` it lacks (a warehouse built by an older version; the other
+        rows get null). Several assets share one table this way (scoring.model_metrics, one
+        model each)."""
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         with self.get_connection() as con:
             con.execute("begin transaction")
             con.execute(f'create schema if not exists "{schema}"')
             con.register("incoming", data)
-            con.execute(
-                f'create table if not exists "{schema}"."{table}" as select * from incoming limit 0'
-            )
+            con.execute(f"create table if not exists {relation} as select * from incoming limit 0")
+            existing = {
+                row[0]
+                for row in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = "
+                    "current_database() and table_schema = ? and table_name = ?",
+                    [schema, table],
+                ).fetchall()
+            }
+            incoming = con.execute("describe select * from incoming").fetchall()
+            for column, column_type, *_ in incoming:
+                if column not in existing:
+                    name = quote_identifier(column)
+                    con.execute(f"alter table {relation} add column {name} {column_type}")
             con.execute(
                 f'delete from "{schema}"."{table}" where "{key_column}" in '
                 f'(select "{key_column}" from incoming)'

@@ -9,28 +9,18 @@ formulas, not with pymc-marketing.
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
+from clv_reference import write_contract_files
 from conftest import DATA_DIR, Warehouse, _built
 
 CDNOW = DATA_DIR / "cdnow"
 PUBLISHED_BG_NBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 PUBLISHED_LOG_LIKELIHOOD = -9582.4
-EMPTY_FILES = {
-    "touchpoints": "touchpoint_id,user_id,anonymous_id,occurred_at,touchpoint,channel,campaign,"
-    "page,dwell_ms,properties",
-    "order_items": "order_id,line_number,product_id,category,quantity,unit_price",
-    "marketing_spend": "spend_date,channel,campaign,spend,impressions,clicks",
-    "nps_responses": "response_id,user_id,responded_at,score,comment",
-    "experiment_assignments": "experiment_id,user_id,variant,assigned_at",
-}
 
 
 def read_cdnow() -> pd.DataFrame:
@@ -44,41 +34,6 @@ def read_cdnow() -> pd.DataFrame:
     raw["user_id"] = raw["sample_id"].map(lambda i: f"c{i:04d}")
     raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw
-
-
-def write_contract_files(raw: pd.DataFrame, folder: Path) -> None:
-    """Every CDNOW line becomes a paid order; every customer a consenting user."""
-    folder.mkdir(parents=True, exist_ok=True)
-    noon = raw["day"].dt.strftime("%Y-%m-%dT12:00:00Z")
-    orders = pd.DataFrame(
-        {
-            "order_id": [f"cdnow-{i:05d}" for i in range(1, len(raw) + 1)],
-            "user_id": raw["user_id"],
-            "created_at": noon,
-            "paid_at": noon,
-            "status": "paid",
-            "amount": raw["dollar_value"].map(lambda v: f"{v:.2f}"),
-            "discount": "0",
-            "currency": "USD",
-        }
-    )
-    orders.to_csv(folder / "orders.csv", index=False, quoting=csv.QUOTE_MINIMAL)
-    first = raw.groupby("user_id")["day"].min()
-    users = pd.DataFrame(
-        {
-            "user_id": first.index,
-            "signed_up_at": first.dt.strftime("%Y-%m-%dT00:00:00Z").to_numpy(),
-            "acquisition_channel": "direct",
-            "device_type": "desktop",
-            "city": "",
-            "email": "",
-            "phone": "",
-            "consent_analytics": "true",
-        }
-    )
-    users.to_csv(folder / "users.csv", index=False)
-    for name, header in EMPTY_FILES.items():
-        (folder / f"{name}.csv").write_text(header + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -50,3 +50,36 @@ def test_a_broken_raw_file_is_one_readable_paragraph(tmp_path):
     log = (tmp_path / "run.log").read_text()
     assert "Stack Trace" in log
     assert not (tmp_path / "warehouse.duckdb").exists(), "nothing was published"
+
+
+def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
+    """A non-transient error in a Python asset (the CLV asset with an invalid setting, a
+    ValueError of the library): one attempt, no "retrying", and its own message, not a stack
+    trace (a real Dagster CLI run through the console filter, as `make run` does it)."""
+    (tmp_path / "home").mkdir()
+    env = {
+        **os.environ,
+        "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    bin_dir = Path(sys.executable).parent
+    config = '{"ops": {"scoring__customer_clv": {"config": {"holdout_days": 0}}}}'
+    result = subprocess.run(
+        f"set -o pipefail; {bin_dir / 'dagster'} asset materialize -m orchestration.definitions "
+        f"--select scoring/customer_clv --config-json '{config}' 2>&1 "
+        f"| {sys.executable} -m orchestration.console {tmp_path / 'run.log'}",
+        shell=True,
+        executable="/bin/bash",
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    out = result.stdout
+    assert out.count("> scoring__customer_clv") == 1
+    assert "retrying" not in out
+    assert "The build failed in step scoring__customer_clv" in out
+    assert "ValueError: holdout_days must be a positive number of days" in out
+    assert "Stack Trace" not in out and 'File "' not in out

@@ -217,3 +217,17 @@ def test_failure_sensor_and_freshness_checks_are_defined(defs, asset_graph):
             "experiment_assignments",
         )
     }
+
+
+def test_every_python_step_fails_fast_unless_transient(defs):
+    """Every asset and asset check runs through orchestration.retries'
+    fail_fast_unless_transient, so the retry policy retries transient errors only (issue #15)."""
+    from orchestration.retries import FAILS_FAST
+
+    nodes = [assets.node_def for assets in defs.assets]
+    nodes += [check.node_def for check in defs.asset_checks]
+    unwrapped = [
+        node.name for node in nodes if not getattr(node.compute_fn.decorated_fn, FAILS_FAST, False)
+    ]
+    assert len(nodes) >= 17
+    assert not unwrapped, f"not wrapped in fail_fast_unless_transient: {unwrapped}"

@@ -32,7 +32,16 @@ def test_churn_model_beats_the_recency_baseline(metrics):
 
 
 def test_model_metrics_name_every_model_and_the_cutoff(demo_warehouse, metrics):
-    assert list(metrics.columns) == ["model", "metric", "value", "n", "fitted_at", "data_cutoff"]
+    columns = ["model", "metric", "value", "n", "fitted_at", "data_cutoff", "detail"]
+    assert list(metrics.columns) == columns
+    # a figure has no detail; the demo data fits every model cleanly
+    assert (
+        metrics.loc[metrics["metric"] != "gamma_gamma_excluded_nonpositive_spend", "detail"]
+        .isna()
+        .all()
+    )
+    assert not metrics["metric"].isin(["fit_failed", "insufficient_data"]).any()
+    assert not metrics["metric"].str.endswith("_not_converged").any()
     assert set(metrics["model"]) == {"clv", "churn", "clusters"}
     cutoff = demo_warehouse.df("select data_cutoff_at from intermediate.int_data_cutoff")
     assert (metrics["data_cutoff"] == cutoff["data_cutoff_at"][0]).all()
@@ -46,6 +55,22 @@ def test_model_metrics_name_every_model_and_the_cutoff(demo_warehouse, metrics):
         if m.startswith("silhouette_k")
     }
     assert max(silhouettes, key=lambda c: (silhouettes[c], -c)) == k
+
+
+def test_gamma_gamma_leaves_out_repeat_customers_without_positive_spend(demo_warehouse, metrics):
+    """Counted from the purchase days with pandas: repeat customers whose mean repeat spend is
+    <= 0 are out of the Gamma-Gamma fit, the others are in it."""
+    days = demo_warehouse.df(
+        "select user_id, purchase_date, revenue from intermediate.int_customer_purchase_days"
+    )
+    first = days.groupby("user_id")["purchase_date"].transform("min")
+    mean_repeat = days[days["purchase_date"] > first].groupby("user_id")["revenue"].mean()
+    excluded = int((mean_repeat.astype(float) <= 0).sum())
+    assert metric(metrics, "clv", "gamma_gamma_excluded_nonpositive_spend") == excluded
+    fitted_on = demo_warehouse.df(
+        "select distinct n_customers from scoring.clv_model_parameters where model = 'gamma_gamma'"
+    )
+    assert fitted_on["n_customers"].tolist() == [len(mean_repeat) - excluded]
 
 
 def test_churn_snapshots_features_and_labels_match_pandas(demo_warehouse):

@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
+import duckdb
 import pytest
 
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings, last_partition_key
@@ -113,6 +114,73 @@ def test_a_locked_warehouse_is_retried_until_the_lock_is_gone(tmp_path):
     restarts = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED]
     # the first step that opens the warehouse is the daily dbt build
     assert restarts and restarts[0].step_key == "daily_dbt_assets"
+
+
+def _attempt_counting_asset(counter, body):
+    """A tiny Python asset, wrapped like every asset of the code location, that appends a line
+    to ``counter`` on every attempt and then runs ``body``. Its retry policy is the project's
+    without the delays (2 retries), to keep the test short."""
+    from orchestration.retries import fail_fast_unless_transient
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=2))
+    @fail_fast_unless_transient
+    def attempted(context) -> None:
+        with counter.open("a") as attempts:
+            attempts.write(f"attempt {context.retry_number}\n")
+        body()
+
+    return attempted
+
+
+def _step_events(result, kind):
+    return [e for e in result.all_events if e.event_type == kind]
+
+
+def test_a_non_transient_error_in_a_python_asset_is_attempted_once(tmp_path):
+    from orchestration.console import failure_paragraph
+
+    counter = tmp_path / "attempts.txt"
+
+    def broken():
+        raise ValueError("Column monetary_value contains zeroes or negative values")
+
+    result = dg.materialize([_attempt_counting_asset(counter, broken)], raise_on_error=False)
+    assert not result.success
+    assert counter.read_text().splitlines() == ["attempt 0"]
+    assert not _step_events(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert not _step_events(result, dg.DagsterEventType.STEP_RESTARTED)
+    failure = _step_events(result, dg.DagsterEventType.STEP_FAILURE)[0]
+    error = failure.event_specific_data.error
+    assert error.cls_name == "Failure" and error.cause.cls_name == "ValueError"
+    # what `make run` prints: the original message and its type, no stack trace
+    paragraph = failure_paragraph([failure.message, *error.to_string().splitlines()])
+    assert paragraph.startswith(
+        "ValueError: Column monetary_value contains zeroes or negative values"
+    )
+    assert "Stack Trace" not in paragraph and 'File "' not in paragraph
+
+
+def test_a_transient_error_in_a_python_asset_is_retried(tmp_path):
+    """Another process holds a DuckDB file the asset opens: DuckDB's lock error is transient,
+    so the wrapper lets it through and the retry policy tries again, twice."""
+    held = tmp_path / "held.duckdb"
+    counter = tmp_path / "attempts.txt"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(held), "120"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        opens_held_file = lambda: duckdb.connect(str(held)).close()  # noqa: E731
+        result = dg.materialize(
+            [_attempt_counting_asset(counter, opens_held_file)], raise_on_error=False
+        )
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    assert counter.read_text().splitlines() == ["attempt 0", "attempt 1", "attempt 2"]
+    assert len(_step_events(result, dg.DagsterEventType.STEP_RESTARTED)) == 2
+    error = _step_events(result, dg.DagsterEventType.STEP_FAILURE)[0].event_specific_data.error
+    assert "Could not set lock" in error.to_string()
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -108,6 +108,9 @@ def _replace_rows(
         # Read fully into Arrow first: Spark cannot overwrite a table it is reading from.
         kept = _read(spark, schema, table)
         kept = kept.filter(pc.invert(pc.is_in(kept[key_column], value_set=data[key_column])))
+        for name in data.schema.names:  # a column added since the table was written: null
+            if name not in kept.column_names:
+                kept = kept.append_column(name, pa.nulls(len(kept), data.schema.field(name).type))
         data = pa.concat_tables([kept.select(data.schema.names).cast(data.schema), data])
     _write(spark, schema, table, data)
 

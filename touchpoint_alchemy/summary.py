@@ -12,6 +12,13 @@ import sys
 import duckdb
 
 from touchpoint_alchemy.report.files import default_report_path
+from touchpoint_alchemy.scoring import (
+    GAMMA_GAMMA_EXCLUDED,
+    NOT_CONVERGED_SUFFIX,
+    Metric,
+    ModelStatus,
+    model_status,
+)
 from touchpoint_alchemy.settings import Settings
 
 SCHEMAS = ("staging", "intermediate", "marts", "scoring", "audit")
@@ -85,38 +92,61 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(lines)
 
 
-def _metrics(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, tuple[float, int]]:
+def _metrics(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, Metric]:
     rows = con.execute(
-        "select metric, value, n from scoring.model_metrics where model = ?", [model]
+        "select metric, value, n, detail from scoring.model_metrics where model = ?", [model]
     ).fetchall()
-    return {metric: (value, n) for metric, value, n in rows}
+    return {metric: Metric(value, n, detail) for metric, value, n, detail in rows}
+
+
+def _no_scores(label: str, status: ModelStatus) -> list[str]:
+    """The line of a model without scores: which model, and why (model_metrics' detail)."""
+    return [f"  {label:<22} {status.describe()}"]
 
 
 def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The fitted CLV parameters, the churn model against its baseline, the clusters."""
+    """The fitted CLV parameters, the churn model against its baseline, the clusters; for a
+    model without scores, why; for a fit that did not converge, that it did not."""
     lines = ["Predictive scores (scoring.model_metrics)"]
+    clv = _metrics(con, "clv")
+    status = model_status("clv", clv)
     parameters = con.execute(
         "select model, parameter, value, log_likelihood, n_customers "
         "from scoring.clv_model_parameters order by model, parameter"
     ).fetchall()
-    if parameters:
+    if status.has_scores and parameters:
         for model in ("bg_nbd", "gamma_gamma"):
             rows = [r for r in parameters if r[0] == model]
             values = ", ".join(f"{r[1]} {r[2]:.4g}" for r in rows)
+            warning = clv.get(f"{model}{NOT_CONVERGED_SUFFIX}")
+            if warning is not None:
+                lines.append(
+                    f"  CLV {model:<12} DID NOT CONVERGE, not a clean fit: {warning.detail}"
+                )
+                lines.append(f"  {'':<16} last values {values} ({rows[0][4]:,} customers)")
+                continue
             lines.append(
                 f"  CLV {model:<12} {values}  (log-likelihood {rows[0][3]:,.1f}, "
                 f"{rows[0][4]:,} customers)"
             )
-        clv = _metrics(con, "clv")
+        excluded = clv.get(GAMMA_GAMMA_EXCLUDED)
+        if excluded is not None and excluded.n:
+            lines.append(
+                f"  CLV spend              {excluded.n:,} repeat customers with a mean repeat "
+                "spend <= 0 left out of Gamma-Gamma (expected order value: the population mean)"
+            )
         if "holdout_mae" in clv:
             lines.append(
                 f"  CLV holdout            predicted {clv['holdout_predicted_purchases'][0]:,.1f} "
                 f"vs actual {clv['holdout_actual_purchases'][0]:,.0f} repeat purchases "
                 f"({clv['holdout_aggregate_error'][0]:+.1%}), "
                 f"MAE {clv['holdout_mae'][0]:.3f} per customer"
+                + (" (did not converge)" if "holdout_not_converged" in clv else "")
             )
+        elif "holdout_not_fitted" in clv:
+            lines.append(f"  CLV holdout            not fitted: {clv['holdout_not_fitted'].detail}")
     else:
-        lines.append("  CLV                    not fitted (too little data)")
+        lines += _no_scores("CLV", status)
     churn = _metrics(con, "churn")
     if "holdout_auc" in churn:
         auc, baseline = churn["holdout_auc"][0], churn["baseline_recency_auc"][0]
@@ -127,7 +157,7 @@ def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"{churn['holdout_auc'][1]:,} customers)"
         )
     else:
-        lines.append("  Churn                  not fitted (too little data)")
+        lines += _no_scores("Churn", model_status("churn", churn))
     clusters = _metrics(con, "clusters")
     if "k" in clusters:
         names = con.execute(
@@ -139,7 +169,7 @@ def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
             + "; ".join(f"{name} ({count:,})" for name, count in names)
         )
     else:
-        lines.append("  Clusters               not fitted (too little data)")
+        lines += _no_scores("Clusters", model_status("clusters", clusters))
     return lines
 
 

@@ -39,7 +39,7 @@ from pydantic import Field
 
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY, is_transient
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.translator import TouchpointTranslator
 from touchpoint_alchemy.settings import partitions_start_date
 
@@ -70,6 +70,7 @@ class DailyBuildConfig(Config):
     retry_policy=TRANSIENT_RETRY,
     name="daily_dbt_assets",
 )
+@fail_fast_unless_transient
 def daily_dbt_assets(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
@@ -100,6 +101,7 @@ def daily_dbt_assets(
     retry_policy=TRANSIENT_RETRY,
     name="warehouse_dbt_assets",
 )
+@fail_fast_unless_transient
 def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:

@@ -7,9 +7,11 @@ model-quality figures to ``scoring.model_metrics`` (one set of rows per model) a
 metadata. pymc and scikit-learn are imported inside the assets: importing them takes seconds,
 and the code location must load fast.
 
-When the data is too small to fit a model (a tiny fixture, a first day of data), the asset writes
-an empty table and records ``insufficient_data`` in ``scoring.model_metrics`` instead of
-failing the run; the marts then show null scores.
+When a model cannot be fitted on the data (too little data, or a fit that fails on it: the
+library raises ``touchpoint_alchemy.scoring.ModelNotFitted``), the asset writes an empty table and
+records ``insufficient_data`` or ``fit_failed`` with the reason in ``scoring.model_metrics``
+instead of failing the run; the marts then show null scores. Any other exception fails the step
+at once (``orchestration.retries.fail_fast_unless_transient``).
 """
 
 import os
@@ -22,13 +24,15 @@ from pydantic import Field
 from orchestration.assets.dbt import model_asset_key
 from orchestration.assets.scoring import SCORING_KEYS
 from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
 from touchpoint_alchemy.charts import histogram_svg, markdown_image
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from touchpoint_alchemy.scoring import Metric, ModelNotFitted
 
 PURCHASE_DAYS = model_asset_key("int_customer_purchase_days")
 CUSTOMER_FEATURES = model_asset_key("int_customer_features")
@@ -112,34 +116,57 @@ def _arrow(frame: "pd.DataFrame", schema: "pa.Schema") -> "pa.Table":
 def _record_metrics(
     warehouse: WarehouseResource,
     model: str,
-    metrics: dict[str, tuple[float | None, int]],
+    metrics: "dict[str, Metric | tuple[float | None, int]]",
     fitted_at: datetime,
     data_cutoff: datetime | None,
 ) -> None:
     import pyarrow as pa
 
+    from touchpoint_alchemy.scoring import Metric
+
     names = sorted(metrics)
+    rows = [Metric(*metrics[name]) for name in names]
     table = pa.table(
         {
             "model": pa.array([model] * len(names), pa.string()),
             "metric": pa.array(names, pa.string()),
-            "value": pa.array([metrics[n][0] for n in names], pa.float64()),
-            "n": pa.array([metrics[n][1] for n in names], pa.int64()),
+            "value": pa.array([row.value for row in rows], pa.float64()),
+            "n": pa.array([row.n for row in rows], pa.int64()),
             "fitted_at": pa.array([fitted_at] * len(names), pa.timestamp("us")),
             "data_cutoff": pa.array([data_cutoff] * len(names), pa.timestamp("us")),
+            "detail": pa.array([row.detail for row in rows], pa.string()),
         }
     )
     warehouse.replace_rows(SCORING_SCHEMA, MODEL_METRICS_TABLE, table, key_column="model")
 
 
+def _not_fitted(
+    context: AssetExecutionContext, model: str, error: "ModelNotFitted", n: int
+) -> "dict[str, Metric]":
+    """The model_metrics row of a model without scores, and a warning in the run's log."""
+    from touchpoint_alchemy.scoring import Metric
+
+    context.log.warning(f"{model}: no scores ({error.metric}): {error}")
+    return {error.metric: Metric(1.0, n, str(error))}
+
+
+def _status_metadata(model: str, metrics: "dict[str, Metric]") -> dict[str, object]:
+    from touchpoint_alchemy.scoring import Metric, model_status
+
+    status = model_status(model, {name: Metric(*row) for name, row in metrics.items()})
+    return {"fit_status": MetadataValue.text(status.describe())}
+
+
 def _markdown(frame: "pd.DataFrame", float_format: str = "{:.4g}") -> str:
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-    rows = [
-        "| "
-        + " | ".join(float_format.format(v) if isinstance(v, float) else str(v) for v in row)
-        + " |"
-        for row in frame.itertuples(index=False)
-    ]
+
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        text = float_format.format(value) if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return header + "\n".join(rows)
 
 
@@ -171,6 +198,7 @@ def _clv_schemas() -> "tuple[pa.Schema, pa.Schema]":
             ("value", pa.float64()),
             ("log_likelihood", pa.float64()),
             ("n_customers", pa.int64()),
+            ("converged", pa.bool_()),
             ("fitted_at", pa.timestamp("us")),
         ]
     )
@@ -192,20 +220,14 @@ def _clv_schemas() -> "tuple[pa.Schema, pa.Schema]":
         f"scoring.{MODEL_METRICS_TABLE} (model 'clv')."
     ),
 )
+@fail_fast_unless_transient
 def customer_clv(
     context: AssetExecutionContext, config: ClvConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
     import pandas as pd
 
-    from touchpoint_alchemy.scoring import InsufficientDataError
-    from touchpoint_alchemy.scoring.clv import (
-        ClvSettings,
-        fit_clv,
-        holdout_validation,
-        parameter_rows,
-        rfm_summary,
-        score_customers,
-    )
+    from touchpoint_alchemy.scoring import ModelNotFitted
+    from touchpoint_alchemy.scoring.clv import ClvSettings, score_clv
 
     settings = ClvSettings(**config.model_dump())
     fitted_at = _now()
@@ -213,27 +235,16 @@ def customer_clv(
     purchase_days = warehouse.read_table(*PURCHASE_DAYS.path).to_pandas()
     customers_schema, parameters_schema = _clv_schemas()
     schema_name, table_name = SCORING_KEYS["customer_clv"].path[-2:]
-    if purchase_days.empty or cutoff is None:
-        observation_end = None
-    else:
-        observation_end = purchase_days["observation_end_date"].iloc[0]
+    observation_end = None
     try:
-        if observation_end is None:
-            raise InsufficientDataError("no purchases up to the data cutoff")
-        summary = rfm_summary(purchase_days, observation_end, time_unit=settings.time_unit)
-        fit = fit_clv(summary, settings)
-        scored = score_customers(fit, summary, settings)
-        parameters = parameter_rows(fit).assign(fitted_at=fitted_at)
-        metrics: dict[str, tuple[float | None, int]] = {
-            f"{model}_log_likelihood": (value, fit.n_customers[model])
-            for model, value in fit.log_likelihood.items()
-        }
-        metrics.update(holdout_validation(purchase_days, observation_end, settings))
-    except InsufficientDataError as error:
-        context.log.warning(f"CLV not fitted: {error}")
+        result = score_clv(purchase_days, settings)
+        scored, metrics = result.scores, result.metrics
+        parameters = result.parameters.assign(fitted_at=fitted_at)
+        observation_end = result.observation_end
+    except ModelNotFitted as error:
         scored = pd.DataFrame({name: [] for name in customers_schema.names})
         parameters = pd.DataFrame({name: [] for name in parameters_schema.names})
-        metrics = {"insufficient_data": (1.0, int(purchase_days["user_id"].nunique()))}
+        metrics = _not_fitted(context, "clv", error, int(purchase_days["user_id"].nunique()))
     warehouse.write_table(schema_name, table_name, _arrow(scored, customers_schema))
     warehouse.write_table(schema_name, CLV_PARAMETERS_TABLE, _arrow(parameters, parameters_schema))
     _record_metrics(warehouse, "clv", metrics, fitted_at, cutoff)
@@ -242,11 +253,16 @@ def customer_clv(
         "time_unit": settings.time_unit,
         "method": settings.method,
         "observation_end": str(observation_end),
+        **_status_metadata("clv", metrics),
         "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     if len(parameters):
         metadata["parameters"] = MetadataValue.md(
-            _markdown(parameters[["model", "parameter", "value", "log_likelihood", "n_customers"]])
+            _markdown(parameters[["model", "parameter", "value", "log_likelihood", "converged"]])
+        )
+        metadata["optimizer"] = MetadataValue.md(
+            "\n".join(f"- {model}: {text}" for model, text in result.fit.optimizer.items())
+            or "(MCMC)"
         )
         metadata["total_clv_12m"] = MetadataValue.float(float(scored["clv_12m"].sum()))
         metadata["clv_12m_distribution"] = MetadataValue.md(
@@ -255,11 +271,16 @@ def customer_clv(
     return MaterializeResult(metadata=metadata)
 
 
-def _metrics_markdown(metrics: dict[str, tuple[float, int]]) -> str:
+def _metrics_markdown(metrics: "dict[str, Metric]") -> str:
     import pandas as pd
 
-    rows = [(name, value, n) for name, (value, n) in sorted(metrics.items())]
-    return _markdown(pd.DataFrame(rows, columns=["metric", "value", "n"]))
+    from touchpoint_alchemy.scoring import Metric
+
+    rows = [
+        (name, row.value, row.n, row.detail or "")
+        for name, row in sorted((name, Metric(*row)) for name, row in metrics.items())
+    ]
+    return _markdown(pd.DataFrame(rows, columns=["metric", "value", "n", "detail"]))
 
 
 def _churn_schema() -> "pa.Schema":
@@ -292,13 +313,14 @@ def _churn_schema() -> "pa.Schema":
         "(model 'churn')."
     ),
 )
+@fail_fast_unless_transient
 def customer_churn(
     context: AssetExecutionContext, config: ChurnConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
     os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
     import pandas as pd
 
-    from touchpoint_alchemy.scoring import InsufficientDataError
+    from touchpoint_alchemy.scoring import ModelNotFitted
     from touchpoint_alchemy.scoring.churn import score_churn
 
     fitted_at = _now()
@@ -319,16 +341,16 @@ def customer_churn(
         metrics = {
             row.metric: (float(row.value), int(row.n)) for row in result.metrics.itertuples()
         }
-    except InsufficientDataError as error:
-        context.log.warning(f"Churn model not fitted: {error}")
+    except ModelNotFitted as error:
         scores = pd.DataFrame({name: [] for name in schema.names})
         scored_customers = int((features["snapshot"] == "score").sum()) if len(features) else 0
-        metrics = {"insufficient_data": (1.0, scored_customers)}
+        metrics = _not_fitted(context, "churn", error, scored_customers)
     schema_name, table_name = SCORING_KEYS["customer_churn"].path[-2:]
     warehouse.write_table(schema_name, table_name, _arrow(scores, schema))
     _record_metrics(warehouse, "churn", metrics, fitted_at, cutoff)
     metadata: dict[str, object] = {
         "dagster/row_count": len(scores),
+        **_status_metadata("churn", metrics),
         "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     for name in ("holdout_auc", "baseline_recency_auc", "holdout_brier"):
@@ -363,13 +385,14 @@ def customer_churn(
         f"scoring.{MODEL_METRICS_TABLE} (model 'clusters')."
     ),
 )
+@fail_fast_unless_transient
 def customer_clusters(
     context: AssetExecutionContext, config: ClusterConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
     import pandas as pd
     import pyarrow as pa
 
-    from touchpoint_alchemy.scoring import InsufficientDataError
+    from touchpoint_alchemy.scoring import ModelNotFitted
     from touchpoint_alchemy.scoring.clusters import cluster_customers
 
     fitted_at = _now()
@@ -393,8 +416,7 @@ def customer_clusters(
             {f"silhouette_k{k}": (float(v), n_scored) for k, v in result.silhouettes.items()}
         )
         profile_table = pa.Table.from_pandas(profiles, preserve_index=False)
-    except InsufficientDataError as error:
-        context.log.warning(f"Clusters not fitted: {error}")
+    except ModelNotFitted as error:
         assignments = pd.DataFrame({name: [] for name in assignment_schema.names})
         profile_table = pa.table(
             {
@@ -405,12 +427,14 @@ def customer_clusters(
             }
         )
         profiles = profile_table.to_pandas()
-        metrics = {"insufficient_data": (1.0, 0)}
+        scored_customers = int((features["snapshot"] == "score").sum()) if len(features) else 0
+        metrics = _not_fitted(context, "clusters", error, scored_customers)
     warehouse.write_table(schema_name, table_name, _arrow(assignments, assignment_schema))
     warehouse.write_table(schema_name, CLUSTER_PROFILES_TABLE, profile_table)
     _record_metrics(warehouse, "clusters", metrics, fitted_at, cutoff)
     metadata: dict[str, object] = {
         "dagster/row_count": len(assignments),
+        **_status_metadata("clusters", metrics),
         "model_metrics": MetadataValue.md(_metrics_markdown(metrics)),
     }
     if len(profiles):

@@ -23,7 +23,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from orchestration.assets.dbt import source_asset_keys, warehouse_dbt_assets
 from orchestration.privacy import HashSaltError, check_hash_salt
 from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
 from touchpoint_alchemy.raw_contract import RawContractError, check_raw_file
 
@@ -58,6 +58,7 @@ _KEYS = source_asset_keys(RAW_SOURCE)
     name="raw_files",
     retry_policy=TRANSIENT_RETRY,
 )
+@fail_fast_unless_transient
 def raw_files(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:

@@ -16,8 +16,9 @@ from dagster_dbt import get_asset_key_for_model
 from pydantic import Field
 
 from orchestration.assets.dbt import warehouse_dbt_assets
+from orchestration.assets.predictive import MODEL_METRICS_TABLE, SCORING_SCHEMA
 from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
 from touchpoint_alchemy.report.journey import INPUT_TABLES  # standard library only
 
@@ -57,6 +58,7 @@ def _dbt_target_dir() -> str:
         "Written to <warehouse folder>/reports/journey_report.html unless output_path is set."
     ),
 )
+@fail_fast_unless_transient
 def journey_report(
     context: AssetExecutionContext, config: JourneyReportConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
@@ -68,8 +70,12 @@ def journey_report(
         render_journey_report,
         write_atomically,
     )
+    from touchpoint_alchemy.scoring import model_statuses
 
     tables = {name: warehouse.read_table(*key.path).to_pandas() for name, key in INPUT_KEYS.items()}
+    metrics = warehouse.read_table(
+        SCORING_SCHEMA, MODEL_METRICS_TABLE, columns=["model", "metric", "value", "n", "detail"]
+    )
     chains = ".".join(f'"{part}"' for part in FUNNEL_CHAINS.path[-2:])
     with warehouse.get_connection() as con:
         step_gaps = con.execute(STEP_GAPS_SQL.format(relation=chains)).df()
@@ -80,6 +86,7 @@ def journey_report(
         step_gaps=step_gaps,
         dbt_tests=dbt_tests,
         source=os.path.basename(warehouse.database),
+        models=model_statuses(zip(*metrics.to_pydict().values(), strict=True)),
     )
     path = write_atomically(
         config.output_path or default_report_path(warehouse.database),

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from orchestration.assets.dbt import model_asset_key, source_asset_keys
 from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
 
 # scoring table name -> asset key of the dbt source table the marts read
@@ -33,6 +33,7 @@ MARKOV_EFFECTS_TABLE = "markov_channel_effects"
         "touchpoint_alchemy.scoring.rfm from intermediate.int_customer_orders."
     ),
 )
+@fail_fast_unless_transient
 def customer_rfm(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     import pyarrow as pa
 
@@ -80,6 +81,7 @@ def customer_rfm(context: AssetExecutionContext, warehouse: WarehouseResource) -
         f"per-channel removal effects to scoring.{MARKOV_EFFECTS_TABLE}."
     ),
 )
+@fail_fast_unless_transient
 def markov_attribution(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from touchpoint_alchemy.scoring import ModelStatus  # standard library only
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -86,7 +88,8 @@ class ReportInputs:
     ``tables`` maps a model name of :data:`INPUT_TABLES` to its rows (a missing name counts as
     an empty table); ``step_gaps`` is the result of :data:`STEP_GAPS_SQL`; ``dbt_tests`` counts
     the dbt test statuses of the build by kind, ``{"data tests": {"pass": 180}, "unit tests":
-    {"pass": 12}}`` (None when unknown).
+    {"pass": 12}}`` (None when unknown); ``models`` is the status of each predictive model
+    (from scoring.model_metrics: fitted, did not converge, or no scores and why), by model name.
     """
 
     tables: Mapping[str, pd.DataFrame]
@@ -94,6 +97,7 @@ class ReportInputs:
     step_gaps: pd.DataFrame | None = None
     dbt_tests: Mapping[str, Mapping[str, int]] | None = None
     source: str = ""
+    models: Mapping[str, ModelStatus] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         import pandas as pd
@@ -676,7 +680,7 @@ def _rfm_section(customers: pd.DataFrame) -> Section:
     return section
 
 
-def _clv_section(customers: pd.DataFrame) -> Section:
+def _clv_section(customers: pd.DataFrame, models: Mapping[str, ModelStatus]) -> Section:
     import plotly.graph_objects as go
 
     section = Section(
@@ -687,8 +691,21 @@ def _clv_section(customers: pd.DataFrame) -> Section:
     if not customers.empty:
         customers = customers[customers["clv_12m"].notna() & customers["risk_band"].notna()]
     if customers.empty:
-        section.no_data = "No CLV and churn scores (too little data to fit the models)."
+        missing = [
+            f"{LABELS.get(name, name)}: {status.describe()}"
+            for name, status in models.items()
+            if name in ("clv", "churn") and not status.has_scores
+        ]
+        section.no_data = (
+            "; ".join(missing) if missing else "No customer has both a CLV and a churn score."
+        )
         return section
+    clv = models.get("clv")
+    if clv is not None and clv.state == "not converged":
+        section.note = (
+            f"The CLV fit did not converge ({clv.detail}): the parameters are not a clean "
+            "maximum-likelihood fit, so read these values with care."
+        )
     bands = [b for b in RISK_BANDS if b in set(customers["risk_band"])]
     bands += sorted(set(customers["risk_band"]) - set(bands))
     fig = go.Figure()
@@ -955,13 +972,39 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
         (_touchpoint_value_section, "touchpoint_value_overall"),
         (_lifecycle_section, "user_lifecycle"),
         (_rfm_section, "customers"),
-        (_clv_section, "customers"),
+        (lambda customers: _clv_section(customers, inputs.models), "customers"),
         (_nps_section, "nps_monthly"),
         (_experiments_section, "experiment_results"),
         (_context_section, "context_conversion"),
     ]
     sections.extend(build(inputs.table(name)) for build, name in builders)
     return sections
+
+
+#: the predictive models by their model_metrics name
+LABELS = {"clv": "CLV", "churn": "Churn", "clusters": "Clusters"}
+
+
+def _model_order(name: str) -> tuple[int, str]:
+    return (list(LABELS).index(name) if name in LABELS else len(LABELS), name)
+
+
+def _models_html(models: Mapping[str, ModelStatus]) -> str:
+    """One line per predictive model: fitted, fitted but did not converge, or no scores and
+    why (scoring.model_metrics)."""
+    if not models:
+        return ""
+    items = "".join(
+        f'<li data-model="{_esc(name)}" data-state="{_esc(status.state)}" '
+        f'class="{"good" if status.state == "fitted" else "bad"}">'
+        f"<strong>{_esc(LABELS.get(name, name))}</strong>: {_esc(status.describe())}</li>"
+        for name, status in sorted(models.items(), key=lambda item: _model_order(item[0]))
+    )
+    return (
+        '<div id="model-status"><h2>Predictive models</h2>'
+        f'<ul class="models">{items}</ul>'
+        '<p class="source">Source: scoring.model_metrics</p></div>'
+    )
 
 
 def _header_html(inputs: ReportInputs) -> str:
@@ -1055,7 +1098,7 @@ def _header_html(inputs: ReportInputs) -> str:
         f'<div class="tiles">{tiles}</div>'
         '<div class="quality">'
         "<div><h2>Data quality</h2>"
-        f'<div id="dbt-tests">{tests}</div>{quarantine}</div>'
+        f'<div id="dbt-tests">{tests}</div>{quarantine}{_models_html(inputs.models)}</div>'
         '<div><h2>Rows read</h2><table class="data row-counts"><thead><tr><th>table</th>'
         f'<th class="num">rows</th></tr></thead><tbody>{counts}</tbody></table></div>'
         "</div></header>"

@@ -67,7 +67,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from touchpoint_alchemy.scoring import InsufficientDataError
+from touchpoint_alchemy.scoring import InsufficientDataError, ModelFitError
 
 RISK_BANDS = ("low", "medium", "high")
 SNAPSHOTS = ("train", "validation", "score")
@@ -366,6 +366,26 @@ def top_drivers(
     ]
 
 
+def _check_fittable(matrix: pd.DataFrame) -> None:
+    """The data conditions under which scikit-learn's fit raises ValueError, checked before the
+    fit and raised as ModelFitError with a reason (a ValueError from the fit itself is then a
+    bug of ours, and fails the run): no feature to learn from, or infinite values (missing
+    values are fine: gradient boosting routes them)."""
+    if matrix.shape[1] == 0:
+        raise ModelFitError(
+            "churn: no feature takes two distinct values in the labelled snapshots, so there "
+            "is nothing to learn from"
+        )
+    infinite = np.isinf(matrix.to_numpy(dtype="float64")).sum(axis=0)
+    if infinite.any():
+        columns = ", ".join(
+            f"{name} ({count} rows)"
+            for name, count in zip(matrix.columns, infinite, strict=True)
+            if count
+        )
+        raise ModelFitError(f"churn: infinite feature values: {columns}")
+
+
 def score_churn(
     features: pd.DataFrame,
     touchpoint_counts: pd.DataFrame,
@@ -395,6 +415,7 @@ def score_churn(
     y_validation = _labels(
         features, pd.MultiIndex.from_product([["validation"], validation.index]), "validation"
     )
+    _check_fittable(matrix)
     x_train = train.to_numpy(dtype="float64")
     x_validation = validation.to_numpy(dtype="float64")
     x_score = scoring.to_numpy(dtype="float64")

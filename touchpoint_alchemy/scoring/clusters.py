@@ -47,7 +47,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from touchpoint_alchemy.scoring import InsufficientDataError
+from touchpoint_alchemy.scoring import InsufficientDataError, ModelFitError
 
 BEHAVIOUR_FEATURES = (
     "frequency",
@@ -209,6 +209,15 @@ def cluster_customers(
             f"cluster_customers needs at least k_min + 1 = {k_min + 1} customers, got {n}"
         )
     raw = behaviour_frame(features).sort_index(kind="mergesort")
+    infinite = np.isposinf(raw.to_numpy(dtype="float64")).sum(axis=0)
+    if infinite.any():
+        # StandardScaler would raise ValueError; a ValueError from the fit is then a bug of ours
+        columns = ", ".join(
+            f"{name} ({count} customers)"
+            for name, count in zip(raw.columns, infinite, strict=True)
+            if count
+        )
+        raise ModelFitError(f"clusters: infinite behaviour feature values: {columns}")
     x = standardised(raw)
 
     silhouettes: dict[int, float] = {}

@@ -19,8 +19,21 @@ the posterior and adds a 90% credible interval for ``clv_12m``; it uses pymc-mar
 (proper, weakly informative) priors, because with flat priors the posterior of the dropout
 parameters a and b is improper and the chains drift off to infinity (seen on the demo data).
 
-``clv_12m`` is the Gamma-Gamma expected spend times the BG/NBD expected purchases in each of the
-next 12 months, each month discounted by ``(1 + monthly_discount_rate) ** month``.
+BG/NBD is fitted on every customer. Gamma-Gamma is fitted on the repeat customers whose mean
+repeat spend is positive (Fader & Hardie 2013: the model is of positive spend); the repeat
+customers left out (free orders, full discounts, refunds) are counted, and their
+``expected_avg_order_value`` is the fitted model's population mean spend ``p * v / (q - 1)``,
+the same as a customer without repeat purchases.
+
+A fit that fails on the data raises :class:`~touchpoint_alchemy.scoring.ModelFitError`: pymc's
+``SamplingError`` (the log-likelihood is not finite at the starting point), non-finite
+parameters, a Gamma-Gamma ``q <= 1`` (no finite mean spend) or non-finite scores. A fit that ends
+but cannot be trusted is reported, not hidden (:func:`convergence_problem`): the optimizer's own
+success flag (scipy's L-BFGS-B, which pymc's ``find_MAP`` runs) and the range of the shape
+parameters, ``SHAPE_PARAMETER_RANGE``. DECISIONLOG.md, 43 to 45.
+
+``clv_12m`` is the expected spend times the BG/NBD expected purchases in each of the next 12
+months, each month discounted by ``(1 + monthly_discount_rate) ** month``.
 
 pymc-marketing is imported inside the functions: importing it takes about 10 seconds.
 """
@@ -34,7 +47,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from touchpoint_alchemy.scoring import InsufficientDataError
+from touchpoint_alchemy.scoring import (
+    GAMMA_GAMMA_EXCLUDED,
+    NOT_CONVERGED_SUFFIX,
+    InsufficientDataError,
+    Metric,
+    ModelFitError,
+    ModelNotFitted,
+    fit_errors,
+)
 
 #: days per time unit; a month is 365.25 / 12 days, as in pymc-marketing
 TIME_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375}
@@ -43,6 +64,16 @@ TIME_UNIT_CODES = {"day": "D", "week": "W", "month": "M"}
 
 BG_NBD_PARAMETERS = ("r", "alpha", "a", "b")
 GAMMA_GAMMA_PARAMETERS = ("p", "q", "v")
+#: the shape parameters of each model (the others, alpha and v, are scales in time or money)
+SHAPE_PARAMETERS = {"bg_nbd": ("r", "a", "b"), "gamma_gamma": ("p", "q")}
+#: a shape parameter outside this range means the fit ran to the edge of the parameter space:
+#: a -> infinity with b (or p and q) means no heterogeneity, where the likelihood is flat and the
+#: optimizer stops wherever its tolerance says (DECISIONLOG.md, 45). Published fits are of order
+#: 0.1 to 10 (CDNOW: r 0.24, a 0.79, b 2.4, p 6.3, q 3.7).
+SHAPE_PARAMETER_RANGE = (1e-3, 1e3)
+#: the BG/NBD fit needs this many customers, the Gamma-Gamma fit this many with a positive spend
+MIN_CUSTOMERS = 10
+MIN_SPENDING_REPEAT_CUSTOMERS = 5
 
 CUSTOMER_CLV_COLUMNS = (
     "user_id",
@@ -58,6 +89,7 @@ CUSTOMER_CLV_COLUMNS = (
     "clv_12m_lower",
     "clv_12m_upper",
 )
+PARAMETER_COLUMNS = ("model", "parameter", "value", "log_likelihood", "n_customers", "converged")
 
 TimeUnit = Literal["day", "week", "month"]
 Method = Literal["map", "mcmc"]
@@ -101,7 +133,32 @@ class ClvFit:
     log_likelihood: dict[str, float]
     n_customers: dict[str, int]
     method: str
+    #: model -> why its fit cannot be trusted (None: converged); see convergence_problem
+    convergence: dict[str, str | None] = field(default_factory=dict)
+    #: model -> the optimizer's own report, e.g. "L-BFGS-B: CONVERGENCE: ... (35 iterations)"
+    optimizer: dict[str, str] = field(default_factory=dict)
+    #: user_ids of the repeat customers left out of the Gamma-Gamma fit (mean repeat spend <= 0)
+    excluded_from_spend: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def population_mean_spend(self) -> float:
+        """The Gamma-Gamma mean spend of a customer the model knows nothing about, p*v/(q-1)."""
+        gg = self.parameters["gamma_gamma"]
+        return gg["p"] * gg["v"] / (gg["q"] - 1)
+
+
+@dataclass
+class ClvResult:
+    """What the CLV asset writes: the scores, the parameters and the model metrics."""
+
+    #: CUSTOMER_CLV_COLUMNS
+    scores: pd.DataFrame
+    #: PARAMETER_COLUMNS (without fitted_at)
+    parameters: pd.DataFrame
+    metrics: dict[str, Metric]
+    observation_end: date
+    fit: ClvFit
 
 
 def rfm_summary(
@@ -142,6 +199,12 @@ def rfm_summary(
     return summary.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
+def spending_repeat_customers(summary: pd.DataFrame) -> pd.Series:
+    """True for the customers the Gamma-Gamma model is fitted on: a repeat purchase and a
+    positive mean repeat spend (NaN is not positive)."""
+    return (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+
+
 def bg_nbd_log_likelihood(
     summary: pd.DataFrame, r: float, alpha: float, a: float, b: float
 ) -> float:
@@ -165,11 +228,12 @@ def bg_nbd_log_likelihood(
 
 
 def gamma_gamma_log_likelihood(summary: pd.DataFrame, p: float, q: float, v: float) -> float:
-    """Total Gamma-Gamma log-likelihood of the mean repeat spend of repeat customers
-    (Fader & Hardie 2013, "The Gamma-Gamma Model of Monetary Value", equation 1)."""
+    """Total Gamma-Gamma log-likelihood of the mean repeat spend of the repeat customers with a
+    positive mean spend, the customers it is fitted on (Fader & Hardie 2013, "The Gamma-Gamma
+    Model of Monetary Value", equation 1)."""
     from scipy.special import gammaln
 
-    repeat = summary[summary["frequency"] > 0]
+    repeat = summary[spending_repeat_customers(summary)]
     x = repeat["frequency"].to_numpy(float)
     z = repeat["monetary_value"].to_numpy(float)
     ll = (
@@ -196,59 +260,135 @@ def _model_frame(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _fit(model: Any, data: pd.DataFrame, settings: ClvSettings) -> None:
-    if settings.method == "map":
-        model.fit(data=data, method="map", progressbar=False, random_seed=settings.seed)
-    else:
-        model.fit(
-            data=data,
-            method="mcmc",
-            progressbar=False,
-            random_seed=settings.seed,
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            cores=1,
+class RecordingOptimizer:
+    """scipy's L-BFGS-B, pymc's ``find_MAP`` default, as a custom ``method`` of
+    ``scipy.optimize.minimize`` that keeps the ``OptimizeResult``: pymc-marketing's MAP fit
+    returns the point only, and the success flag and message are what tell a converged fit from
+    one that stopped. ``result`` stays None when ``find_MAP`` stopped the optimizer at its
+    evaluation limit (it raises StopIteration through it)."""
+
+    name = "L-BFGS-B"
+
+    def __init__(self) -> None:
+        self.result: Any = None
+        self.calls = 0
+
+    def __call__(self, fun, x0, args=(), jac=None, callback=None, **_: Any):
+        from scipy import optimize
+
+        self.calls += 1
+        self.result = None
+        result = optimize.minimize(fun, x0, args=args, jac=jac, method=self.name, callback=callback)
+        self.result = result
+        return result
+
+    def report(self) -> str:
+        if self.result is None:
+            return f"{self.name}: stopped at pymc's limit of 5000 log-likelihood evaluations"
+        status = "converged" if self.result.success else "did not converge"
+        message = str(self.result.message).strip().rstrip(":")
+        return f"{self.name} {status}: {message} ({self.result.nit} iterations)"
+
+
+def convergence_problem(
+    model: str, point: dict[str, float], optimizer: RecordingOptimizer | None
+) -> str | None:
+    """Why the fit of ``model`` ('bg_nbd' or 'gamma_gamma') cannot be taken as a clean maximum
+    likelihood estimate, or None: the optimizer did not report success (MAP), or a shape
+    parameter lies outside SHAPE_PARAMETER_RANGE."""
+    problems = []
+    if optimizer is not None and (optimizer.result is None or not optimizer.result.success):
+        problems.append(optimizer.report())
+    low, high = SHAPE_PARAMETER_RANGE
+    outside = [
+        f"{name} = {point[name]:.3g}"
+        for name in SHAPE_PARAMETERS[model]
+        if not low <= point[name] <= high
+    ]
+    if outside:
+        problems.append(
+            f"{', '.join(outside)} outside [{low:g}, {high:g}]: the fit ran to the edge of the "
+            "parameter space, where the likelihood is flat and the values are arbitrary"
         )
+    return "; ".join(problems) or None
 
 
-def _point(model: Any, names: tuple[str, ...]) -> dict[str, float]:
+def _fit_model(
+    model_class: Any,
+    names: tuple[str, ...],
+    data: pd.DataFrame,
+    settings: ClvSettings,
+    label: str,
+) -> tuple[Any, dict[str, float], RecordingOptimizer | None]:
+    """Fit one pymc-marketing model; returns it, its point estimates and (MAP) the optimizer."""
+    import warnings
+
+    from pymc.exceptions import SamplingError
+    from pymc_extras.prior import Prior
+
+    optimizer = RecordingOptimizer() if settings.method == "map" else None
+    with warnings.catch_warnings(), fit_errors(label, SamplingError):
+        warnings.simplefilter("ignore")
+        if optimizer is not None:
+            model = model_class(model_config={name: Prior("HalfFlat") for name in names})
+            model.fit(
+                data=data,
+                method="map",
+                progressbar=False,
+                random_seed=settings.seed,
+                map_kwargs={"method": optimizer},
+            )
+        else:
+            model = model_class()
+            model.fit(
+                data=data,
+                method="mcmc",
+                progressbar=False,
+                random_seed=settings.seed,
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                cores=1,
+            )
     posterior = model.fit_result
-    return {name: float(posterior[name].mean()) for name in names}
+    point = {name: float(posterior[name].mean()) for name in names}
+    if not all(np.isfinite(value) for value in point.values()):
+        raise ModelFitError(f"{label}: the fit ended at non-finite parameters {point}")
+    return model, point, optimizer
 
 
 def fit_clv(summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvFit:
-    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat customers."""
-    import warnings
-
-    from pymc_extras.prior import Prior
+    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat customers with a positive
+    mean repeat spend."""
     from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
 
     settings = settings or ClvSettings()
     data = _model_frame(summary)
-    repeat = data[data["frequency"] > 0]
-    if len(data) < 10:
-        raise InsufficientDataError(f"CLV needs at least 10 customers, got {len(data)}")
-    if len(repeat) < 5:
+    spending = spending_repeat_customers(summary).to_numpy()
+    repeat = data["frequency"].to_numpy() > 0
+    if len(data) < MIN_CUSTOMERS:
         raise InsufficientDataError(
-            "CLV needs at least 5 customers with a repeat purchase (Gamma-Gamma), "
-            f"got {len(repeat)}"
+            f"CLV needs at least {MIN_CUSTOMERS} customers, got {len(data)}"
         )
-    flat = settings.method == "map"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        transactions = BetaGeoModel(
-            model_config={name: Prior("HalfFlat") for name in BG_NBD_PARAMETERS} if flat else None
+    if spending.sum() < MIN_SPENDING_REPEAT_CUSTOMERS:
+        raise InsufficientDataError(
+            f"CLV needs at least {MIN_SPENDING_REPEAT_CUSTOMERS} customers with a repeat "
+            f"purchase and a positive mean repeat spend (Gamma-Gamma), got {spending.sum()} "
+            f"(of {repeat.sum()} repeat customers)"
         )
-        _fit(transactions, data, settings)
-        spend = GammaGammaModel(
-            model_config=(
-                {name: Prior("HalfFlat") for name in GAMMA_GAMMA_PARAMETERS} if flat else None
-            )
+    transactions, bg, bg_optimizer = _fit_model(
+        BetaGeoModel, BG_NBD_PARAMETERS, data, settings, "bg_nbd"
+    )
+    spend_data = data.loc[spending, ["customer_id", "frequency", "monetary_value"]]
+    spend, gg, gg_optimizer = _fit_model(
+        GammaGammaModel, GAMMA_GAMMA_PARAMETERS, spend_data, settings, "gamma_gamma"
+    )
+    if gg["q"] <= 1:
+        raise ModelFitError(
+            f"gamma_gamma: q = {gg['q']:.4g} <= 1, so the model's mean spend p*v/(q-1) is not "
+            "finite and customers without repeat spend have no expected order value"
         )
-        _fit(spend, repeat[["customer_id", "frequency", "monetary_value"]], settings)
-    bg = _point(transactions, BG_NBD_PARAMETERS)
-    gg = _point(spend, GAMMA_GAMMA_PARAMETERS)
+    optimizers = {"bg_nbd": bg_optimizer, "gamma_gamma": gg_optimizer}
     return ClvFit(
         transaction_model=transactions,
         spend_model=spend,
@@ -257,8 +397,18 @@ def fit_clv(summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvFi
             "bg_nbd": bg_nbd_log_likelihood(summary, **bg),
             "gamma_gamma": gamma_gamma_log_likelihood(summary, **gg),
         },
-        n_customers={"bg_nbd": len(data), "gamma_gamma": len(repeat)},
+        n_customers={"bg_nbd": len(data), "gamma_gamma": int(spending.sum())},
         method=settings.method,
+        convergence={
+            "bg_nbd": convergence_problem("bg_nbd", bg, bg_optimizer),
+            "gamma_gamma": convergence_problem("gamma_gamma", gg, gg_optimizer),
+        },
+        optimizer={
+            model: optimizer.report()
+            for model, optimizer in optimizers.items()
+            if optimizer is not None
+        },
+        excluded_from_spend=tuple(data.loc[repeat & ~spending, "customer_id"].astype(str)),
     )
 
 
@@ -271,22 +421,34 @@ def score_customers(
     fit: ClvFit, summary: pd.DataFrame, settings: ClvSettings | None = None
 ) -> pd.DataFrame:
     """The ``scoring.customer_clv`` rows: the summary plus p_alive, expected purchases,
-    expected average order value and the discounted 12-month CLV."""
+    expected average order value and the discounted 12-month CLV.
+
+    The expected order value comes from Gamma-Gamma for the customers it was fitted on; every
+    other customer (no repeat purchase, or a mean repeat spend <= 0) gets the population mean
+    p*v/(q-1), which is what the model's formula gives for a customer with no repeat spend:
+    they are passed to it with frequency 0."""
     import warnings
+
+    from pymc_marketing.clv.utils import customer_lifetime_value
 
     settings = settings or ClvSettings()
     data = _model_frame(summary)
     unit = settings.unit_days
     bg, gg = fit.transaction_model, fit.spend_model
+    spending = spending_repeat_customers(summary).to_numpy()
+    spend_data = data.assign(
+        frequency=np.where(spending, data["frequency"], 0),
+        monetary_value=np.where(spending, data["monetary_value"], 0.0),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p_alive = _per_customer(bg.expected_probability_alive(data=data))
         purchases_90 = _per_customer(bg.expected_purchases(data=data, future_t=90 / unit))
         purchases_365 = _per_customer(bg.expected_purchases(data=data, future_t=365 / unit))
-        spend = gg.expected_customer_spend(data=data)
-        clv = gg.expected_customer_lifetime_value(
+        spend = _per_customer(gg.expected_customer_spend(data=spend_data))
+        clv = customer_lifetime_value(
             transaction_model=bg,
-            data=data,
+            data=data.assign(future_spend=spend),
             future_t=12,
             discount_rate=settings.monthly_discount_rate,
             time_unit=TIME_UNIT_CODES[settings.time_unit],
@@ -295,7 +457,7 @@ def score_customers(
     result["p_alive"] = p_alive
     result["expected_purchases_90d"] = purchases_90
     result["expected_purchases_365d"] = purchases_365
-    result["expected_avg_order_value"] = _per_customer(spend)
+    result["expected_avg_order_value"] = spend
     result["clv_12m"] = _per_customer(clv)
     if fit.method == "mcmc":
         stacked = clv.stack(sample=("chain", "draw"))
@@ -304,6 +466,15 @@ def score_customers(
     else:
         result["clv_12m_lower"] = np.nan
         result["clv_12m_upper"] = np.nan
+    scored = ["p_alive", "expected_purchases_90d", "expected_purchases_365d"]
+    scored += ["expected_avg_order_value", "clv_12m"]
+    broken = {c: int((~np.isfinite(result[c])).sum()) for c in scored}
+    broken = {column: count for column, count in broken.items() if count}
+    if broken:
+        raise ModelFitError(
+            "the fitted models give non-finite scores: "
+            + ", ".join(f"{column} for {count} customers" for column, count in broken.items())
+        )
     return result[list(CUSTOMER_CLV_COLUMNS)].reset_index(drop=True)
 
 
@@ -316,35 +487,61 @@ def parameter_rows(fit: ClvFit) -> pd.DataFrame:
             "value": value,
             "log_likelihood": fit.log_likelihood[model],
             "n_customers": fit.n_customers[model],
+            "converged": fit.convergence.get(model) is None,
         }
         for model, values in fit.parameters.items()
         for name, value in values.items()
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS))
+
+
+def fit_metrics(fit: ClvFit) -> dict[str, Metric]:
+    """The fit's rows of ``scoring.model_metrics``: each model's log-likelihood, the repeat
+    customers left out of the Gamma-Gamma fit, and a ``<model>_not_converged`` warning per
+    model whose fit cannot be trusted."""
+    metrics = {
+        f"{model}_log_likelihood": Metric(value, fit.n_customers[model])
+        for model, value in fit.log_likelihood.items()
+    }
+    excluded = len(fit.excluded_from_spend)
+    metrics[GAMMA_GAMMA_EXCLUDED] = Metric(
+        float(excluded),
+        excluded,
+        f"{excluded} repeat customers with a mean repeat spend <= 0 are left out of the "
+        "Gamma-Gamma fit; their expected_avg_order_value is the population mean p*v/(q-1) = "
+        f"{fit.population_mean_spend:.4g}",
+    )
+    for model, problem in fit.convergence.items():
+        if problem is not None:
+            metrics[f"{model}{NOT_CONVERGED_SUFFIX}"] = Metric(1.0, fit.n_customers[model], problem)
+    return metrics
 
 
 def holdout_validation(
     purchase_days: pd.DataFrame, observation_end: date, settings: ClvSettings | None = None
-) -> dict[str, tuple[float, int]]:
+) -> dict[str, Metric]:
     """Fit BG/NBD (MAP) up to ``observation_end - holdout_days`` and compare its expected
     purchases in the holdout period with the purchase days that happened.
 
     Returns metric -> (value, n customers): the per-customer mean absolute error, the predicted
-    and actual repeat purchases in total, and the aggregate error (predicted / actual - 1).
+    and actual repeat purchases in total, and the aggregate error (predicted / actual - 1); plus
+    ``holdout_not_converged`` when that fit cannot be trusted.
     """
     import warnings
 
-    from pymc_extras.prior import Prior
     from pymc_marketing.clv import BetaGeoModel
 
     settings = settings or ClvSettings()
+    map_settings = ClvSettings(
+        time_unit=settings.time_unit, holdout_days=settings.holdout_days, seed=settings.seed
+    )
     end = pd.Timestamp(observation_end)
     calibration_end = end - pd.Timedelta(days=settings.holdout_days)
     summary = rfm_summary(purchase_days, calibration_end.date(), time_unit=settings.time_unit)
-    if len(summary) < 10:
+    if len(summary) < MIN_CUSTOMERS:
         raise InsufficientDataError(
-            f"CLV holdout needs at least 10 customers before {calibration_end.date()}, "
-            f"got {len(summary)}"
+            f"CLV holdout needs at least {MIN_CUSTOMERS} customers before "
+            f"{calibration_end.date()}, got {len(summary)}"
         )
     dates = pd.to_datetime(purchase_days["purchase_date"])
     in_holdout = purchase_days[(dates > calibration_end) & (dates <= end)]
@@ -356,22 +553,54 @@ def holdout_validation(
         .to_numpy(float)
     )
     data = _model_frame(summary)
+    model, point, optimizer = _fit_model(
+        BetaGeoModel, BG_NBD_PARAMETERS, data, map_settings, "holdout bg_nbd"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = BetaGeoModel(model_config={name: Prior("HalfFlat") for name in BG_NBD_PARAMETERS})
-        model.fit(data=data, method="map", progressbar=False, random_seed=settings.seed)
         predicted = _per_customer(
             model.expected_purchases(data=data, future_t=settings.holdout_days / settings.unit_days)
         )
     n = len(summary)
     total_actual = float(actual.sum())
     total_predicted = float(predicted.sum())
-    return {
-        "holdout_mae": (float(np.abs(predicted - actual).mean()), n),
-        "holdout_predicted_purchases": (total_predicted, n),
-        "holdout_actual_purchases": (total_actual, n),
-        "holdout_aggregate_error": (
-            total_predicted / total_actual - 1 if total_actual else float("nan"),
-            n,
+    metrics = {
+        "holdout_mae": Metric(float(np.abs(predicted - actual).mean()), n),
+        "holdout_predicted_purchases": Metric(total_predicted, n),
+        "holdout_actual_purchases": Metric(total_actual, n),
+        "holdout_aggregate_error": Metric(
+            total_predicted / total_actual - 1 if total_actual else float("nan"), n
         ),
     }
+    problem = convergence_problem("bg_nbd", point, optimizer)
+    if problem is not None:
+        metrics[f"holdout{NOT_CONVERGED_SUFFIX}"] = Metric(1.0, n, problem)
+    return metrics
+
+
+def score_clv(purchase_days: pd.DataFrame, settings: ClvSettings | None = None) -> ClvResult:
+    """Everything the CLV asset writes, from ``intermediate.int_customer_purchase_days`` rows
+    (user_id, purchase_date, revenue, observation_end_date).
+
+    Raises InsufficientDataError or ModelFitError when the models cannot be fitted. A holdout
+    fit that cannot be made does not stop the scores: it is recorded as ``holdout_not_fitted``.
+    """
+    settings = settings or ClvSettings()
+    if purchase_days.empty:
+        raise InsufficientDataError("no purchases up to the data cutoff")
+    observation_end = pd.Timestamp(purchase_days["observation_end_date"].iloc[0]).date()
+    summary = rfm_summary(purchase_days, observation_end, time_unit=settings.time_unit)
+    fit = fit_clv(summary, settings)
+    scores = score_customers(fit, summary, settings)
+    metrics = fit_metrics(fit)
+    try:
+        metrics.update(holdout_validation(purchase_days, observation_end, settings))
+    except ModelNotFitted as error:
+        metrics["holdout_not_fitted"] = Metric(1.0, len(summary), str(error))
+    return ClvResult(
+        scores=scores,
+        parameters=parameter_rows(fit),
+        metrics=metrics,
+        observation_end=observation_end,
+        fit=fit,
+    )
