@@ -21,22 +21,9 @@ from touchpoint_alchemy.report.sections import (
     nps,
 )
 
+from test_report import SECTIONS as SECTION_IDS  # the page's section ids, in order
+
 ALL = "(all)"
-SECTION_IDS = [
-    "funnel-purchase",
-    "funnel-by-context",
-    "cohort-retention",
-    "cohort-ltv",
-    "ltv-cac",
-    "attribution",
-    "touchpoint-value",
-    "lifecycle",
-    "rfm",
-    "clv-risk",
-    "nps",
-    "experiments",
-    "hour-weekday",
-]
 
 
 def overall_rows(funnel_name, channel, device, users, names=("view", "cart", "pay")):
