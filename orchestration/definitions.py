@@ -9,7 +9,7 @@ from dagster import Definitions, in_process_executor
 from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
 from orchestration.assets.predictive import customer_churn, customer_clusters, customer_clv
 from orchestration.assets.raw import raw_files
-from orchestration.assets.report import journey_report
+from orchestration.assets.report import build_journey_report
 from orchestration.assets.scoring import customer_rfm, markov_attribution
 from orchestration.privacy import pii_scan_check
 from orchestration.publish import build_publish_asset
@@ -17,7 +17,7 @@ from orchestration.reliability import raw_freshness_checks, record_run_failure
 from orchestration.resources import build_resources
 from orchestration.schedules import build_warehouse_job, daily_schedule
 
-BUILD_ASSETS = [
+UPSTREAM_ASSETS = [
     raw_files,
     daily_dbt_assets,
     warehouse_dbt_assets,
@@ -26,8 +26,9 @@ BUILD_ASSETS = [
     customer_clv,
     customer_churn,
     customer_clusters,
-    journey_report,
 ]
+# The report depends on the tables of its dbt exposure that these assets build.
+BUILD_ASSETS = [*UPSTREAM_ASSETS, build_journey_report(UPSTREAM_ASSETS)]
 
 defs = Definitions(
     # A run builds into its own working copy; the publish asset, downstream of every terminal

@@ -95,6 +95,17 @@ def test_exposures_depend_on_the_marts_they_read(manifest):
         assert f"model.{PROJECT}.{mart}" in report
 
 
+def test_the_report_exposure_lists_exactly_the_tables_the_report_reads(manifest):
+    """Every table a section or the header of the journey report reads is in the exposure (so
+    the asset reads it and depends on it), and the exposure lists nothing the report does not
+    read."""
+    from touchpoint_alchemy.report import exposure_inputs
+    from touchpoint_alchemy.report.header import READS as HEADER_READS
+    from touchpoint_alchemy.report.sections import tables_read
+
+    assert tables_read() | set(HEADER_READS) == set(exposure_inputs(manifest))
+
+
 def test_semantic_layer_declares_the_headline_kpis(manifest):
     metrics = {m["name"]: m for m in manifest["metrics"].values()}
     assert not (KPI_METRICS | {"nps", "ltv_to_cac"}) - set(metrics)

@@ -64,21 +64,27 @@ EXPECTED_ASSETS = {
     },
     "marts": {
         "marts/funnel_conversion",
+        "marts/funnel_conversion_overall",
+        "marts/funnel_step_timing",
         "marts/cohort_retention",
         "marts/cohort_ltv",
         "marts/customers",
         "marts/customer_actions",
+        "marts/rfm_segments",
+        "marts/clv_by_risk_band",
         "marts/headline_metrics",
         "marts/attribution",
         "marts/touchpoint_value",
         "marts/touchpoint_value_overall",
         "marts/context_conversion",
+        "marts/context_conversion_overall",
         "marts/user_lifecycle",
         "marts/channel_performance",
         "marts/channel_performance_overall",
         "marts/aarrr_monthly",
         "marts/experiment_results",
         "marts/nps_monthly",
+        "marts/nps_overall",
         "marts/metricflow_time_spine",
     },
     "scoring": {
@@ -118,6 +124,29 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
     for score in ("customer_clv", "customer_churn", "customer_clusters"):
         assert f"scoring/{score}" in parents("marts/customers")
     assert "marts/customers" in parents("marts/customer_actions")
+
+
+def test_the_report_depends_on_the_tables_of_its_exposure(asset_graph, dbt_manifest):
+    """The report's parents are the models of the dbt exposure journey_report, from the
+    manifest; its one source, scoring.model_metrics, is a side table no asset declares."""
+    import json
+
+    from dagster import AssetKey
+
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+    (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == "journey_report"]
+    nodes = exposure["depends_on"]["nodes"]
+    models = {
+        f"{manifest['nodes'][n]['schema']}/{manifest['nodes'][n]['name']}"
+        for n in nodes
+        if n.startswith("model.")
+    }
+    assert [n for n in nodes if not n.startswith("model.")] == [
+        "source.touchpoint_alchemy.scoring.model_metrics"
+    ]
+    assert {"marts/funnel_conversion_overall", "marts/funnel_step_timing"} <= models
+    parents = asset_graph.get(AssetKey.from_user_string("reports/journey_report")).parent_keys
+    assert {key.to_user_string() for key in parents} == models
 
 
 def test_dbt_tests_are_asset_checks(asset_graph):

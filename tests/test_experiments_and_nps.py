@@ -358,19 +358,21 @@ def test_nps_demo_data_exercises_consent_and_chinese(staged, consenting, project
 
 
 def test_nps_contract_declares_every_theme(project_vars):
-    """Adding a theme needs no SQL, but the enforced contract must declare its two columns."""
+    """Adding a theme needs no SQL, but the enforced contracts of nps_monthly and nps_overall
+    must declare its two columns."""
     spec = yaml.safe_load(
         (DBT_PROJECT_DIR / "models/marts/feedback/_feedback.yml").read_text(encoding="utf-8")
     )
-    (model,) = [m for m in spec["models"] if m["name"] == "nps_monthly"]
-    declared = {c["name"]: c["data_type"] for c in model["columns"]}
-    theme_columns = {c for c in declared if c.endswith(("_mentions", "_mention_rate"))}
-    wanted = set()
-    for theme in project_vars["nps_themes"]:
-        wanted |= {f"{theme}_mentions", f"{theme}_mention_rate"}
-        assert declared.get(f"{theme}_mentions") == "bigint"
-        assert declared.get(f"{theme}_mention_rate") == "double"
-    assert theme_columns == wanted
+    models = {m["name"]: m for m in spec["models"]}
+    for name in ("nps_monthly", "nps_overall"):
+        declared = {c["name"]: c["data_type"] for c in models[name]["columns"]}
+        theme_columns = {c for c in declared if c.endswith(("_mentions", "_mention_rate"))}
+        wanted = set()
+        for theme in project_vars["nps_themes"]:
+            wanted |= {f"{theme}_mentions", f"{theme}_mention_rate"}
+            assert declared.get(f"{theme}_mentions") == "bigint", name
+            assert declared.get(f"{theme}_mention_rate") == "double", name
+        assert theme_columns == wanted, name
 
 
 def test_mart_column_types(demo_warehouse):

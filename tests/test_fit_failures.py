@@ -18,6 +18,8 @@ not presented as a clean one, and a bug of ours still fails the run, once (issue
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dagster as dg
 import duckdb
 import numpy as np
@@ -219,7 +221,10 @@ def test_a_degenerate_fit_is_recorded_as_not_converged(unconverged):
 
 
 def test_not_converged_is_said_in_the_metadata_the_summary_and_the_report(unconverged):
-    from touchpoint_alchemy.report.journey import _clv_section, _models_html
+    from touchpoint_alchemy.report.header import header_context
+    from touchpoint_alchemy.report.inputs import ReportInputs
+    from touchpoint_alchemy.report.render import environment
+    from touchpoint_alchemy.report.sections import clv_risk
     from touchpoint_alchemy.summary import _scoring_lines
 
     warehouse, result, _ = unconverged
@@ -243,8 +248,15 @@ def test_not_converged_is_said_in_the_metadata_the_summary_and_the_report(unconv
     # the report's model list (header) and its CLV section, drawn from these rows
     statuses = model_statuses(rows)
     assert statuses["clv"].state == "not converged"
-    assert 'data-model="clv" data-state="not converged"' in _models_html(statuses)
-    section = _clv_section(scores.assign(risk_band="low"), statuses)
+    metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "n", "detail"])
+    inputs = ReportInputs(tables={"model_metrics": metrics}, built_at=datetime(2025, 1, 1))
+    header = (
+        environment()
+        .get_template("header.html.j2")
+        .render(title="report", header=header_context(inputs))
+    )
+    assert 'data-model="clv" data-state="not converged"' in header
+    section = clv_risk.build(scores.assign(risk_band="low"), pd.DataFrame(), metrics)
     assert section.has_chart
     assert section.note.startswith("The CLV fit did not converge (")
     assert "outside [0.001, 1000]" in section.note

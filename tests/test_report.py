@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from touchpoint_alchemy.report import (
-    INPUT_TABLES,
     ReportInputs,
     default_report_path,
+    exposure_inputs,
+    load_manifest,
     render_journey_report,
 )
 from touchpoint_alchemy.report.browser import ChromiumNotFoundError, chromium_path, launch
@@ -256,15 +257,83 @@ def test_takeaways_are_computed_from_the_marts(demo_warehouse, loaded):
     assert f"{month1:.0%} of customers buy again in the month after" in loaded["text"]
 
 
+def test_takeaways_read_from_the_rollup_marts_equal_pandas(demo_warehouse, loaded):
+    """The sections read rates, shares and medians from rollup marts (funnel_conversion_overall,
+    nps_overall, context_conversion_overall, rfm_segments, clv_by_risk_band, headline_metrics);
+    here each figure is recomputed with pandas from the fine-grained marts."""
+    text = loaded["text"]
+    funnel = demo_warehouse.df(
+        "select acquisition_channel, device_type, step_number, users "
+        "from marts.funnel_conversion where funnel_name = 'purchase'"
+    )
+    last = funnel["step_number"].max()
+    for dimension, label in (("acquisition_channel", "channel"), ("device_type", "device")):
+        entries = funnel[funnel["step_number"] == 1].groupby(dimension)["users"].sum()
+        converted = funnel[funnel["step_number"] == last].groupby(dimension)["users"].sum()
+        rates = (converted / entries).drop(["(anonymous)", "(unknown)"], errors="ignore")
+        rates = rates.sort_values(ascending=False)
+        assert (
+            f"by {label}, {rates.index[0]} converts best ({rates.iloc[0]:.1%}) and "
+            f"{rates.index[-1]} worst ({rates.iloc[-1]:.1%})"
+        ).lower() in text.lower()
+
+    nps = demo_warehouse.df("select * from marts.nps_monthly where acquisition_channel = '(all)'")
+    responses = nps["responses"].sum()
+    score = 100 * (nps["promoters"].sum() - nps["detractors"].sum()) / responses
+    themes = {
+        c.removesuffix("_mentions"): nps[c].sum() / responses
+        for c in nps.columns
+        if c.endswith("_mentions")
+    }
+    theme = max(themes, key=themes.get)
+    assert f"NPS is {score:.0f} over {responses:,} responses" in text
+    assert f"{theme} is the most mentioned theme ({themes[theme]:.0%} of responses)" in text
+
+    context = demo_warehouse.df("select * from marts.context_conversion")
+    by_day = context.groupby("weekday_name")[["converting_sessions", "sessions"]].sum()
+    by_day = (by_day["converting_sessions"] / by_day["sessions"]).sort_values(ascending=False)
+    assert (
+        f"Sessions convert best on {by_day.index[0]} ({by_day.iloc[0]:.1%}) and worst on "
+        f"{by_day.index[-1]} ({by_day.iloc[-1]:.1%})"
+    ) in text
+
+    customers = demo_warehouse.df("select * from marts.customers")
+    customers["net_revenue"] = customers["net_revenue"].astype(float)
+    segments = customers.groupby("rfm_segment").agg(
+        customers=("user_id", "count"), net_revenue=("net_revenue", "sum")
+    )
+    top = segments["net_revenue"].idxmax()
+    assert (
+        f"{top} are {segments.loc[top, 'customers'] / segments['customers'].sum():.0%} of "
+        f"customers and bring "
+        f"{segments.loc[top, 'net_revenue'] / segments['net_revenue'].sum():.0%} of net revenue"
+    ) in text
+    scored = customers.dropna(subset=["clv_12m", "risk_band"])
+    high = scored[scored["risk_band"] == "high"]
+    assert len(high) > 0
+    assert (
+        f"High churn risk customers are {len(high) / len(scored):.0%} of scored customers and "
+        f"hold {high['clv_12m'].sum() / scored['clv_12m'].sum():.0%} of the expected 12-month "
+        f"CLV; the median customer is worth {scored['clv_12m'].median():,.2f}."
+    ) in text
+
+    ltv = demo_warehouse.df(
+        "select cumulative_revenue, cohort_size from marts.cohort_ltv "
+        "where months_since_first_order = 6"
+    )
+    value = ltv["cumulative_revenue"].astype(float).sum() / ltv["cohort_size"].sum()
+    assert f"By month 6 a customer has brought {value:,.2f} on average" in text
+
+
 def test_empty_marts_give_no_data_notes(demo_warehouse, browser, tmp_path):
     """A tiny data set: every mart empty. The report still renders, with a note per section."""
+    inputs = exposure_inputs(load_manifest(DBT_PROJECT_DIR / "target" / "manifest.json"))
     with demo_warehouse.connect() as con:
-        schemas = dict(
-            con.execute("select table_name, table_schema from information_schema.tables").fetchall()
-        )
         empty = {
-            name: con.execute(f'select * from "{schemas[name]}"."{name}" limit 0').df()
-            for name in INPUT_TABLES
+            name: con.execute(
+                f'select * from "{relation.schema}"."{relation.identifier}" limit 0'
+            ).df()
+            for name, relation in inputs.items()
         }
     html = render_journey_report(ReportInputs(tables=empty, built_at=datetime(2025, 1, 1)))
     path = tmp_path / "empty.html"

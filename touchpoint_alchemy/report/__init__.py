@@ -1,9 +1,13 @@
 """The journey report: one self-contained, interactive HTML file built from the marts.
 
-Plain Python, no Dagster: :func:`render_journey_report` takes the marts as pandas DataFrames and
-returns the HTML (plotly charts with plotly.js inlined, so it works offline and as an e-mail
-attachment); :func:`write_atomically` puts it in place. The Dagster asset
-``reports/journey_report`` (``orchestration/assets/report.py``) reads the tables and calls these.
+Plain Python, no Dagster. The report's inputs are the tables of the dbt exposure
+``journey_report`` (:func:`exposure_inputs` reads them from the manifest); each section is a
+module of :mod:`touchpoint_alchemy.report.sections` that turns the marts it reads into a chart and
+a takeaway; :func:`render_journey_report` puts them into the page templates (``templates/``,
+with plotly.js and the CSS inlined, so it works offline and as an e-mail attachment), and
+:func:`write_atomically` puts the file in place. The Dagster asset ``reports/journey_report``
+(``orchestration/assets/report.py``) reads the tables and calls these. Importing this package
+loads jinja2 but neither pandas nor plotly.
 """
 
 from touchpoint_alchemy.report.files import (
@@ -12,20 +16,24 @@ from touchpoint_alchemy.report.files import (
     default_report_path,
     write_atomically,
 )
-from touchpoint_alchemy.report.journey import (
-    INPUT_TABLES,
-    STEP_GAPS_SQL,
+from touchpoint_alchemy.report.inputs import (
+    REPORT_EXPOSURE,
+    Relation,
     ReportInputs,
-    render_journey_report,
+    exposure_inputs,
+    load_manifest,
 )
+from touchpoint_alchemy.report.render import render_journey_report
 
 __all__ = [
-    "INPUT_TABLES",
+    "REPORT_EXPOSURE",
     "REPORT_FILE_NAME",
-    "STEP_GAPS_SQL",
+    "Relation",
     "ReportInputs",
     "dbt_test_results",
     "default_report_path",
+    "exposure_inputs",
+    "load_manifest",
     "render_journey_report",
     "write_atomically",
 ]
