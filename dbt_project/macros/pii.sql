@@ -29,11 +29,12 @@
 
 {% macro pii_hmac_pad(name) -%}
     {#- A pad set by the plugin; without it (a profile without the plugin) the query fails
-        rather than writing null hashes. -#}
+        rather than writing null hashes. Both casts matter: a missing variable is an untyped
+        null, and `null || blob` would be bound to a constant null without calling error(). -#}
     coalesce(
-        getvariable('pii_hmac_{{ name }}'),
-        error('No PII hashing key on this connection: the duckdb output of profiles.yml must '
-            || 'load the plugin touchpoint_alchemy.dbt_duckdb_plugin')
+        cast(getvariable('pii_hmac_{{ name }}') as blob),
+        cast(error('No PII hashing key on this connection: the duckdb output of profiles.yml '
+            || 'must load the plugin touchpoint_alchemy.dbt_duckdb_plugin') as blob)
     )
 {%- endmacro %}
 
