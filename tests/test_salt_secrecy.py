@@ -57,7 +57,14 @@ def forbidden_forms(key_text: str) -> dict[str, bytes]:
         "the key in UTF-16": key_text.encode("utf-16-le"),
         "the key in hex": key.hex().encode(),
         "the key in upper-case hex": key.hex().upper().encode(),
-        "the key in base64": base64.b64encode(key).rstrip(b"="),
+        # base64 of a longer text holding the key, at each of the three byte alignments: the
+        # characters that depend on the key's bytes only
+        **{
+            f"the key in base64 (alignment {shift})": base64.b64encode(b"\0" * shift + key)[
+                (4 if shift else 0) : -4
+            ]
+            for shift in range(3)
+        },
         "the HMAC inner pad": ipad,
         "the HMAC outer pad": opad,
         "the HMAC inner pad in hex": ipad.hex().encode(),
@@ -214,11 +221,14 @@ def test_the_key_is_in_no_file(build):
 
 
 def test_the_key_is_in_no_table_view_or_macro_of_the_warehouse(build):
-    texts = sorted(
-        {form.decode().lower() for form in FORMS.values() if form.isascii() and form.isalnum()}
+    needles = sorted(
+        {
+            form.decode().lower()
+            for form in FORMS.values()
+            if form.isascii() and form.decode().isprintable()
+        }
     )
-    assert SENTINEL.lower() not in texts  # has a dash; searched on its own below
-    needles = [SENTINEL.lower(), *texts]
+    assert SENTINEL.lower() in needles and len(needles) >= 7
     findings = []
     with duckdb.connect(str(build.warehouse), read_only=True) as con:
         columns = con.execute(
