@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs catalog demo-data bench erase clean
+.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs docs-site catalog demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -107,7 +107,12 @@ DOCS_SITE := data/docs_site
 DOCS_PORT ?= 8080
 WAREHOUSE_FILE = $(abspath $(or $(WAREHOUSE_DUCKDB_PATH),data/warehouse.duckdb))
 
-docs: manifest ## Build the dbt docs site (and copy the journey report) into data/docs_site and serve it
+docs: manifest docs-site ## Build the dbt docs site (and copy the journey report) into data/docs_site and serve it
+	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
+	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
+
+# The generation part of `make docs`, without the server (tests/test_salt_secrecy.py builds it).
+docs-site: install ## Only build the docs site into DOCS_SITE (default data/docs_site), no server
 	@test -f "$(WAREHOUSE_FILE)" || { echo "No warehouse at $(WAREHOUSE_FILE): run 'make run' first (or set WAREHOUSE_DUCKDB_PATH)."; exit 2; }
 	@set -euo pipefail; \
 	work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
@@ -126,8 +131,6 @@ docs: manifest ## Build the dbt docs site (and copy the journey report) into dat
 	else \
 		echo "Journey report: not built yet (make run writes data/reports/journey_report.html); skipped"; \
 	fi
-	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
-	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
 
 # docs/marts.md is rendered from the manifest's descriptions, types and tests (committed; a test
 # fails when it is stale).

@@ -16,8 +16,11 @@ A finding fails the check with severity ERROR and names the table, the column an
 finding, never the value. The check waits for every asset of the build it is given, so it
 scans the finished warehouse.
 
-``check_hash_salt`` guards the salt of the PII hashes: the development default warns, and with
-``TOUCHPOINT_ENV=production`` it refuses to run (the dbt macro ``pii_salt`` refuses too).
+``check_hash_salt`` guards the salt (the HMAC key) of the PII hashes: the development default
+warns, and with ``TOUCHPOINT_ENV=production`` it refuses to run (the dbt-duckdb plugin
+``touchpoint_alchemy.dbt_duckdb_plugin`` refuses too). ``check_salt_rotation`` compares the key's
+fingerprint with the published warehouse's: a change warns, and refuses in production unless
+``PII_SALT_ROTATION_CONFIRMED`` names the new fingerprint.
 """
 
 import os
@@ -36,6 +39,7 @@ from dagster import (
 
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
+from touchpoint_alchemy import pii_key
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, locate_raw_file
 from touchpoint_alchemy.sql import quote_identifier
 
@@ -52,38 +56,73 @@ MIN_RAW_LENGTH = 6
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
 
-#: the development salt of macros/pii.sql; fine on a laptop, never in a real deployment
-DEFAULT_HASH_SALT = "touchpoint-alchemy-dev-salt"
-PRODUCTION_VALUES = ("production", "prod")
-
-
-class HashSaltError(RuntimeError):
-    """Production with the development salt."""
+#: the development salt; fine on a laptop, never in a real deployment (touchpoint_alchemy.pii_key)
+DEFAULT_HASH_SALT = pii_key.DEFAULT_SALT
+PRODUCTION_VALUES = pii_key.PRODUCTION_VALUES
+HashSaltError = pii_key.HashSaltError
 
 
 def check_hash_salt(environ: Mapping[str, str] | None = None) -> str | None:
     """None when PII_HASH_SALT is set to a salt of one's own; a warning when the development
     default is used (unset, empty or equal to it); HashSaltError when that happens with
-    TOUCHPOINT_ENV=production."""
-    env = os.environ if environ is None else environ
-    salt = env.get("PII_HASH_SALT", "")
-    if salt.strip() and salt != DEFAULT_HASH_SALT:
+    TOUCHPOINT_ENV=production (the same refusal as the dbt-duckdb plugin's)."""
+    if not pii_key.key_from_env(environ).is_default:
         return None
-    if env.get("TOUCHPOINT_ENV", "").strip().lower() in PRODUCTION_VALUES:
-        raise HashSaltError(
-            "Refusing to build: TOUCHPOINT_ENV=production but PII_HASH_SALT is "
-            + ("the development default" if salt else "not set")
-            + f" ('{DEFAULT_HASH_SALT}'), so every e-mail and phone hash could be reversed by "
-            "anyone who has this open-source code and a list of candidate addresses. Set "
-            "PII_HASH_SALT to a long random secret (for example the output of `openssl rand "
-            "-hex 32`), keep it in your secret store and keep it stable: hashes made with "
-            "another salt no longer match. Nothing was built."
-        )
     return (
         "PII_HASH_SALT is not set: e-mail and phone hashes use the development default salt "
         f"('{DEFAULT_HASH_SALT}'). "
         "Fine for the demo; set your own secret salt in any real deployment "
         "(TOUCHPOINT_ENV=production refuses to run without one)."
+    )
+
+
+def check_salt_rotation(
+    published: tuple[str | None, str | None] | None,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """Compare the PII key of this build with the published warehouse's (``published``: its
+    recorded (scheme, fingerprint), (None, None) for a snapshot from before fingerprints, None
+    when nothing is published yet).
+
+    None when they are the same or there is nothing to compare with; a warning when the
+    published snapshot records no fingerprint, or when the key (or the hash scheme) changed.
+    With TOUCHPOINT_ENV=production a change raises HashSaltError unless
+    PII_SALT_ROTATION_CONFIRMED holds the new fingerprint."""
+    env = os.environ if environ is None else environ
+    if published is None:
+        return None
+    scheme, recorded = published
+    key = pii_key.key_from_env(env)
+    current = key.fingerprint()
+    if recorded is None:
+        return (
+            "The published warehouse records no PII key fingerprint (it was built before "
+            f"fingerprints were recorded), so this build cannot tell whether PII_HASH_SALT "
+            f"changed. This build records fingerprint {current} ({pii_key.SCHEME}); later "
+            "builds compare with it."
+        )
+    if scheme == pii_key.SCHEME and recorded == current:
+        return None
+    change = (
+        f"The PII key changed: the published warehouse was hashed with fingerprint {recorded} "
+        f"({scheme}), this build uses {current} ({pii_key.SCHEME}). Every e-mail and phone "
+        "hash of this build differs from the published ones, so joins on them across builds "
+        "(exports, CRM matches, earlier snapshots) break."
+    )
+    confirmed = env.get(pii_key.ROTATION_VARIABLE, "").strip()
+    if pii_key.is_production(env) and confirmed != current:
+        raise HashSaltError(
+            f"Refusing to build: {change} If PII_HASH_SALT was changed by mistake, restore the "
+            f"previous one. To rotate it knowingly, set {pii_key.ROTATION_VARIABLE}={current} "
+            "and run a full build (make run); later builds with the same key need nothing. "
+            "Nothing was built."
+        )
+    if confirmed == current:
+        return f"{change} Rotation confirmed ({pii_key.ROTATION_VARIABLE})."
+    return (
+        f"{change} If this is not a deliberate rotation, stop and restore the previous "
+        f"PII_HASH_SALT (with TOUCHPOINT_ENV=production this build would refuse unless "
+        f"{pii_key.ROTATION_VARIABLE}={current})."
     )
 
 

@@ -27,11 +27,14 @@ from dagster import (
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from orchestration.translator import OWNER
+from touchpoint_alchemy import pii_key
 
 PUBLISHED_SNAPSHOT = AssetKey(["warehouse", "published_snapshot"])
 PUBLISH_GROUP = "publish"
 # Among the steps ready to run, this one goes last: every check that can run before it does.
 LAST = {"dagster/priority": "-1000"}
+#: the dbt tag of the models that hash PII (macros/pii.sql)
+PII_HASH_TAG = "pii_hash"
 
 
 def terminal_keys(assets_defs: Sequence[AssetsDefinition]) -> list[AssetKey]:
@@ -66,8 +69,32 @@ def _problems(context: AssetExecutionContext) -> list[str]:
     return problems
 
 
+def _hashed_pii(context: AssetExecutionContext, keys: set[AssetKey]) -> bool:
+    """Whether this run materialized one of ``keys`` (the models that hash PII)."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return any(
+        record.event_log_entry.dagster_event is not None
+        and record.event_log_entry.dagster_event.asset_key in keys
+        for record in records
+    )
+
+
 def build_publish_asset(assets_defs: Sequence[AssetsDefinition]) -> AssetsDefinition:
-    """``warehouse/published_snapshot``, depending on the terminal assets of ``assets_defs``."""
+    """``warehouse/published_snapshot``, depending on the terminal assets of ``assets_defs``.
+
+    It records in ``audit.build_info()`` the fingerprint of the PII key (PII_HASH_SALT) when the
+    run built a model that hashes PII (dbt tag ``pii_hash``); otherwise the snapshot keeps the
+    fingerprint it had (its hashes were not rebuilt)."""
+    pii_hash_keys = {
+        spec.key
+        for assets_def in assets_defs
+        for spec in assets_def.specs
+        if PII_HASH_TAG in spec.tags
+    }
+    if not pii_hash_keys:
+        raise ValueError(f"no asset with the dbt tag {PII_HASH_TAG!r} (the models that hash PII)")
 
     @asset(
         key=PUBLISHED_SNAPSHOT,
@@ -100,7 +127,11 @@ def build_publish_asset(assets_defs: Sequence[AssetsDefinition]) -> AssetsDefini
                 return
             # A check that reported an error without failing its step: fail the run here.
             raise Failure(description=message, allow_retries=False)
-        info = warehouse.publish(context.run_id)
+        hashed = _hashed_pii(context, pii_hash_keys)
+        key = pii_key.key_from_env() if hashed else None
+        info = warehouse.publish(
+            context.run_id, pii_key=(pii_key.SCHEME, key.fingerprint()) if key else None
+        )
         context.log.info(f"Published run {info.run_id} to {info.path}")
         yield MaterializeResult(
             metadata={

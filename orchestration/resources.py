@@ -114,12 +114,18 @@ class WarehouseResource(DuckDBResource):
         finally:
             conn.close()
 
-    def publish(self, run_id: str) -> snapshots.BuildInfo:
-        """Record the build marker in the working copy and move it over the published file."""
+    def publish(self, run_id: str, pii_key: tuple[str, str] | None = None) -> snapshots.BuildInfo:
+        """Record the build marker in the working copy and move it over the published file.
+        ``pii_key``: (scheme, fingerprint) of the PII key when this run hashed (see
+        ``snapshots.publish``)."""
         working = self.working_path
         if working is None or not working.exists():
             raise RuntimeError(f"No working copy of run {run_id} to publish ({working}).")
-        return snapshots.publish(working, self.published_path, run_id)
+        return snapshots.publish(working, self.published_path, run_id, pii_key=pii_key)
+
+    def published_pii_key(self) -> tuple[str | None, str | None] | None:
+        """The PII key fingerprint the published snapshot records (``snapshots``)."""
+        return snapshots.published_pii_key(self.published_path)
 
     def dbt_vars(self) -> dict[str, Any]:
         return jinja_inert({"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff})

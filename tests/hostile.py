@@ -334,6 +334,13 @@ def hostile_build(tmp_path_factory, previous_warehouse: Path) -> HostileBuild:
 
 def dbt_parse(tmp_path: Path, extra_env: dict, *args: str) -> subprocess.CompletedProcess:
     """``dbt parse`` into a private target folder (the shared manifest is left alone)."""
+    return dbt_command(tmp_path, extra_env, "parse", *args)
+
+
+def dbt_command(
+    tmp_path: Path, extra_env: dict, command_name: str, *args: str
+) -> subprocess.CompletedProcess:
+    """A dbt command with a private target folder, log folder and warehouse file."""
     env = {
         **os.environ,
         "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "unused.duckdb"),
@@ -341,7 +348,7 @@ def dbt_parse(tmp_path: Path, extra_env: dict, *args: str) -> subprocess.Complet
         **extra_env,
     }
     dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), "parse", "--target-path", str(tmp_path / "target")]
+    command = [str(dbt), command_name, "--target-path", str(tmp_path / "target")]
     command += ["--log-path", str(tmp_path / "logs"), *args]
     return subprocess.run(
         command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False

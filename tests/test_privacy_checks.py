@@ -4,6 +4,7 @@ between two runs into the same warehouse."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import shutil
 
 import dagster as dg
@@ -18,6 +19,7 @@ from orchestration.privacy import (
     check_hash_salt,
     scan_for_pii,
 )
+from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import Settings
 
 from conftest import DATA_DIR
@@ -140,7 +142,7 @@ def _materialize_raw_files(tmp_path, monkeypatch, environ: dict):
     from orchestration.assets.raw import raw_files
     from orchestration.resources import build_resources
 
-    for name in ("PII_HASH_SALT", "TOUCHPOINT_ENV"):
+    for name in ("PII_HASH_SALT", "TOUCHPOINT_ENV", "PII_SALT_ROTATION_CONFIRMED"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -189,11 +191,91 @@ def test_production_with_a_salt_of_its_own_builds_without_a_warning(tmp_path, mo
     assert not any("PII_HASH_SALT" in w for w in warnings)
 
 
+def _published(tmp_path, salt: str | None) -> None:
+    """A published warehouse at tmp_path/warehouse.duckdb whose hashes were made with ``salt``
+    (None: a snapshot published before fingerprints were recorded)."""
+    published = tmp_path / "warehouse.duckdb"
+    if salt is None:
+        with duckdb.connect(str(published)) as con:
+            con.execute("create schema audit")
+            con.execute(
+                "create macro audit.build_info() as table "
+                "select 'old-run' as run_id, now() as published_at"
+            )
+        return
+    working = snapshots.working_path(published, "previous-run")
+    working.parent.mkdir(parents=True)
+    duckdb.connect(str(working)).close()
+    snapshots.publish(working, published, "previous-run", pii_key=("hmac-sha256-v1", _fp(salt)))
+
+
+def _fp(salt: str) -> str:
+    """The fingerprint, by hand: SHA-256 of the scheme and of the SHA-256 of the key."""
+    inner = hashlib.sha256(salt.encode()).digest()
+    return hashlib.sha256(b"hmac-sha256-v1\n" + inner).hexdigest()[:16]
+
+
+def test_a_build_with_the_published_key_does_not_warn_about_rotation(tmp_path, monkeypatch):
+    _published(tmp_path, "s3cret")
+    result, warnings = _materialize_raw_files(
+        tmp_path, monkeypatch, {"TOUCHPOINT_ENV": "production", "PII_HASH_SALT": "s3cret"}
+    )
+    assert result.success
+    assert warnings == []
+
+
+def test_a_changed_key_warns_loudly(tmp_path, monkeypatch):
+    _published(tmp_path, "old-s3cret")
+    result, warnings = _materialize_raw_files(tmp_path, monkeypatch, {"PII_HASH_SALT": "s3cret"})
+    assert result.success
+    [warning] = [w for w in warnings if "The PII key changed" in w]
+    assert _fp("old-s3cret") in warning and _fp("s3cret") in warning
+    assert "joins on them across builds" in warning
+    assert "s3cret" not in warning, "fingerprints only, never a key"
+
+
+def test_production_refuses_a_changed_key_unless_the_rotation_is_confirmed(tmp_path, monkeypatch):
+    _published(tmp_path, "old-s3cret")
+    environ = {"TOUCHPOINT_ENV": "production", "PII_HASH_SALT": "s3cret"}
+    refused, _ = _materialize_raw_files(tmp_path, monkeypatch, environ)
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "Refusing to build: The PII key changed" in message
+    assert f"PII_SALT_ROTATION_CONFIRMED={_fp('s3cret')}" in message
+    assert not refused.asset_materializations_for_node("raw_files")
+
+    wrong, _ = _materialize_raw_files(
+        tmp_path, monkeypatch, {**environ, "PII_SALT_ROTATION_CONFIRMED": _fp("other")}
+    )
+    assert not wrong.success, "the confirmation names one key"
+
+    confirmed, warnings = _materialize_raw_files(
+        tmp_path, monkeypatch, {**environ, "PII_SALT_ROTATION_CONFIRMED": _fp("s3cret")}
+    )
+    assert confirmed.success
+    assert any("Rotation confirmed" in w for w in warnings), warnings
+
+
+def test_a_published_warehouse_without_a_fingerprint_warns_and_builds(tmp_path, monkeypatch):
+    _published(tmp_path, None)
+    result, warnings = _materialize_raw_files(
+        tmp_path, monkeypatch, {"TOUCHPOINT_ENV": "production", "PII_HASH_SALT": "s3cret"}
+    )
+    assert result.success
+    assert any("records no PII key fingerprint" in w for w in warnings), warnings
+
+
 def test_dbt_itself_refuses_the_default_salt_in_production(tmp_path):
-    """The macro that reads the salt refuses too, for dbt runs outside Dagster."""
-    parsed = hostile.dbt_parse(tmp_path, {"TOUCHPOINT_ENV": "production", "PII_HASH_SALT": ""})
-    assert parsed.returncode != 0
-    assert "Refusing to build: TOUCHPOINT_ENV=production" in parsed.stdout
+    """The dbt-duckdb plugin that sets the key refuses too, for dbt runs outside Dagster: the
+    connection fails before any statement runs, so not even the warehouse file is made."""
+    run = hostile.dbt_command(
+        tmp_path, {"TOUCHPOINT_ENV": "production", "PII_HASH_SALT": ""}, "run",
+        "--select", "base_users", "--vars", f"{{raw_data_dir: '{DATA_DIR / 'cohorts_small'}'}}",
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "Refusing to build: TOUCHPOINT_ENV=production but PII_HASH_SALT" in run.stdout
+    assert not (tmp_path / "unused.duckdb").exists()
 
 
 # --- consent withdrawn between two runs --------------------------------------------------------
@@ -231,8 +313,8 @@ def test_withdrawn_consent_removes_the_user_from_every_downstream_table_on_the_n
     email = f"{WITHDRAWN_USER}@example.com"
     identities = {
         WITHDRAWN_USER,
-        hashlib.sha256((DEFAULT_HASH_SALT + email).encode()).hexdigest(),
-        hashlib.sha256((HASH_SALT + email).encode()).hexdigest(),
+        hmac.new(DEFAULT_HASH_SALT.encode(), email.encode(), hashlib.sha256).hexdigest(),
+        hmac.new(HASH_SALT.encode(), email.encode(), hashlib.sha256).hexdigest(),
     }
     before = _tables_holding(built.before_path, identities)
     assert len({c.rsplit(".", 1)[0] for c in before}) >= 10, (

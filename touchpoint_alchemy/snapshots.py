@@ -124,8 +124,19 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def publish(working: Path, published: Path, run_id: str) -> BuildInfo:
+def _sql_string_or_null(value: str | None) -> str:
+    return "null::varchar" if value is None else _sql_string(value)
+
+
+def publish(
+    working: Path, published: Path, run_id: str, pii_key: tuple[str, str] | None = None
+) -> BuildInfo:
     """Stamp ``working`` with its build marker, checkpoint it and rename it over ``published``.
+
+    The marker names the run and, as ``pii_hash_scheme`` and ``pii_salt_fingerprint``, the PII
+    hashing key of the snapshot's hashes (``touchpoint_alchemy.pii_key``: a fingerprint, never
+    the key). ``pii_key`` is (scheme, fingerprint) when this run hashed; None keeps what the
+    working copy records (an erasure, or a run that did not rebuild the hashes).
 
     Readers see the new snapshot on their next connection. The published file's stale WAL, if
     any (a process wrote to the published file, which nothing here does), was copied into the
@@ -133,11 +144,14 @@ def publish(working: Path, published: Path, run_id: str) -> BuildInfo:
     """
     published_at = datetime.now(UTC)
     with duckdb.connect(str(working)) as con:
+        scheme, fingerprint = pii_key if pii_key is not None else recorded_pii_key(con)
         con.execute("create schema if not exists audit")
         con.execute(
             f"create or replace macro {BUILD_INFO}() as table "
             f"select {_sql_string(run_id)} as run_id, "
-            f"{_sql_string(published_at.isoformat())}::timestamptz as published_at"
+            f"{_sql_string(published_at.isoformat())}::timestamptz as published_at, "
+            f"{_sql_string_or_null(scheme)} as pii_hash_scheme, "
+            f"{_sql_string_or_null(fingerprint)} as pii_salt_fingerprint"
         )
         con.execute("checkpoint")
     if wal_path(working).exists():
@@ -171,3 +185,26 @@ def build_info(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
     except duckdb.CatalogException:
         return None
     return (row[0], row[1]) if row else None
+
+
+def recorded_pii_key(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    """(pii_hash_scheme, pii_salt_fingerprint) that ``con``'s snapshot records; (None, None)
+    before the first publish or for a snapshot from before fingerprints were recorded."""
+    try:
+        row = con.execute(
+            f"select pii_hash_scheme, pii_salt_fingerprint from {BUILD_INFO}()"
+        ).fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return (None, None)
+    return (row[0], row[1]) if row else (None, None)
+
+
+def published_pii_key(published: Path) -> tuple[str | None, str | None] | None:
+    """What :func:`recorded_pii_key` says of the snapshot at ``published``; None when nothing is
+    published there (no file, or a file no build has published)."""
+    if not published.exists():
+        return None
+    with duckdb.connect(str(published), read_only=True) as con:
+        if build_info(con) is None:
+            return None
+        return recorded_pii_key(con)

@@ -34,10 +34,13 @@ if TYPE_CHECKING:
 
 PROFILES = DBT_PROJECT_DIR / "profiles.yml"
 APP_NAME = "touchpoint-alchemy-scoring"
+#: settings only dbt's session needs: the PII hashing key (the scoring code never hashes)
+DBT_ONLY_PARAMETERS = ("spark.touchpoint.pii_key",)
 
 
 def session_parameters(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The ``server_side_parameters`` of the ``spark`` output of ``profiles.yml``, rendered."""
+    """The ``server_side_parameters`` of the ``spark`` output of ``profiles.yml``, rendered,
+    without the PII hashing key."""
     import jinja2
     import yaml
 
@@ -46,7 +49,11 @@ def session_parameters(environ: dict[str, str] | None = None) -> dict[str, str]:
         env_var=lambda name, default=None: env.get(name, default)
     )
     profile = yaml.safe_load(text)["touchpoint_alchemy"]["outputs"]["spark"]
-    return {name: str(value) for name, value in profile["server_side_parameters"].items()}
+    return {
+        name: str(value)
+        for name, value in profile["server_side_parameters"].items()
+        if name not in DBT_ONLY_PARAMETERS
+    }
 
 
 def get_session() -> SparkSession:

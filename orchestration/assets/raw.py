@@ -1,6 +1,8 @@
 """Raw files as assets: materializing one checks its file against the raw data contract.
-The same step checks the salt of the PII hashes first (orchestration.privacy.check_hash_salt):
-the development default warns, and refuses to run with TOUCHPOINT_ENV=production.
+The same step checks the salt (HMAC key) of the PII hashes first (orchestration.privacy): the
+development default warns, and refuses to run with TOUCHPOINT_ENV=production; a key that differs
+from the published warehouse's (by fingerprint) warns, and refuses in production unless
+PII_SALT_ROTATION_CONFIRMED names the new fingerprint.
 
 Nothing is copied: the dbt models read the files in place. The contract's column lists come
 from the ``raw`` source of the dbt manifest, so the sources YAML is their only home. A missing
@@ -21,7 +23,7 @@ from dagster import (
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from orchestration.assets.dbt import source_asset_keys, warehouse_dbt_assets
-from orchestration.privacy import HashSaltError, check_hash_salt
+from orchestration.privacy import HashSaltError, check_hash_salt, check_salt_rotation
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
@@ -64,11 +66,13 @@ def raw_files(
 ) -> Iterator[MaterializeResult]:
     """Check every selected raw file before any model reads it, and the PII hash salt."""
     try:
-        salt_warning = check_hash_salt()
+        warnings = [check_hash_salt()]
+        if isinstance(warehouse, WarehouseResource):  # Spark publishes no snapshot to compare
+            warnings.append(check_salt_rotation(warehouse.published_pii_key()))
     except HashSaltError as error:
         raise Failure(description=str(error), allow_retries=False) from None
-    if salt_warning:
-        context.log.warning(salt_warning)
+    for warning in filter(None, warnings):
+        context.log.warning(warning)
     raw_dir = Path(warehouse.raw_data_dir)
     by_key = {key: name for name, key in _KEYS.items()}
     problems = []
