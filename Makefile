@@ -58,7 +58,7 @@ run: manifest ## Build the whole warehouse from scratch through Dagster and prin
 	@echo "Building the warehouse (full refresh); the full log goes to $(RUN_LOG)"
 	@set -o pipefail; $(BIN)/dagster asset materialize --select '*' -m orchestration.definitions \
 		--partition $$($(BIN)/python -c 'from touchpoint_alchemy.settings import last_partition_key; print(last_partition_key())') \
-		--config-json '{"ops": {"daily_dbt_assets": {"config": {"full_refresh": true}}}}' \
+		--config-json "$$($(BIN)/python -m orchestration.run_config)" \
 		2>&1 | $(BIN)/python -m orchestration.console $(RUN_LOG)
 	@$(BIN)/python -m touchpoint_alchemy.summary
 

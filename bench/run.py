@@ -34,6 +34,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import last_partition_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,7 +160,7 @@ def dagster_build(
     }
     if memory_limit:
         env["DUCKDB_MEMORY_LIMIT"] = memory_limit
-    config = {"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}}
+    config = build_run_config(full_refresh=full_refresh)
     bin_dir = Path(sys.executable).parent
     started = time.perf_counter()
     process = subprocess.Popen(

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
 
 # Two xdist workers share the two cores. OpenMP threads (the churn model's gradient boosting)
@@ -92,7 +93,7 @@ def build_warehouse(
             instance=instance,
             raise_on_error=raise_on_error,
             partition_key=partition_key or last_partition_key(),
-            run_config={"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}},
+            run_config=build_run_config(full_refresh=full_refresh),
         )
 
 

@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings
 
 FIRST_DAY = date(2025, 12, 28)
@@ -74,7 +75,7 @@ def build_partition(raw_dir: Path, warehouse: Path, day: date, full_refresh=Fals
             resources=build_resources(settings),
             instance=instance,
             partition_key=day.isoformat(),
-            run_config={"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}},
+            run_config=build_run_config(full_refresh=full_refresh),
         )
     assert result.success
 

@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.run_config import DAILY_DBT_OP, build_run_config
 from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import REPO_ROOT, Settings, last_partition_key
 
@@ -105,7 +106,7 @@ def start_build(path: Path, tmp: Path, log: Path, **extra: str) -> subprocess.Po
             "--partition",
             last_partition_key(),
             "--config-json",
-            json.dumps({"ops": {"daily_dbt_assets": {"config": {"full_refresh": True}}}}),
+            json.dumps(build_run_config(full_refresh=True)),
         ],
         cwd=REPO_ROOT,
         env=cli_env(path, tmp, **extra),
@@ -212,7 +213,7 @@ def test_a_failing_build_publishes_nothing_and_keeps_its_build(published, tmp_pa
     result = build_warehouse(RAW, path, data_cutoff="not-a-date", raise_on_error=False)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert [e.step_key for e in failures] == ["daily_dbt_assets"]
+    assert [e.step_key for e in failures] == [DAILY_DBT_OP]
     ran = {
         e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SUCCESS
     }

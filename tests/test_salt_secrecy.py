@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import (
     DBT_PROJECT_DIR,
     DEMO_RAW_DATA_DIR,
@@ -126,7 +127,7 @@ def build(tmp_path_factory) -> SecretBuild:
     # make manifest
     _run([str(BIN / "dbt"), "parse", "--quiet"], env, DBT_PROJECT_DIR, "dbt parse")
     # make run: the Dagster CLI, its output through the console filter into the log file
-    run_config = {"ops": {"daily_dbt_assets": {"config": {"full_refresh": True}}}}
+    run_config = build_run_config(full_refresh=True)
     dagster = subprocess.Popen(
         [
             str(BIN / "dagster"),
