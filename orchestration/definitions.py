@@ -7,10 +7,9 @@ the warehouse, or imports heavy libraries.
 from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
-from orchestration.assets.predictive import customer_churn, customer_clusters, customer_clv
 from orchestration.assets.raw import raw_files
 from orchestration.assets.report import build_journey_report
-from orchestration.assets.scoring import customer_rfm, markov_attribution
+from orchestration.assets.scoring import SCORING_ASSETS
 from orchestration.privacy import pii_scan_check
 from orchestration.publish import build_publish_asset
 from orchestration.reliability import raw_freshness_checks, record_run_failure
@@ -21,11 +20,7 @@ UPSTREAM_ASSETS = [
     raw_files,
     daily_dbt_assets,
     warehouse_dbt_assets,
-    customer_rfm,
-    markov_attribution,
-    customer_clv,
-    customer_churn,
-    customer_clusters,
+    *SCORING_ASSETS,
 ]
 # The report depends on the tables of its dbt exposure that these assets build.
 BUILD_ASSETS = [*UPSTREAM_ASSETS, build_journey_report(UPSTREAM_ASSETS)]

@@ -40,6 +40,16 @@ EXPECTED_ASSETS = {
             "nps_responses",
             "experiment_assignments",
         )
+    }
+    | {
+        f"staging/stg_scoring__{name}"
+        for name in (
+            "customer_rfm",
+            "markov_attribution",
+            "customer_clv",
+            "customer_churn",
+            "customer_clusters",
+        )
     },
     "intermediate": {
         "intermediate/int_users",
@@ -117,12 +127,15 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
 
     assert "raw/users" in parents("staging/base_users")
     assert "intermediate/int_customer_orders" in parents("scoring/customer_rfm")
-    assert "scoring/customer_rfm" in parents("marts/customers")
+    assert "scoring/customer_rfm" in parents("staging/stg_scoring__customer_rfm")
+    assert "staging/stg_scoring__customer_rfm" in parents("marts/customers")
     assert "intermediate/int_customer_purchase_days" in parents("scoring/customer_clv")
     assert "intermediate/int_customer_features" in parents("scoring/customer_churn")
     assert "intermediate/int_customer_features" in parents("scoring/customer_clusters")
     for score in ("customer_clv", "customer_churn", "customer_clusters"):
-        assert f"scoring/{score}" in parents("marts/customers")
+        assert f"scoring/{score}" in parents(f"staging/stg_scoring__{score}")
+        assert f"staging/stg_scoring__{score}" in parents("marts/customers")
+    assert "staging/stg_scoring__markov_attribution" in parents("marts/attribution")
     assert "marts/customers" in parents("marts/customer_actions")
 
 

@@ -227,3 +227,32 @@ def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_wa
     assert churn == ["insufficient_data"]
     customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")
     assert len(customers) > 0 and customers["churn_probability"].isna().all()
+
+
+def test_the_scoring_schema_is_exactly_the_declared_registry(demo_warehouse):
+    """Every table of the scoring schema is declared in the dbt source ``scoring``, with the
+    declared columns in order and the DuckDB type of each declared data_type; and every
+    declared table was written (models/staging/scoring/_scoring.yml)."""
+    from orchestration.assets.scoring_factory import SCORING_TABLES, declared_columns
+
+    duckdb_types = {
+        "string": "VARCHAR",
+        "integer": "INTEGER",
+        "bigint": "BIGINT",
+        "double": "DOUBLE",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP",
+    }
+    rows = demo_warehouse.df(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'scoring' order by table_name, ordinal_position"
+    )
+    written = {
+        table: list(zip(group["column_name"], group["data_type"], strict=True))
+        for table, group in rows.groupby("table_name", sort=True)
+    }
+    declared = {
+        table: [(column, duckdb_types[t]) for column, t in declared_columns(table).items()]
+        for table in SCORING_TABLES
+    }
+    assert written == declared

@@ -40,12 +40,15 @@ from pydantic import Field
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
+from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
 from orchestration.translator import TouchpointTranslator
+from touchpoint_alchemy.markdown import markdown_table
 from touchpoint_alchemy.settings import partitions_start_date
 
-# The incremental models, everything upstream of them, and the rest of staging and the quarantine
-# (small, and the row-conservation tests join them with the touchpoints).
-DAILY_SELECTION = "+tag:daily path:models/staging path:models/audit"
+# The incremental models, everything upstream of them, and the rest of the raw files' staging and
+# the quarantine (small, and the row-conservation tests join them with the touchpoints). Not the
+# stg_scoring__* views: they read the Python scores, which read the unpartitioned models.
+DAILY_SELECTION = "+tag:daily source:raw+,path:models/staging path:models/audit"
 
 daily_partitions = DailyPartitionsDefinition(
     start_date=partitions_start_date(), timezone="UTC", end_offset=0
@@ -68,7 +71,7 @@ class DailyBuildConfig(Config):
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     retry_policy=TRANSIENT_RETRY,
-    name="daily_dbt_assets",
+    name=DAILY_DBT_OP,
 )
 @fail_fast_unless_transient
 def daily_dbt_assets(
@@ -173,9 +176,7 @@ def _run_vars(context: AssetExecutionContext, warehouse: WarehouseResource) -> d
     dbt_vars = warehouse.dbt_vars()
     tags = context.run.tags
     first_day = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
-    ops = (context.run.run_config or {}).get("ops", {})
-    full_refresh = ops.get("daily_dbt_assets", {}).get("config", {}).get("full_refresh", False)
-    if first_day and not full_refresh:
+    if first_day and not full_refresh_requested(context.run.run_config):
         dbt_vars["incremental_window_start"] = first_day[:10]
     return dbt_vars
 
@@ -213,16 +214,7 @@ def _preview(con: Any, schema: str, table: str) -> str:
     cursor = con.execute(f'select * from "{schema}"."{table}" order by all limit {PREVIEW_ROWS}')
     names = [column[0] for column in cursor.description]
     rows = cursor.fetchall()
-
-    def cell(value: Any) -> str:
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
-    if not rows:
-        lines.append("| " + " | ".join("" for _ in names) + " |")
-    return "\n".join(lines)
+    return markdown_table(names, rows or [[None] * len(names)])
 
 
 def _with_table_metadata(
@@ -290,11 +282,20 @@ def model_asset_key(model_name: str) -> AssetKey:
     raise KeyError(f"dbt model {model_name!r} is in neither dbt asset definition")
 
 
-def source_asset_keys(source_name: str) -> dict[str, AssetKey]:
-    """Table name -> asset key of every table of dbt source ``source_name``."""
-    manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
+def source_tables(source_name: str) -> dict[str, dict[str, Any]]:
+    """Table name -> manifest node (columns, meta, ...) of every table of dbt source
+    ``source_name``, in the order of the sources YAML."""
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
     return {
-        node["name"]: translator.get_asset_key(node)
+        node["name"]: node
         for node in manifest["sources"].values()
         if node["source_name"] == source_name
+    }
+
+
+def source_asset_keys(source_name: str) -> dict[str, AssetKey]:
+    """Table name -> asset key of every table of dbt source ``source_name``."""
+    _, translator, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
+    return {
+        name: translator.get_asset_key(node) for name, node in source_tables(source_name).items()
     }

@@ -1,136 +1,349 @@
-"""Python scoring assets: thin wrappers that read an intermediate model, call a scoring function
-from ``touchpoint_alchemy.scoring`` and write the result to the ``scoring`` schema, which the
-marts read back through the dbt source ``scoring``.
+"""The Python scoring assets: RFM, Markov attribution, CLV (pymc-marketing), churn risk and
+behavioural clusters (scikit-learn), each a :class:`ScoringAsset` built by the one factory
+(orchestration/assets/scoring_factory.py).
 
-pandas, pyarrow and the scoring code are imported inside the assets, so loading the code
-location stays fast.
+Each spec names the dbt models it reads, a fit that calls a plain function of
+``touchpoint_alchemy.scoring`` and returns its tables and metrics (:class:`Scored`), and the
+metadata it adds. The tables each asset writes, and their columns, are the dbt source
+``scoring`` (models/staging/scoring/_scoring.yml); the marts read them back through the
+stg_scoring__* views.
+
+When a model cannot be fitted on the data (too little data, or a fit that fails on it: the
+library raises ``touchpoint_alchemy.scoring.ModelNotFitted``), the asset writes empty tables and
+records ``insufficient_data`` or ``fit_failed`` with the reason in ``scoring.model_metrics``
+instead of failing the run; the marts then show null scores. Any other exception fails the step
+at once (``orchestration.retries.fail_fast_unless_transient``).
 """
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+import os
+from typing import TYPE_CHECKING, Any, Literal
 
-from orchestration.assets.dbt import model_asset_key, source_asset_keys
-from orchestration.resources import WarehouseResource
-from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
-from orchestration.translator import OWNER
+from dagster import Config, MetadataValue
+from pydantic import Field
 
-# scoring table name -> asset key of the dbt source table the marts read
-SCORING_KEYS = source_asset_keys("scoring")
-CUSTOMER_ORDERS = model_asset_key("int_customer_orders")
-ATTRIBUTION_PATHS = model_asset_key("int_attribution_paths")
-# The per-channel removal effects go to a table beside the credits, in the same schema.
-MARKOV_EFFECTS_TABLE = "markov_channel_effects"
-
-
-@asset(
-    key=SCORING_KEYS["customer_rfm"],
-    deps=[CUSTOMER_ORDERS],
-    group_name="scoring",
-    owners=[OWNER],
-    retry_policy=TRANSIENT_RETRY,
-    kinds={"python", "pandas", "duckdb"},
-    description=(
-        "RFM quintile scores (1-5) and segment per customer, computed in Python by "
-        "touchpoint_alchemy.scoring.rfm from intermediate.int_customer_orders."
-    ),
+from orchestration.assets.scoring_factory import (
+    MODEL_METRICS_TABLE,
+    SCORING_KEYS,
+    ScoringAsset,
+    build_scoring_asset,
 )
-@fail_fast_unless_transient
-def customer_rfm(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    import pyarrow as pa
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from touchpoint_alchemy.scoring import Scored
+
+__all__ = ["SCORING_ASSETS", "SCORING_KEYS"]
+
+
+class ClvConfig(Config):
+    """CLV settings (Dagster run config of ``scoring/customer_clv``)."""
+
+    time_unit: Literal["day", "week", "month"] = Field(
+        default="week", description="Time unit of frequency, recency and T."
+    )
+    monthly_discount_rate: float = Field(
+        default=0.01, description="Monthly discount rate of clv_12m."
+    )
+    method: Literal["map", "mcmc"] = Field(
+        default="map",
+        description="'map': flat priors, maximum likelihood point estimate. 'mcmc': posterior "
+        "sampling, adds the 90% credible interval clv_12m_lower/upper (minutes, not seconds).",
+    )
+    holdout_days: int = Field(
+        default=90, description="Length of the holdout period of the validation fit."
+    )
+    seed: int = 42
+    draws: int = Field(default=1000, description="MCMC draws per chain.")
+    tune: int = Field(default=1000, description="MCMC tuning steps per chain.")
+    chains: int = Field(default=2, description="MCMC chains.")
+
+
+class ChurnConfig(Config):
+    """Churn model settings (Dagster run config of ``scoring/customer_churn``)."""
+
+    medium_threshold: float = Field(
+        default=0.5, description="churn_probability at or above this is 'medium' risk."
+    )
+    high_threshold: float = Field(
+        default=0.75, description="churn_probability at or above this is 'high' risk."
+    )
+    seed: int = 42
+    threads: int = Field(
+        default=2,
+        description="OpenMP threads of the gradient boosting. The machines have 2 cores, "
+        "shared with DuckDB; steps run one at a time (in-process executor), so the model has "
+        "both while it runs. Set 1 (or the environment variable OMP_WAIT_POLICY=PASSIVE) when "
+        "other work shares the cores: OpenMP threads busy-wait, and two fits on two cores each "
+        "ran about ten times slower.",
+    )
+
+
+class ClusterConfig(Config):
+    """Behavioural clustering settings (Dagster run config of ``scoring/customer_clusters``)."""
+
+    k_min: int = 3
+    k_max: int = 8
+    seed: int = 42
+
+
+def _md(text: str) -> MetadataValue:
+    return MetadataValue.md(text)
+
+
+def _histogram(values: "pd.Series", title: str, alt: str) -> MetadataValue:
+    from touchpoint_alchemy.charts import histogram_svg, markdown_image
+
+    return _md(markdown_image(histogram_svg(values, title=title), alt))
+
+
+def _scored_customers(inputs: "dict[str, pd.DataFrame]") -> int:
+    features = inputs["int_customer_features"]
+    return int((features["snapshot"] == "score").sum()) if len(features) else 0
+
+
+# --- RFM ---------------------------------------------------------------------------------------
+
+
+def _fit_rfm(inputs: "dict[str, pd.DataFrame]", config: None) -> "Scored":
+    from touchpoint_alchemy.scoring import Scored
     from touchpoint_alchemy.scoring.rfm import score_rfm
 
-    customers = warehouse.read_table(*CUSTOMER_ORDERS.path).to_pandas()
-    scored = score_rfm(customers)
-    schema = pa.schema(
-        [
-            ("user_id", pa.string()),
-            ("recency_score", pa.int32()),
-            ("frequency_score", pa.int32()),
-            ("monetary_score", pa.int32()),
-            ("rfm_score", pa.string()),
-            ("rfm_segment", pa.string()),
-        ]
-    )
-    warehouse.write_table(
-        *SCORING_KEYS["customer_rfm"].path,
-        pa.Table.from_pandas(scored, schema=schema, preserve_index=False),
-    )
-    segments = scored["rfm_segment"].value_counts().sort_index()
-    table = "| segment | customers |\n|---|---|\n" + "\n".join(
-        f"| {name} | {count} |" for name, count in segments.items()
-    )
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": len(scored),
-            "segments": MetadataValue.md(table),
-        }
-    )
+    return Scored({"customer_rfm": score_rfm(inputs["int_customer_orders"])})
 
 
-@asset(
-    key=SCORING_KEYS["markov_attribution"],
-    deps=[ATTRIBUTION_PATHS],
-    group_name="scoring",
-    owners=[OWNER],
-    retry_policy=TRANSIENT_RETRY,
-    kinds={"python", "pandas", "numpy", "duckdb"},
-    description=(
-        "Markov-chain attribution, computed in Python by touchpoint_alchemy.scoring.markov from "
-        "intermediate.int_attribution_paths: each purchase's conversion split over the channels "
-        "of its path by removal effect (exact absorbing-chain probabilities). Also writes the "
-        f"per-channel removal effects to scoring.{MARKOV_EFFECTS_TABLE}."
-    ),
-)
-@fail_fast_unless_transient
-def markov_attribution(
-    context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
-    import pyarrow as pa
+def _describe_rfm(scored: "Scored", config: None) -> dict[str, Any]:
+    from touchpoint_alchemy.markdown import markdown_table
 
+    segments = scored.tables["customer_rfm"]["rfm_segment"].value_counts().sort_index()
+    return {"segments": _md(markdown_table(["segment", "customers"], segments.items()))}
+
+
+# --- Markov attribution ------------------------------------------------------------------------
+
+
+def _path_columns() -> tuple[str, ...]:
     from touchpoint_alchemy.scoring.markov import PATH_COLUMNS
-    from touchpoint_alchemy.scoring.markov import markov_attribution as attribute
 
-    # only the columns the chain needs: the path table is about a third of the touchpoints, and
-    # its touchpoint and actor ids would double the frame (50M touchpoints: 15M path rows)
-    paths = warehouse.read_table(*ATTRIBUTION_PATHS.path, columns=PATH_COLUMNS).to_pandas()
-    credits, effects = attribute(paths)
-    schema_name, table_name = SCORING_KEYS["markov_attribution"].path[-2:]
-    credit_schema = pa.schema(
-        [
-            ("order_id", pa.string()),
-            ("channel", pa.string()),
-            ("credited_conversions", pa.float64()),
-        ]
-    )
-    effect_schema = pa.schema(
-        [
-            ("channel", pa.string()),
-            ("removal_effect", pa.float64()),
-            ("share", pa.float64()),
-            ("conversion_probability", pa.float64()),
-            ("conversion_probability_without", pa.float64()),
-        ]
-    )
-    warehouse.write_table(
-        schema_name,
-        table_name,
-        pa.Table.from_pandas(credits, schema=credit_schema, preserve_index=False),
-    )
-    warehouse.write_table(
-        schema_name,
-        MARKOV_EFFECTS_TABLE,
-        pa.Table.from_pandas(effects, schema=effect_schema, preserve_index=False),
-    )
-    table = "| channel | removal effect | share |\n|---|---|---|\n" + "\n".join(
-        f"| {row.channel} | {row.removal_effect:.4f} | {row.share:.2%} |"
-        for row in effects.sort_values("share", ascending=False).itertuples()
+    return PATH_COLUMNS
+
+
+def _fit_markov(inputs: "dict[str, pd.DataFrame]", config: None) -> "Scored":
+    from touchpoint_alchemy.scoring import Scored
+    from touchpoint_alchemy.scoring.markov import markov_attribution
+
+    credits, effects = markov_attribution(inputs["int_attribution_paths"])
+    return Scored({"markov_attribution": credits, "markov_channel_effects": effects})
+
+
+def _describe_markov(scored: "Scored", config: None) -> dict[str, Any]:
+    from touchpoint_alchemy.markdown import markdown_table
+
+    credits = scored.tables["markov_attribution"]
+    effects = scored.tables["markov_channel_effects"].sort_values("share", ascending=False)
+    table = markdown_table(
+        ["channel", "removal effect", "share"],
+        effects[["channel", "removal_effect", "share"]].itertuples(index=False, name=None),
+        {"removal effect": "{:.4f}", "share": "{:.2%}"},
     )
     probability = float(effects["conversion_probability"].iloc[0]) if len(effects) else 0.0
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": len(credits),
-            "conversion_probability": MetadataValue.float(probability),
-            "converting_journeys": int(credits["order_id"].nunique()),
-            "channel_effects": MetadataValue.md(table),
-        }
+    return {
+        "conversion_probability": MetadataValue.float(probability),
+        "converting_journeys": int(credits["order_id"].nunique()),
+        "channel_effects": _md(table),
+    }
+
+
+# --- CLV ---------------------------------------------------------------------------------------
+
+
+def _fit_clv(inputs: "dict[str, pd.DataFrame]", config: ClvConfig) -> "Scored":
+    from touchpoint_alchemy.scoring import Scored
+    from touchpoint_alchemy.scoring.clv import ClvSettings, score_clv
+
+    result = score_clv(inputs["int_customer_purchase_days"], ClvSettings(**config.model_dump()))
+    return Scored(
+        {"customer_clv": result.scores, "clv_model_parameters": result.parameters},
+        metrics=result.metrics,
+        details={"observation_end": result.observation_end, "optimizer": result.fit.optimizer},
     )
+
+
+def _describe_clv(scored: "Scored", config: ClvConfig) -> dict[str, Any]:
+    from touchpoint_alchemy.markdown import frame_table
+
+    metadata: dict[str, Any] = {
+        "time_unit": config.time_unit,
+        "method": config.method,
+        "observation_end": str(scored.details.get("observation_end")),
+    }
+    parameters = scored.tables.get("clv_model_parameters")
+    if parameters is not None and len(parameters):
+        columns = ["model", "parameter", "value", "log_likelihood", "converged"]
+        optimizer = scored.details["optimizer"]
+        scores = scored.tables["customer_clv"]
+        metadata["parameters"] = _md(frame_table(parameters[columns]))
+        metadata["optimizer"] = _md(
+            "\n".join(f"- {model}: {text}" for model, text in optimizer.items()) or "(MCMC)"
+        )
+        metadata["total_clv_12m"] = MetadataValue.float(float(scores["clv_12m"].sum()))
+        metadata["clv_12m_distribution"] = _histogram(
+            scores["clv_12m"], "clv_12m", "CLV distribution"
+        )
+    return metadata
+
+
+# --- churn -------------------------------------------------------------------------------------
+
+
+def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Scored":
+    os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
+    from touchpoint_alchemy.scoring import Metric, Scored
+    from touchpoint_alchemy.scoring.churn import score_churn
+
+    result = score_churn(
+        inputs["int_customer_features"],
+        inputs["int_customer_touchpoint_counts"],
+        seed=config.seed,
+        medium_threshold=config.medium_threshold,
+        high_threshold=config.high_threshold,
+        threads=config.threads,
+    )
+    metrics = {
+        row.metric: Metric(float(row.value), int(row.n)) for row in result.metrics.itertuples()
+    }
+    return Scored({"customer_churn": result.scores}, metrics=metrics)
+
+
+def _describe_churn(scored: "Scored", config: ChurnConfig) -> dict[str, Any]:
+    import pandas as pd
+
+    from touchpoint_alchemy.markdown import frame_table
+    from touchpoint_alchemy.scoring.churn import RISK_BANDS
+
+    metadata: dict[str, Any] = {
+        name: MetadataValue.float(scored.metrics[name][0])
+        for name in ("holdout_auc", "baseline_recency_auc", "holdout_brier")
+        if name in scored.metrics
+    }
+    scores = scored.tables.get("customer_churn")
+    if scores is not None and len(scores):
+        bands = scores["risk_band"].value_counts().reindex(list(RISK_BANDS)).fillna(0)
+        frame = pd.DataFrame({"risk_band": bands.index, "customers": bands.astype(int)})
+        metadata["risk_bands"] = _md(frame_table(frame))
+        metadata["churn_probability_distribution"] = _histogram(
+            scores["churn_probability"], "churn_probability", "Churn probability distribution"
+        )
+    return metadata
+
+
+# --- clusters ----------------------------------------------------------------------------------
+
+
+def _fit_clusters(inputs: "dict[str, pd.DataFrame]", config: ClusterConfig) -> "Scored":
+    from touchpoint_alchemy.scoring import Metric, Scored
+    from touchpoint_alchemy.scoring.clusters import cluster_customers
+
+    features = inputs["int_customer_features"]
+    result = cluster_customers(features, k_min=config.k_min, k_max=config.k_max, seed=config.seed)
+    n = len(result.assignments)
+    metrics = {"k": Metric(float(result.k), n), "silhouette": Metric(float(result.silhouette), n)}
+    metrics.update({f"silhouette_k{k}": Metric(float(v), n) for k, v in result.silhouettes.items()})
+    return Scored(
+        {"customer_clusters": result.assignments, "cluster_profiles": result.profiles},
+        metrics=metrics,
+    )
+
+
+def _describe_clusters(scored: "Scored", config: ClusterConfig) -> dict[str, Any]:
+    from touchpoint_alchemy.markdown import frame_table
+
+    profiles = scored.tables.get("cluster_profiles")
+    if profiles is None or not len(profiles):
+        return {}
+    return {"k": int(scored.metrics["k"][0]), "profiles": _md(frame_table(profiles))}
+
+
+SCORING_SPECS = [
+    ScoringAsset(
+        name="customer_rfm",
+        inputs={"int_customer_orders": None},
+        fit=_fit_rfm,
+        describe=_describe_rfm,
+        kinds=frozenset({"python", "pandas", "duckdb"}),
+        description=(
+            "RFM quintile scores (1-5) and segment per customer, computed in Python by "
+            "touchpoint_alchemy.scoring.rfm from intermediate.int_customer_orders."
+        ),
+    ),
+    ScoringAsset(
+        name="markov_attribution",
+        # only the columns the chain needs: the path table is about a third of the touchpoints,
+        # and its touchpoint and actor ids would double the frame (50M touchpoints: 15M rows)
+        inputs={"int_attribution_paths": _path_columns},
+        fit=_fit_markov,
+        describe=_describe_markov,
+        kinds=frozenset({"python", "pandas", "numpy", "duckdb"}),
+        description=(
+            "Markov-chain attribution, computed in Python by touchpoint_alchemy.scoring.markov "
+            "from intermediate.int_attribution_paths: each purchase's conversion split over the "
+            "channels of its path by removal effect (exact absorbing-chain probabilities). Also "
+            "writes the per-channel removal effects to scoring.markov_channel_effects."
+        ),
+    ),
+    ScoringAsset(
+        name="customer_clv",
+        inputs={"int_customer_purchase_days": None},
+        fit=_fit_clv,
+        describe=_describe_clv,
+        config=ClvConfig,
+        model="clv",
+        unfitted_n=lambda inputs: int(inputs["int_customer_purchase_days"]["user_id"].nunique()),
+        kinds=frozenset({"python", "pymc", "duckdb"}),
+        description=(
+            "Customer lifetime value per customer: BG/NBD (purchase occasions, p_alive) and "
+            "Gamma-Gamma (spend) fitted with pymc-marketing on "
+            "intermediate.int_customer_purchase_days, observed up to the data cutoff. clv_12m is "
+            "discounted monthly. Also writes scoring.clv_model_parameters and the holdout "
+            f"validation to scoring.{MODEL_METRICS_TABLE} (model 'clv')."
+        ),
+    ),
+    ScoringAsset(
+        name="customer_churn",
+        inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
+        fit=_fit_churn,
+        describe=_describe_churn,
+        config=ChurnConfig,
+        model="churn",
+        unfitted_n=_scored_customers,
+        kinds=frozenset({"python", "sklearn", "duckdb"}),
+        description=(
+            "Churn risk per customer: a calibrated HistGradientBoostingClassifier fitted on the "
+            "'train' snapshot of intermediate.int_customer_features (plus per-type touchpoint "
+            "counts), validated on the 'validation' snapshot against a recency-only baseline, "
+            "refitted there and applied at the data cutoff. Risk bands and the three strongest "
+            "drivers in plain words. Holdout AUC, Brier score and baseline AUC go to "
+            f"scoring.{MODEL_METRICS_TABLE} (model 'churn')."
+        ),
+    ),
+    ScoringAsset(
+        name="customer_clusters",
+        inputs={"int_customer_features": None},
+        fit=_fit_clusters,
+        describe=_describe_clusters,
+        config=ClusterConfig,
+        model="clusters",
+        unfitted_n=_scored_customers,
+        kinds=frozenset({"python", "sklearn", "duckdb"}),
+        description=(
+            "Behavioural clusters: k-means on standardized behaviour features of the customers "
+            "at the data cutoff (intermediate.int_customer_features, snapshot 'score'), k in "
+            "3..8 chosen by silhouette score, each cluster named from its profile. Also writes "
+            "scoring.cluster_profiles and the silhouette scores to "
+            f"scoring.{MODEL_METRICS_TABLE} (model 'clusters')."
+        ),
+    ),
+]
+
+#: every scoring asset, in the order of SCORING_SPECS
+SCORING_ASSETS = [build_scoring_asset(spec) for spec in SCORING_SPECS]

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the metric a model records when it has no scores, by reason
 INSUFFICIENT_DATA = "insufficient_data"
@@ -31,6 +34,18 @@ class Metric(NamedTuple):
     value: float | None
     n: int
     detail: str | None = None
+
+
+@dataclass
+class Scored:
+    """What a scoring function gives its asset: its tables by ``scoring`` table name (the
+    columns declared in the dbt source ``scoring``, which lists the tables each asset writes),
+    its ``scoring.model_metrics`` rows by metric (none for a model without metrics), and the
+    details its asset shows as metadata."""
+
+    tables: dict[str, pd.DataFrame]
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class ModelNotFitted(ValueError):

@@ -13,19 +13,19 @@ users as (
 ),
 
 rfm as (
-    select * from {{ source('scoring', 'customer_rfm') }}
+    select * from {{ ref('stg_scoring__customer_rfm') }}
 ),
 
 clv as (
-    select * from {{ source('scoring', 'customer_clv') }}
+    select * from {{ ref('stg_scoring__customer_clv') }}
 ),
 
 churn as (
-    select * from {{ source('scoring', 'customer_churn') }}
+    select * from {{ ref('stg_scoring__customer_churn') }}
 ),
 
 clusters as (
-    select * from {{ source('scoring', 'customer_clusters') }}
+    select * from {{ ref('stg_scoring__customer_clusters') }}
 ),
 
 final as (

@@ -26,7 +26,7 @@ touches as (
 ),
 
 markov as (
-    select * from {{ source('scoring', 'markov_attribution') }}
+    select * from {{ ref('stg_scoring__markov_attribution') }}
 ),
 
 attribution_models as (

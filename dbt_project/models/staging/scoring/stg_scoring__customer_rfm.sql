@@ -1,0 +1,5 @@
+-- The table scoring.customer_rfm as its Python asset wrote it: the columns declared in the
+-- source, in their declared order. The marts read scores only through these views.
+select
+    {{ scoring_columns('customer_rfm') }}
+from {{ source('scoring', 'customer_rfm') }}

@@ -1,0 +1,251 @@
+"""The one factory of the Python scoring assets, and the registry it builds them from.
+
+The registry is the dbt source ``scoring`` (models/staging/scoring/_scoring.yml), read from the
+manifest: every table a scoring asset writes, its columns with their ``data_type`` (from which
+the Arrow schemas are made) and, in ``meta.written_by``, the asset that writes it. A table named
+like its asset is the asset's own table (its key is the source table's, so the stg_scoring__*
+views and the marts depend on it); the others are its side tables, written in the same step.
+
+:func:`build_scoring_asset` turns a :class:`ScoringAsset` into a Dagster asset that reads its
+dbt models as DataFrames, calls the spec's ``fit`` (a ``touchpoint_alchemy.scoring`` function
+returning :class:`touchpoint_alchemy.scoring.Scored`), writes every table of the asset (empty
+when the model cannot be fitted on the data: ``ModelNotFitted``), replaces its model's rows of
+``scoring.model_metrics``, and returns the row count, the fit status, the metrics and the spec's
+own metadata. A table that does not have exactly its declared columns fails the step. pandas,
+pyarrow and the scoring libraries are imported inside the step: the code location loads fast.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from orchestration.assets.dbt import model_asset_key, source_asset_keys, source_tables
+from orchestration.resources import WarehouseResource
+from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
+from orchestration.translator import OWNER
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from touchpoint_alchemy.scoring import Metric, Scored
+
+SCORING_SOURCE = "scoring"
+#: scoring table -> its source node of the manifest (columns with data_type, meta)
+SCORING_TABLES: dict[str, dict[str, Any]] = source_tables(SCORING_SOURCE)
+#: scoring table -> asset key (the source table's)
+SCORING_KEYS = source_asset_keys(SCORING_SOURCE)
+#: the table of model-quality figures every model writes its own rows of
+MODEL_METRICS_TABLE = "model_metrics"
+DATA_CUTOFF = model_asset_key("int_data_cutoff")
+#: the dbt data_type of a scoring column -> its pyarrow type (by constructor name)
+ARROW_TYPES = {
+    "string": ("string",),
+    "integer": ("int32",),
+    "bigint": ("int64",),
+    "double": ("float64",),
+    "boolean": ("bool_",),
+    "timestamp": ("timestamp", "us"),
+}
+#: a declared column of this name that a fit does not return is the wall-clock time of the fit
+FITTED_AT = "fitted_at"
+
+
+def writers(table: str) -> list[str]:
+    """The assets that write scoring table ``table`` (its ``meta.written_by``)."""
+    written_by = (SCORING_TABLES[table].get("meta") or {}).get("written_by") or []
+    return [written_by] if isinstance(written_by, str) else list(written_by)
+
+
+def tables_written_by(asset_name: str) -> list[str]:
+    """The scoring tables ``asset_name`` writes besides model_metrics, its own table first."""
+    tables = [t for t in SCORING_TABLES if asset_name in writers(t) and t != MODEL_METRICS_TABLE]
+    if asset_name not in tables:
+        raise ValueError(f"the scoring source declares no table {asset_name!r} written by it")
+    return sorted(tables, key=lambda table: table != asset_name)
+
+
+def declared_columns(table: str) -> dict[str, str]:
+    """Column -> dbt data_type of scoring table ``table``, in the declared order."""
+    columns = {
+        name: spec.get("data_type") for name, spec in SCORING_TABLES[table]["columns"].items()
+    }
+    untyped = [name for name, data_type in columns.items() if data_type not in ARROW_TYPES]
+    if untyped:
+        raise ValueError(f"scoring.{table}: columns without a known data_type: {untyped}")
+    return columns
+
+
+def arrow_schema(table: str) -> "pa.Schema":
+    """The Arrow schema of scoring table ``table``, from its declared columns."""
+    import pyarrow as pa
+
+    def arrow_type(data_type: str) -> "pa.DataType":
+        constructor, *arguments = ARROW_TYPES[data_type]
+        return getattr(pa, constructor)(*arguments)
+
+    return pa.schema([(c, arrow_type(t)) for c, t in declared_columns(table).items()])
+
+
+def to_arrow(table: str, frame: "pd.DataFrame | None", fitted_at: datetime) -> "pa.Table":
+    """``frame`` as scoring table ``table``: its declared columns in order, with their types
+    (``fitted_at`` filled in when the frame has none). An empty or missing frame is an empty
+    table; a non-empty one with columns other than the declared ones is an error."""
+    import pyarrow as pa
+
+    schema = arrow_schema(table)
+    if frame is None or frame.empty:
+        return schema.empty_table()
+    if FITTED_AT in schema.names and FITTED_AT not in frame.columns:
+        frame = frame.assign(**{FITTED_AT: fitted_at})
+    if set(frame.columns) != set(schema.names):
+        raise ValueError(
+            f"scoring.{table}: written columns {sorted(frame.columns)} are not the declared "
+            f"columns {sorted(schema.names)} (models/staging/scoring/_scoring.yml)"
+        )
+    return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+
+
+def metrics_table(
+    model: str, metrics: "Mapping[str, Metric]", fitted_at: datetime, cutoff: datetime | None
+) -> "pa.Table":
+    """The ``scoring.model_metrics`` rows of ``model``, sorted by metric."""
+    import pyarrow as pa
+
+    from touchpoint_alchemy.scoring import Metric
+
+    names = sorted(metrics)
+    rows = [Metric(*metrics[name]) for name in names]
+    values = {
+        "model": [model] * len(names),
+        "metric": names,
+        "value": [row.value for row in rows],
+        "n": [row.n for row in rows],
+        "fitted_at": [fitted_at] * len(names),
+        "data_cutoff": [cutoff] * len(names),
+        "detail": [row.detail for row in rows],
+    }
+    schema = arrow_schema(MODEL_METRICS_TABLE)
+    return pa.table({name: values[name] for name in schema.names}, schema=schema)
+
+
+def metrics_markdown(metrics: "Mapping[str, Metric]") -> str:
+    from touchpoint_alchemy.markdown import markdown_table
+    from touchpoint_alchemy.scoring import Metric
+
+    rows = [(name, *Metric(*metrics[name])) for name in sorted(metrics)]
+    return markdown_table(
+        ["metric", "value", "n", "detail"], [(m, v, n, d or "") for m, v, n, d in rows]
+    )
+
+
+@dataclass(frozen=True)
+class ScoringAsset:
+    """One scoring asset: what it reads, how it fits, what it says about the result."""
+
+    #: the asset's own scoring table (and the last part of its key), e.g. customer_clv
+    name: str
+    #: dbt model -> the columns to read: None (all), or a function returning them (called in
+    #: the step, so it may import the scoring library)
+    inputs: Mapping[str, Callable[[], Sequence[str]] | None]
+    #: (DataFrames by model name, the run config or None) -> the asset's tables and metrics
+    fit: "Callable[[dict[str, pd.DataFrame], Any], Scored]"
+    description: str
+    kinds: frozenset[str]
+    #: the Dagster run config class of the asset, if it has settings
+    config: type[Config] | None = None
+    #: its name in scoring.model_metrics; None: no metrics, and a model that cannot fit fails
+    model: str | None = None
+    #: the customers a model that cannot fit would have scored (the n of its status row)
+    unfitted_n: "Callable[[dict[str, pd.DataFrame]], int]" = lambda inputs: 0
+    #: the asset's own metadata from the fit's result and the config (scores may be empty)
+    describe: "Callable[[Scored, Any], dict[str, Any]]" = field(default=lambda scored, config: {})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
+    rows = warehouse.read_table(*DATA_CUTOFF.path).to_pylist()
+    return rows[0]["data_cutoff_at"] if rows else None
+
+
+def _materialize(
+    spec: ScoringAsset, context: AssetExecutionContext, warehouse: WarehouseResource, config: Any
+) -> MaterializeResult:
+    from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
+
+    fitted_at = _now()
+    cutoff = _data_cutoff(warehouse) if spec.model else None
+    inputs = {
+        model: warehouse.read_table(
+            *model_asset_key(model).path, columns=columns() if columns else None
+        ).to_pandas()
+        for model, columns in spec.inputs.items()
+    }
+    try:
+        scored = spec.fit(inputs, config)
+    except ModelNotFitted as error:
+        if spec.model is None:
+            raise
+        context.log.warning(f"{spec.model}: no scores ({error.metric}): {error}")
+        scored = Scored(
+            tables={}, metrics={error.metric: Metric(1.0, spec.unfitted_n(inputs), str(error))}
+        )
+    schema_name = SCORING_KEYS[spec.name].path[-2]
+    for table in tables_written_by(spec.name):
+        data = to_arrow(table, scored.tables.get(table), fitted_at)
+        warehouse.write_table(schema_name, table, data)
+    own = scored.tables.get(spec.name)
+    metadata: dict[str, Any] = {"dagster/row_count": 0 if own is None else len(own)}
+    if spec.model:
+        table = metrics_table(spec.model, scored.metrics, fitted_at, cutoff)
+        warehouse.replace_rows(schema_name, MODEL_METRICS_TABLE, table, key_column="model")
+        status = model_status(spec.model, scored.metrics)
+        metadata["fit_status"] = MetadataValue.text(status.describe())
+        metadata["model_metrics"] = MetadataValue.md(metrics_markdown(scored.metrics))
+    metadata.update(spec.describe(scored, config))
+    return MaterializeResult(metadata=metadata)
+
+
+def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
+    """The Dagster asset of ``spec``: key ``scoring/<name>``, group ``scoring``, depending on
+    its input models (and the data cutoff, for a model with metrics), with the transient-only
+    retry policy and :func:`fail_fast_unless_transient` around its body."""
+    tables_written_by(spec.name)  # fails at import when the registry does not declare it
+    if spec.config is None:
+
+        def compute(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
+            return _materialize(spec, context, warehouse, None)
+
+    else:
+
+        def compute(  # type: ignore[misc]
+            context: AssetExecutionContext, config: Config, warehouse: WarehouseResource
+        ) -> Any:
+            return _materialize(spec, context, warehouse, config)
+
+        # Dagster finds the run config class in the signature
+        compute.__annotations__["config"] = spec.config
+    compute.__name__ = compute.__qualname__ = spec.name
+    deps = [model_asset_key(model) for model in spec.inputs]
+    return asset(
+        key=SCORING_KEYS[spec.name],
+        deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])],
+        group_name="scoring",
+        owners=[OWNER],
+        retry_policy=TRANSIENT_RETRY,
+        kinds=set(spec.kinds),
+        description=spec.description,
+    )(fail_fast_unless_transient(compute))

@@ -1,0 +1,125 @@
+"""The dbt source ``scoring`` is the one registry of the tables the Python scoring assets write
+(models/staging/scoring/_scoring.yml): every table has a writer among the scoring assets, every
+column a data_type, and every scoring asset's fit, run on small synthetic inputs, returns
+exactly the declared columns of each table it writes, no more and no fewer, in their order.
+The same is checked on the demo build's tables, with their types, in
+tests/test_predictive_scores.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_churn_scoring import synthetic as churn_inputs
+from test_clusters import blobs
+
+from orchestration.assets.scoring import SCORING_SPECS, ChurnConfig, ClusterConfig, ClvConfig
+from orchestration.assets.scoring_factory import (
+    FITTED_AT,
+    MODEL_METRICS_TABLE,
+    SCORING_TABLES,
+    declared_columns,
+    tables_written_by,
+    to_arrow,
+    writers,
+)
+
+SPECS = {spec.name: spec for spec in SCORING_SPECS}
+FITTED = datetime(2025, 1, 1)
+
+
+def purchase_days(customers: int = 200, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(customers):
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 200)))
+        for k in range(1 + int(rng.poisson(1.5))):
+            day = first + pd.Timedelta(days=int(k * rng.integers(10, 60)))
+            rows.append((f"c{i:03d}", day.date(), float(rng.gamma(4, 10))))
+    frame = pd.DataFrame(rows, columns=["user_id", "purchase_date", "revenue"])
+    frame = frame.drop_duplicates(["user_id", "purchase_date"]).reset_index(drop=True)
+    return frame.assign(observation_end_date=frame["purchase_date"].max())
+
+
+def inputs_of(name: str) -> tuple[dict[str, pd.DataFrame], object]:
+    """Small synthetic inputs of scoring asset ``name`` (by dbt model) and its default config."""
+    if name == "customer_rfm":
+        orders = pd.DataFrame(
+            {
+                "user_id": [f"u{i}" for i in range(12)],
+                "last_order_at": pd.date_range("2024-01-01", periods=12, freq="7D"),
+                "orders": [1 + i % 4 for i in range(12)],
+                "net_revenue": [10.0 * (i + 1) for i in range(12)],
+            }
+        )
+        return {"int_customer_orders": orders}, None
+    if name == "markov_attribution":
+        paths = pd.DataFrame(
+            {
+                "journey_id": ["j1", "j1", "j2", "j3", "j3"],
+                "is_converted": [True, True, False, True, True],
+                "order_id": ["o1", "o1", None, "o3", "o3"],
+                "touch_number": [1, 2, 1, 1, 2],
+                "channel": ["email", "search", "email", "social", "email"],
+            }
+        )
+        return {"int_attribution_paths": paths}, None
+    if name == "customer_clv":
+        return {"int_customer_purchase_days": purchase_days()}, ClvConfig()
+    if name == "customer_churn":
+        features, counts = churn_inputs()
+        inputs = {"int_customer_features": features, "int_customer_touchpoint_counts": counts}
+        return inputs, ChurnConfig(threads=1)
+    if name == "customer_clusters":
+        return {"int_customer_features": blobs()}, ClusterConfig()
+    raise KeyError(name)
+
+
+@pytest.mark.unit
+def test_every_declared_table_has_a_scoring_asset_that_writes_it():
+    for table in SCORING_TABLES:
+        assert writers(table), f"scoring.{table} has no meta.written_by"
+        assert set(writers(table)) <= set(SPECS), table
+        declared_columns(table)  # every column has a known data_type
+    for name in SPECS:
+        assert tables_written_by(name)[0] == name
+    models = {spec.model for spec in SCORING_SPECS if spec.model}
+    assert set(writers(MODEL_METRICS_TABLE)) == {s.name for s in SCORING_SPECS if s.model}
+    assert models == {"clv", "churn", "clusters"}
+
+
+# CLV fits with pymc (about 15 s with its import): not part of the fast loop
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[] if n == "customer_clv" else [pytest.mark.unit])
+        for n in sorted(SPECS)
+    ],
+)
+def test_every_scoring_asset_writes_exactly_the_declared_columns(name):
+    spec = SPECS[name]
+    inputs, config = inputs_of(name)
+    scored = spec.fit(inputs, config)
+    assert set(scored.tables) == set(tables_written_by(name))
+    for table, frame in scored.tables.items():
+        declared = [c for c in declared_columns(table) if c != FITTED_AT]
+        assert len(frame), (name, table)
+        assert list(frame.columns) == declared, f"scoring.{table}: written != declared"
+        written = to_arrow(table, frame, FITTED)
+        assert written.schema.names == list(declared_columns(table))
+    if spec.model:
+        assert scored.metrics, name
+        assert spec.describe(scored, config) is not None
+
+
+@pytest.mark.unit
+def test_a_column_not_declared_or_a_declared_one_missing_fails_the_write():
+    inputs, _ = inputs_of("customer_rfm")
+    frame = SPECS["customer_rfm"].fit(inputs, None).tables["customer_rfm"]
+    with pytest.raises(ValueError, match="not the declared columns"):
+        to_arrow("customer_rfm", frame.assign(extra=1), FITTED)
+    with pytest.raises(ValueError, match="not the declared columns"):
+        to_arrow("customer_rfm", frame.drop(columns=["rfm_score"]), FITTED)
+    assert to_arrow("customer_rfm", frame.iloc[:0], FITTED).num_rows == 0
