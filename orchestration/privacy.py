@@ -37,6 +37,7 @@ from dagster import (
     asset_check,
 )
 
+from orchestration.assets.dbt import model_asset_keys_tagged
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy import pii_key
@@ -188,6 +189,8 @@ def _findings_query(schema: str, table: str, columns: Sequence[str]) -> str:
     return f"select {', '.join(parts)} from {relation}"
 
 
+#: the dbt tag of the model the no_raw_pii check sits on (the staged file that carries PII)
+PII_TAG = "pii"
 KINDS = ("a raw e-mail or phone of the input", "an e-mail address", "a phone number")
 
 
@@ -232,9 +235,11 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
     """The ``no_raw_pii`` check, on the staged users (the file that carries PII); it runs after
     every asset of ``wait_for``, so it scans the finished warehouse."""
     keys = {key for assets in wait_for for key in assets.keys}
-    targets = [key for key in keys if key.path[-1] == "stg_users"]
+    targets = [key for key in model_asset_keys_tagged(PII_TAG) if key in keys]
     if len(targets) != 1:
-        raise ValueError(f"expected one stg_users asset among the build's assets, got {targets}")
+        raise ValueError(
+            f"expected one model tagged {PII_TAG!r} among the build's assets, got {targets}"
+        )
     target = targets[0]
     deps = sorted(keys - {target}, key=lambda key: key.to_user_string())
 

@@ -31,7 +31,7 @@ from dagster import (
     run_failure_sensor,
 )
 
-from orchestration.assets.dbt import model_asset_key
+from orchestration.assets.dbt import model_asset_key, source_tables
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy.settings import REPO_ROOT
@@ -120,14 +120,12 @@ def record_run_failure(context: RunFailureSensorContext) -> None:
 
 # --- raw data freshness ---------------------------------------------------------------------------
 
-#: raw file -> (staged model, its event-time column): the newest *valid* row counts
+#: raw file -> (staged model, its event-time column): the newest *valid* row counts. Declared in
+#: the dbt project, as the raw source tables' ``meta.freshness``.
 FRESHNESS_COLUMNS = {
-    "users": ("stg_users", "signed_up_at"),
-    "touchpoints": ("stg_touchpoints", "occurred_at"),
-    "orders": ("stg_orders", "created_at"),
-    "marketing_spend": ("stg_marketing_spend", "spend_date"),
-    "nps_responses": ("stg_nps_responses", "responded_at"),
-    "experiment_assignments": ("stg_experiment_assignments", "assigned_at"),
+    name: (node["meta"]["freshness"]["model"], node["meta"]["freshness"]["column"])
+    for name, node in source_tables("raw").items()
+    if (node.get("meta") or {}).get("freshness")
 }
 DEFAULT_FRESHNESS_HOURS = 36.0
 

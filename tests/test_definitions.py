@@ -273,3 +273,26 @@ def test_every_python_step_fails_fast_unless_transient(defs):
     ]
     assert len(nodes) >= 17
     assert not unwrapped, f"not wrapped in fail_fast_unless_transient: {unwrapped}"
+
+
+def test_freshness_and_pii_targets_come_from_the_dbt_project(dbt_manifest):
+    """The raw_fresh checks' models and columns are the raw source's meta.freshness, each a
+    column of its model; the no_raw_pii check's model is the one tagged `pii`."""
+    import json
+
+    from orchestration.privacy import PII_TAG
+    from orchestration.reliability import FRESHNESS_COLUMNS
+
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert set(FRESHNESS_COLUMNS) == {
+        "users",
+        "touchpoints",
+        "orders",
+        "marketing_spend",
+        "nps_responses",
+        "experiment_assignments",
+    }
+    for model, column in FRESHNESS_COLUMNS.values():
+        assert column in models[model]["columns"], (model, column)
+    assert [name for name, node in models.items() if PII_TAG in node["tags"]] == ["stg_users"]

@@ -282,6 +282,19 @@ def model_asset_key(model_name: str) -> AssetKey:
     raise KeyError(f"dbt model {model_name!r} is in neither dbt asset definition")
 
 
+def model_asset_keys_tagged(tag: str) -> list[AssetKey]:
+    """The asset keys of the dbt models tagged ``tag``, by key."""
+    keys = []
+    for definition in DBT_ASSETS:
+        manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([definition])
+        keys += [
+            translator.get_asset_key(node)
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and tag in node.get("tags", [])
+        ]
+    return sorted(set(keys), key=lambda key: key.to_user_string())
+
+
 def source_tables(source_name: str) -> dict[str, dict[str, Any]]:
     """Table name -> manifest node (columns, meta, ...) of every table of dbt source
     ``source_name``, in the order of the sources YAML."""
