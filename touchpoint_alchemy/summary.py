@@ -2,16 +2,20 @@
 
 Usage: ``python -m touchpoint_alchemy.summary`` (``make run`` calls it). It only reads the
 warehouse (read-only); the figures themselves are computed by the dbt mart
-``marts.headline_metrics``.
+``marts.headline_metrics``. The tables it reads are the dbt exposure ``run_summary``
+(``dbt_project/models/exposures.yml``), found in the manifest by name.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from functools import cache
 
 import duckdb
 
 from touchpoint_alchemy.report.files import default_report_path
+from touchpoint_alchemy.report.inputs import Relation, exposure_inputs, load_manifest
 from touchpoint_alchemy.scoring import (
     GAMMA_GAMMA_EXCLUDED,
     NOT_CONVERGED_SUFFIX,
@@ -19,9 +23,29 @@ from touchpoint_alchemy.scoring import (
     ModelStatus,
     model_status,
 )
-from touchpoint_alchemy.settings import Settings
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings
 
 SCHEMAS = ("staging", "intermediate", "marts", "scoring", "audit")
+#: the dbt exposure that lists the tables the summary reads
+SUMMARY_EXPOSURE = "run_summary"
+
+
+@cache
+def _relations() -> Mapping[str, Relation]:
+    manifest = load_manifest(DBT_PROJECT_DIR / "target" / "manifest.json")
+    return exposure_inputs(manifest, SUMMARY_EXPOSURE)
+
+
+def _table(name: str) -> str:
+    """``schema.table`` of table ``name`` of the exposure, as the summary prints it."""
+    relation = _relations()[name]
+    return f"{relation.schema}.{relation.identifier}"
+
+
+def _sql(name: str) -> str:
+    """Table ``name`` of the exposure, quoted for SQL."""
+    relation = _relations()[name]
+    return f'"{relation.schema}"."{relation.identifier}"'
 
 
 def _format_value(value: float | None, unit: str) -> str:
@@ -47,25 +71,27 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         label = "view " if kind == "VIEW" else "table"
         lines.append(f"  {label} {schema + '.' + name:<45} {count:>10,} rows")
     rejected = con.execute(
-        "select source, reason, count(*) from audit.rejected_rows group by all order by all"
+        f"select source, reason, count(*) from {_sql('rejected_rows')} group by all order by all"
     ).fetchall()
     lines.append("")
-    lines.append(f"Quarantined rows (audit.rejected_rows): {sum(r[2] for r in rejected):,}")
+    lines.append(f"Quarantined rows ({_table('rejected_rows')}): {sum(r[2] for r in rejected):,}")
     for source, reason, count in rejected:
         lines.append(f"  {source:<24} {reason:<24} {count:>6,}")
-    cutoff = con.execute("select data_cutoff_at from intermediate.int_data_cutoff").fetchone()
+    cutoff = con.execute(f"select data_cutoff_at from {_sql('int_data_cutoff')}").fetchone()
     lines.append("")
     lines.append(f"Headline metrics (as of the data cutoff {cutoff[0] if cutoff else 'n/a'})")
     for metric, value, unit in con.execute(
-        "select metric, metric_value, unit from marts.headline_metrics order by metric"
+        f"select metric, metric_value, unit from {_sql('headline_metrics')} order by metric"
     ).fetchall():
         lines.append(f"  {metric:<32} {_format_value(value, unit):>14}")
 
     lines.append("")
-    lines.append("Top touchpoints by payment-abandoner lift (marts.touchpoint_value_overall)")
+    lines.append(
+        f"Top touchpoints by payment-abandoner lift ({_table('touchpoint_value_overall')})"
+    )
     for touchpoint, lift, abandoners, converters in con.execute(
         "select touchpoint, abandoner_lift, share_of_abandoners, share_of_converters "
-        "from marts.touchpoint_value_overall where abandoner_lift is not null "
+        f"from {_sql('touchpoint_value_overall')} where abandoner_lift is not null "
         "order by abandoner_lift desc, touchpoint limit 3"
     ).fetchall():
         lines.append(
@@ -75,14 +101,14 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
 
     best = con.execute(
         "select channel, ltv_to_cac, ltv_90d_per_new_customer, cac "
-        "from marts.channel_performance_overall where ltv_to_cac is not null "
+        f"from {_sql('channel_performance_overall')} where ltv_to_cac is not null "
         "order by ltv_to_cac desc, channel limit 1"
     ).fetchone()
     lines.append("")
     if best:
         channel, ratio, ltv, cac = best
         lines.append(
-            f"Best LTV:CAC channel (marts.channel_performance_overall): {channel} "
+            f"Best LTV:CAC channel ({_table('channel_performance_overall')}): {channel} "
             f"({ratio:.1f}: 90-day LTV {ltv:,.2f} per new customer, CAC {cac:,.2f})"
         )
     else:
@@ -94,7 +120,7 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
 
 def _metrics(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, Metric]:
     rows = con.execute(
-        "select metric, value, n, detail from scoring.model_metrics where model = ?", [model]
+        f"select metric, value, n, detail from {_sql('model_metrics')} where model = ?", [model]
     ).fetchall()
     return {metric: Metric(value, n, detail) for metric, value, n, detail in rows}
 
@@ -107,12 +133,12 @@ def _no_scores(label: str, status: ModelStatus) -> list[str]:
 def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The fitted CLV parameters, the churn model against its baseline, the clusters; for a
     model without scores, why; for a fit that did not converge, that it did not."""
-    lines = ["Predictive scores (scoring.model_metrics)"]
+    lines = [f"Predictive scores ({_table('model_metrics')})"]
     clv = _metrics(con, "clv")
     status = model_status("clv", clv)
     parameters = con.execute(
         "select model, parameter, value, log_likelihood, n_customers "
-        "from scoring.clv_model_parameters order by model, parameter"
+        f"from {_sql('clv_model_parameters')} order by model, parameter"
     ).fetchall()
     if status.has_scores and parameters:
         for model in ("bg_nbd", "gamma_gamma"):
@@ -161,7 +187,7 @@ def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     clusters = _metrics(con, "clusters")
     if "k" in clusters:
         names = con.execute(
-            "select cluster_name, customers from scoring.cluster_profiles order by cluster_id"
+            f"select cluster_name, customers from {_sql('cluster_profiles')} order by cluster_id"
         ).fetchall()
         lines.append(
             f"  Clusters               k = {clusters['k'][0]:.0f} "
