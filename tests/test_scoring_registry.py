@@ -123,3 +123,17 @@ def test_a_column_not_declared_or_a_declared_one_missing_fails_the_write():
     with pytest.raises(ValueError, match="not the declared columns"):
         to_arrow("customer_rfm", frame.drop(columns=["rfm_score"]), FITTED)
     assert to_arrow("customer_rfm", frame.iloc[:0], FITTED).num_rows == 0
+
+
+@pytest.mark.unit
+def test_labels_shared_with_sql_are_the_dbt_vars():
+    """The labels the scoring writes and the SQL matches are the dbt vars (dbt_project.yml):
+    the churn model's own constants equal them, and the RFM map uses only listed segments."""
+    from touchpoint_alchemy import labels
+    from touchpoint_alchemy.scoring import churn, rfm
+
+    assert churn.RISK_BANDS == labels.churn_risk_bands() == ("low", "medium", "high")
+    assert churn.SNAPSHOTS == labels.churn_snapshots() == ("train", "validation", "score")
+    assert {s for row in rfm.SEGMENT_MAP.values() for s in row.values()} == set(rfm.SEGMENTS)
+    assert sorted(rfm.SEGMENT_MAP) == [1, 2, 3, 4, 5]
+    assert all(sorted(row) == [1, 2, 3, 4, 5] for row in rfm.SEGMENT_MAP.values())

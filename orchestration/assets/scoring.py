@@ -98,8 +98,11 @@ def _histogram(values: "pd.Series", title: str, alt: str) -> MetadataValue:
 
 
 def _scored_customers(inputs: "dict[str, pd.DataFrame]") -> int:
+    from touchpoint_alchemy.labels import churn_snapshots
+
     features = inputs["int_customer_features"]
-    return int((features["snapshot"] == "score").sum()) if len(features) else 0
+    score = churn_snapshots()[-1]
+    return int((features["snapshot"] == score).sum()) if len(features) else 0
 
 
 # --- RFM ---------------------------------------------------------------------------------------
@@ -218,8 +221,8 @@ def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Score
 def _describe_churn(scored: "Scored", config: ChurnConfig) -> dict[str, Any]:
     import pandas as pd
 
+    from touchpoint_alchemy.labels import churn_risk_bands
     from touchpoint_alchemy.markdown import frame_table
-    from touchpoint_alchemy.scoring.churn import RISK_BANDS
 
     metadata: dict[str, Any] = {
         name: MetadataValue.float(scored.metrics[name][0])
@@ -228,7 +231,7 @@ def _describe_churn(scored: "Scored", config: ChurnConfig) -> dict[str, Any]:
     }
     scores = scored.tables.get("customer_churn")
     if scores is not None and len(scores):
-        bands = scores["risk_band"].value_counts().reindex(list(RISK_BANDS)).fillna(0)
+        bands = scores["risk_band"].value_counts().reindex(list(churn_risk_bands())).fillna(0)
         frame = pd.DataFrame({"risk_band": bands.index, "customers": bands.astype(int)})
         metadata["risk_bands"] = _md(frame_table(frame))
         metadata["churn_probability_distribution"] = _histogram(

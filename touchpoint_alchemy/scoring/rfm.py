@@ -6,7 +6,8 @@ resolves ties (by user_id), so every score from 1 to 5 is used whenever there ar
 customers, and the result is deterministic. Higher is better: the most recent last purchase,
 the most purchases and the highest net revenue score 5.
 
-The segment comes from the recency score R and FM = ceil((F + M) / 2):
+The segment comes from the recency score R and FM = ceil((F + M) / 2), by this map (its one
+definition is the dbt var ``rfm_segment_map``, read through ``touchpoint_alchemy.labels``):
 
 ======  =========================  =========================  ============  ============  ==========
 R \\ FM  1                          2                          3             4             5
@@ -23,33 +24,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-SEGMENTS = (
-    "Champions",
-    "Loyal",
-    "Potential loyalist",
-    "New",
-    "Promising",
-    "Need attention",
-    "At risk",
-    "Can't lose",
-    "Hibernating",
-    "Lost",
-)
+from touchpoint_alchemy import labels
 
-#: SEGMENT_MAP[recency_score][fm_score] -> segment
-SEGMENT_MAP: dict[int, dict[int, str]] = {
-    5: {1: "New", 2: "Potential loyalist", 3: "Potential loyalist", 4: "Champions", 5: "Champions"},
-    4: {
-        1: "Promising",
-        2: "Potential loyalist",
-        3: "Potential loyalist",
-        4: "Loyal",
-        5: "Champions",
-    },
-    3: {1: "Hibernating", 2: "Need attention", 3: "Need attention", 4: "Loyal", 5: "Loyal"},
-    2: {1: "Hibernating", 2: "Hibernating", 3: "At risk", 4: "At risk", 5: "Can't lose"},
-    1: {1: "Lost", 2: "Lost", 3: "At risk", 4: "At risk", 5: "Can't lose"},
-}
+#: every segment, best first, and SEGMENT_MAP[recency_score][fm_score] -> segment: the dbt vars
+#: rfm_segments and rfm_segment_map (dbt_project.yml), which the marts' SQL shares
+SEGMENTS = labels.rfm_segments()
+SEGMENT_MAP: dict[int, dict[int, str]] = labels.rfm_segment_map()
 
 INPUT_COLUMNS = ("user_id", "last_order_at", "orders", "net_revenue")
 OUTPUT_COLUMNS = (

@@ -38,17 +38,22 @@ actions as (
         *,
         case
             when
-                risk_band in ('medium', 'high')
+                risk_band in ({{ labels('churn_risk_bands', ['medium', 'high']) }})
                 and (
                     clv_decile >= 6
-                    or rfm_segment in ('Champions', 'Loyal', 'Can''t lose', 'At risk')
+                    or rfm_segment in (
+                        {{ labels('rfm_segments', ['Champions', 'Loyal', "Can't lose", 'At risk']) }}
+                    )
                 )
                 then 'win back'
             when
-                risk_band = 'low'
-                and (rfm_segment in ('Champions', 'Loyal') or clv_decile >= 9)
+                risk_band = {{ label('churn_risk_bands', 'low') }}
+                and (
+                    rfm_segment in ({{ labels('rfm_segments', ['Champions', 'Loyal']) }})
+                    or clv_decile >= 9
+                )
                 then 'reward'
-            when risk_band = 'high' then 'leave alone'
+            when risk_band = {{ label('churn_risk_bands', 'high') }} then 'leave alone'
             else 'nurture'
         end as action
     from scored

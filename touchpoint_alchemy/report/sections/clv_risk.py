@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from touchpoint_alchemy.labels import churn_risk_bands
 from touchpoint_alchemy.report.figures import COLORS, layout
 from touchpoint_alchemy.report.format import num, pct
 from touchpoint_alchemy.report.inputs import model_statuses
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 READS = ("customers", "clv_by_risk_band", "model_metrics")
-RISK_BANDS = ("low", "medium", "high")
 #: the predictive models by their model_metrics name
 LABELS = {"clv": "CLV", "churn": "Churn", "clusters": "Clusters"}
 
@@ -51,7 +51,8 @@ def build(
             "maximum-likelihood fit, so read these values with care."
         )
     present = set(customers["risk_band"])
-    bands = [b for b in RISK_BANDS if b in present] + sorted(present - set(RISK_BANDS))
+    known = churn_risk_bands()
+    bands = [b for b in known if b in present] + sorted(present - set(known))
     fig = go.Figure()
     for band in bands:
         values = customers.loc[customers["risk_band"] == band, "clv_12m"]

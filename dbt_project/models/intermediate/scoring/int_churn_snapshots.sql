@@ -24,18 +24,18 @@ cutoff as (
 snapshots as (
     {%- for k in range(training_snapshots) %}
         select
-            'train_{{ k }}' as snapshot,
+            {{ quote_literal(var('churn_snapshots')[0] ~ '_' ~ k) }} as snapshot,
             {{ dbt.dateadd('day', -2 * horizon - 30 * k, 'data_cutoff_at') }} as as_of_at
         from cutoff
         union all
     {%- endfor %}
     select
-        'validation' as snapshot,
+        {{ label('churn_snapshots', 'validation') }} as snapshot,
         {{ dbt.dateadd('day', -horizon, 'data_cutoff_at') }} as as_of_at
     from cutoff
     union all
     select
-        'score' as snapshot,
+        {{ label('churn_snapshots', 'score') }} as snapshot,
         data_cutoff_at as as_of_at
     from cutoff
 ),

@@ -147,11 +147,11 @@ final as (
         users.device_type,
         coalesce(users.device_type = 'mobile', false) as is_mobile,
         case
-            when order_history.snapshot != 'score'
+            when order_history.snapshot != {{ label('churn_snapshots', 'score') }}
                 then coalesce(future_purchases.purchases_in_horizon, 0)
         end as purchases_in_horizon,
         case
-            when order_history.snapshot != 'score'
+            when order_history.snapshot != {{ label('churn_snapshots', 'score') }}
                 then coalesce(future_purchases.purchases_in_horizon, 0) = 0
         end as churned
     from order_history
