@@ -199,8 +199,12 @@ def _describe_clv(scored: "Scored", config: ClvConfig) -> dict[str, Any]:
 # --- churn -------------------------------------------------------------------------------------
 
 
-def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Scored":
+def _churn_threads(config: ChurnConfig) -> None:
+    """OpenMP reads its thread count when it is first loaded: set it before any import."""
     os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
+
+
+def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Scored":
     from touchpoint_alchemy.scoring import Metric, Scored
     from touchpoint_alchemy.scoring.churn import score_churn
 
@@ -315,6 +319,7 @@ SCORING_SPECS = [
         name="customer_churn",
         inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
         fit=_fit_churn,
+        prepare=_churn_threads,
         describe=_describe_churn,
         config=ChurnConfig,
         model="churn",

@@ -168,6 +168,8 @@ class ScoringAsset:
     model: str | None = None
     #: the customers a model that cannot fit would have scored (the n of its status row)
     unfitted_n: "Callable[[dict[str, pd.DataFrame]], int]" = lambda inputs: 0
+    #: called with the config first thing in the step, before any import (e.g. thread settings)
+    prepare: Callable[[Any], None] | None = None
     #: the asset's own metadata from the fit's result and the config (scores may be empty)
     describe: "Callable[[Scored, Any], dict[str, Any]]" = field(default=lambda scored, config: {})
 
@@ -184,6 +186,8 @@ def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
 def _materialize(
     spec: ScoringAsset, context: AssetExecutionContext, warehouse: WarehouseResource, config: Any
 ) -> MaterializeResult:
+    if spec.prepare is not None:
+        spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
 
     fitted_at = _now()
