@@ -1,4 +1,4 @@
-"""Tests of the independent pandas reference (tests/reference.py) on hand-worked inputs."""
+"""Tests of the independent pandas reference (tests/support/reference.py) on hand-worked inputs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 import reference as ref
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 FUNNEL_EDGES = DATA / "funnel_edges"
 COHORTS_SMALL = DATA / "cohorts_small"
 NOW = dt.datetime(2025, 6, 1)

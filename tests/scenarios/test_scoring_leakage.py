@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from builds import Warehouse, built
 
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 
-from conftest import Warehouse, _built
 from reference import RAW_NAMES
 
 RAW_FILES = RAW_NAMES
@@ -70,7 +70,7 @@ def poisoned_warehouse(tmp_path_factory, demo_warehouse) -> tuple[Warehouse, pd.
     raw_dir = tmp_path_factory.mktemp("poisoned_raw")
     write_poisoned_raw(raw_dir, cutoff, customers["user_id"].tolist())
     configured = cutoff.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return _built(tmp_path_factory, "poisoned", raw_dir, data_cutoff=configured), cutoff
+    return built(tmp_path_factory, "poisoned", raw_dir, data_cutoff=configured), cutoff
 
 
 def _rows(warehouse: Warehouse, table: str, skip: tuple[str, ...]) -> pd.DataFrame:

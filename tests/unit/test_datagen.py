@@ -21,7 +21,7 @@ from touchpoint_alchemy.datagen import generate
 from touchpoint_alchemy.datagen.bad_rows import PlantContext, planted_rows
 from touchpoint_alchemy.datagen.writer import FILES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "touchpoint_alchemy" / "datagen"
 CONTRACT = ROOT / "docs" / "raw_data_contract.md"
 SEEDS = ROOT / "seeds"

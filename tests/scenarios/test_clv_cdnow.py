@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from builds import DATA_DIR, Warehouse, built
 from scipy.special import hyp2f1
 
 from clv_reference import write_contract_files
-from conftest import DATA_DIR, Warehouse, _built
 
 CDNOW = DATA_DIR / "cdnow"
 PUBLISHED_BG_NBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -45,7 +45,7 @@ def cdnow_raw() -> pd.DataFrame:
 def cdnow_warehouse(tmp_path_factory, cdnow_raw) -> Warehouse:
     raw_dir = tmp_path_factory.mktemp("cdnow_raw")
     write_contract_files(cdnow_raw, raw_dir)
-    return _built(tmp_path_factory, "cdnow", raw_dir, data_cutoff="1997-09-30")
+    return built(tmp_path_factory, "cdnow", raw_dir, data_cutoff="1997-09-30")
 
 
 def parameters(warehouse: Warehouse, model: str) -> dict[str, float]:

@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from builds import Warehouse, built
 
 from touchpoint_alchemy.scoring import ModelFitError, ModelNotFitted, model_statuses
 from touchpoint_alchemy.settings import Settings
@@ -35,7 +36,6 @@ from clv_reference import (
     gamma_gamma_mle,
     write_contract_files,
 )
-from conftest import Warehouse, _built
 
 CUTOFF = "2024-12-31"
 
@@ -84,7 +84,7 @@ def heavy_log() -> pd.DataFrame:
 def failed_fit_warehouse(tmp_path_factory, heavy_log) -> Warehouse:
     raw_dir = tmp_path_factory.mktemp("heavy_tailed_raw")
     write_contract_files(heavy_log, raw_dir)
-    return _built(tmp_path_factory, "heavy_tailed", raw_dir, data_cutoff=CUTOFF)
+    return built(tmp_path_factory, "heavy_tailed", raw_dir, data_cutoff=CUTOFF)
 
 
 def test_the_spend_model_has_no_finite_mean_on_this_data(heavy_log):

@@ -14,10 +14,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import duckdb
 import pytest
+from builds import DATA_DIR, build_warehouse
 
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings, last_partition_key
-
-from conftest import DATA_DIR, build_warehouse
 
 SMALL_RAW_DATA_DIR = DATA_DIR / "cohorts_small"
 
@@ -67,9 +66,12 @@ def test_stale_demo_data_warns_and_a_generous_limit_passes(demo_warehouse, tmp_p
 
 
 def test_a_stale_file_fails_the_run_when_configured(tmp_path, monkeypatch):
-    """RAW_FRESHNESS_ACTION=fail: the check steps fail, naming the file, and the run fails."""
+    """RAW_FRESHNESS_ACTION=fail: the check steps fail, naming the file, and the run fails (the
+    small fixture: its data is from 2025, so every file is stale)."""
     monkeypatch.setenv("RAW_FRESHNESS_ACTION", "fail")
-    result = build_warehouse(DEMO_RAW_DATA_DIR, tmp_path / "warehouse.duckdb", raise_on_error=False)
+    result = build_warehouse(
+        SMALL_RAW_DATA_DIR, tmp_path / "warehouse.duckdb", raise_on_error=False
+    )
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert {e.step_key for e in failures} == {
@@ -98,11 +100,11 @@ con.close()
 
 
 def test_a_locked_warehouse_is_retried_until_the_lock_is_gone(tmp_path):
-    """Another process holds the DuckDB file for 20 s: the first step that opens it fails
-    on the lock, is retried after 10 s and 20 s, and the run succeeds."""
+    """Another process holds the DuckDB file for 5 s: the first step that opens it fails on the
+    lock, is retried after 10 s (TRANSIENT_RETRY), and the run succeeds."""
     path = tmp_path / "warehouse.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(path), "20"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", LOCK_HOLDER, str(path), "5"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline().strip() == "locked"

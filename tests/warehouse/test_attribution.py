@@ -1,5 +1,5 @@
 """marts.attribution and scoring.markov_attribution on the demo warehouse, against an independent
-pandas computation from the raw demo files (tests/reference.py for staging, stitching and
+pandas computation from the raw demo files (tests/support/reference.py for staging, stitching and
 purchases; the attribution rules written here from their definitions, not from the SQL)."""
 
 from __future__ import annotations

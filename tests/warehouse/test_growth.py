@@ -2,7 +2,7 @@
 independent pandas computation from the raw demo files.
 
 Every column of every row is recomputed here from the written definitions (the models'
-descriptions, docs/marts.md), on top of tests/reference.py's loading, validation, consent,
+descriptions, docs/marts.md), on top of tests/support/reference.py's loading, validation, consent,
 identity stitching and purchase rules. Edge cases (the 7-day activation and 90-day LTV
 boundaries, division by zero, a month without activity, the data cutoff) are dbt unit tests in
 the models' YAML.

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from builds import DATA_DIR
 
 import reference
 from compare import assert_same_rows
-from conftest import DATA_DIR
 
 FUNNEL_EDGES = DATA_DIR / "funnel_edges"
 COHORTS_SMALL = DATA_DIR / "cohorts_small"
@@ -95,3 +95,13 @@ def test_customers_on_cohorts_small_match_reference(cohorts_small_warehouse):
     expected = reference.customers(staged)
     actual = cohorts_small_warehouse.df("select * from marts.customers")
     assert_same_rows(actual, expected, keys=["user_id"], atol=0.005)
+
+
+def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_warehouse):
+    """A fixture with a handful of customers still builds; the scores are empty and say why."""
+    metrics = cohorts_small_warehouse.df("select model, metric from scoring.model_metrics")
+    assert set(metrics["model"]) == {"clv", "churn", "clusters"}
+    churn = metrics[metrics["model"] == "churn"]["metric"].tolist()
+    assert churn == ["insufficient_data"]
+    customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")
+    assert len(customers) > 0 and customers["churn_probability"].isna().all()

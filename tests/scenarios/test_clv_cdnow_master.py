@@ -4,9 +4,9 @@ computed independently.
 The master log goes in through the raw data contract as paid orders (plus one consenting user per
 customer; every other raw file header-only), with DATA_CUTOFF = 1998-06-30, the last day of the
 log: the real dbt build, the real Dagster assets. Fader, Hardie & Lee publish fits of the 1/10th
-sample only (tests/test_clv_cdnow.py), so the reference here is the maximum-likelihood fit of
+sample only (tests/scenarios/test_clv_cdnow.py), so the reference here is the maximum-likelihood fit of
 the same data computed in this test with pandas and scipy from the closed-form log-likelihoods
-(tests/clv_reference.py): same-day purchases merged, weeks, T to the cutoff date, Gamma-Gamma on
+(tests/support/clv_reference.py): same-day purchases merged, weeks, T to the cutoff date, Gamma-Gamma on
 the repeat customers with a positive mean repeat spend. The pipeline must agree within 1%.
 
 The master log has one customer whose repeat purchases are all worth $0: pymc-marketing's
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from builds import DATA_DIR, Warehouse, built
 
 from clv_reference import (
     bg_nbd_log_likelihood,
@@ -30,7 +31,6 @@ from clv_reference import (
     gamma_gamma_mle,
     write_contract_files,
 )
-from conftest import DATA_DIR, Warehouse, _built
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def summary(master_log) -> pd.DataFrame:
 def master_warehouse(tmp_path_factory, master_log) -> Warehouse:
     raw_dir = tmp_path_factory.mktemp("cdnow_master_raw")
     write_contract_files(master_log, raw_dir)
-    return _built(tmp_path_factory, "cdnow_master", raw_dir, data_cutoff=CUTOFF)
+    return built(tmp_path_factory, "cdnow_master", raw_dir, data_cutoff=CUTOFF)
 
 
 def fitted(warehouse: Warehouse, model: str) -> pd.DataFrame:

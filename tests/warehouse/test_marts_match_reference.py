@@ -1,4 +1,4 @@
-"""The demo warehouse against the independent pandas reference (tests/reference.py).
+"""The demo warehouse against the independent pandas reference (tests/support/reference.py).
 
 The reference was written from the definitions alone, without reading the dbt SQL; the two
 implementations have to agree on every row of every mart.

@@ -1,7 +1,7 @@
 """The journey marts (touchpoint_value, touchpoint_value_overall, context_conversion,
 user_lifecycle) on the demo warehouse against an independent pandas computation.
 
-Every expected frame below is computed from the raw demo files through tests/reference.py
+Every expected frame below is computed from the raw demo files through tests/support/reference.py
 (validate, actor_touchpoints, sessionize) and the written definitions, never from the SQL.
 """
 

@@ -1,17 +1,15 @@
 """marts.experiment_results and marts.nps_monthly against independent computations.
 
 The expected values are computed here from the raw demo files with pandas (parsing and
-validation from ``tests/reference.py``) and scipy (``norm``, ``chisquare``, ``chi2``), never
-from the dbt SQL. The portable statistics macros (``macros/statistics.sql``) are also checked
-on their own, over a grid of arguments, against scipy.
+validation from ``tests/support/reference.py``) and scipy (``norm``, ``chisquare``, ``chi2``), never
+from the dbt SQL. The portable statistics macros (``macros/statistics.sql``) are checked on their
+own in tests/dbt/test_statistics_macros.py, and the marts' dbt unit tests (window boundary, no
+control, SRM, themes) run in tests/warehouse/test_build.py with every other unit test.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -199,122 +197,6 @@ def test_experiment_srm_matches_scipy_chisquare(demo_warehouse, staged):
         statistic, p_value = stats.chisquare(list(row.counts))
         assert row.srm_p_value == pytest.approx(p_value, rel=1e-6, abs=1e-6)
         assert row.srm_detected == (p_value < 0.001)
-
-
-def test_experiment_and_nps_unit_tests_pass(demo_warehouse, tmp_path):
-    """The dbt unit tests of both marts (window boundary, no control, SRM, themes)."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(demo_warehouse.path, copy)
-    out = subprocess.run(
-        [
-            str(DBT),
-            "test",
-            "--select",
-            "experiment_results,test_type:unit",
-            "nps_monthly,test_type:unit",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--vars",
-            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "WAREHOUSE_DUCKDB_PATH": str(copy)},
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stdout[-3000:]
-    for name in (
-        "experiment_conversion_window",
-        "experiment_without_control_and_srm",
-        "nps_scores_months_and_themes",
-    ):
-        assert name in out.stdout
-
-
-# ---------------------------------------------------------------------------------------------
-# The statistics macros on their own
-# ---------------------------------------------------------------------------------------------
-
-PORTABLE_FUNCTIONS = {"cast", "abs", "floor", "exp", "sqrt", "power"}
-SQL_KEYWORDS = {"case", "when", "then", "else", "end", "and", "or", "not", "as", "select", "from"}
-
-
-def compile_inline(sql: str, tmp_path: Path) -> str:
-    out = subprocess.run(
-        [
-            str(DBT),
-            "compile",
-            "--quiet",
-            "--inline",
-            sql,
-            "--target-path",
-            str(tmp_path / "target"),
-            "--vars",
-            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout
-
-
-def test_statistics_macros_match_scipy(tmp_path):
-    import duckdb
-
-    compiled = compile_inline(
-        "select x, df, {{ normal_cdf('x') }} as phi, {{ normal_upper_tail('x') }} as q, "
-        "{{ two_sided_p_value('x') }} as p_two_sided, "
-        "{{ chi_square_upper_tail('x * x', 'df') }} as chi_square_p "
-        "from grid",
-        tmp_path,
-    )
-    called = {name.lower() for name in re.findall(r"([A-Za-z_]+)\s*\(", compiled)}
-    functions = called - SQL_KEYWORDS
-    assert functions <= PORTABLE_FUNCTIONS, functions - PORTABLE_FUNCTIONS
-
-    xs = np.concatenate(
-        [np.linspace(-40, 40, 16001), [0.67448975, np.sqrt(32), 37.5193, -37.5193, 1e-12]]
-    )
-    grid = pd.DataFrame({"x": np.repeat(xs, 6), "df": np.tile([0, 1, 2, 3, 5, 30], len(xs))})
-    with duckdb.connect() as con:
-        con.register("grid", grid)
-        result = con.execute(compiled).df()
-
-    x, df = result["x"].to_numpy(), result["df"].to_numpy()
-    np.testing.assert_allclose(result["phi"], stats.norm.cdf(x), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(result["q"], stats.norm.sf(x), rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(
-        result["p_two_sided"], 2 * stats.norm.sf(np.abs(x)), rtol=1e-12, atol=1e-300
-    )
-
-    chi = result["chi_square_p"].to_numpy()
-    assert np.isnan(chi[df == 0]).all()
-    for k in (1, 2):
-        m = df == k
-        np.testing.assert_allclose(chi[m], stats.chi2.sf(x[m] ** 2, k), rtol=1e-9, atol=1e-15)
-    for k in (3, 5, 30):
-        m = df == k
-        statistic = x[m] ** 2
-        z = ((statistic / k) ** (1 / 3) - (1 - 2 / (9 * k))) / np.sqrt(2 / (9 * k))
-        np.testing.assert_allclose(chi[m], stats.norm.sf(z), rtol=1e-12, atol=1e-15)
-        # Wilson-Hilferty itself: within 0.006 of the exact p-value (the worst case is df = 3)
-        assert np.abs(chi[m] - stats.chi2.sf(statistic, k)).max() < 0.006
-
-
-def test_statistics_macros_are_null_for_null(tmp_path):
-    import duckdb
-
-    compiled = compile_inline(
-        "select {{ normal_cdf('x') }} as phi, {{ two_sided_p_value('x') }} as p, "
-        "{{ chi_square_upper_tail('x', '1') }} as chi_square_p "
-        "from (select cast(null as double) as x) as t",
-        tmp_path,
-    )
-    with duckdb.connect() as con:
-        assert con.execute(compiled).fetchone() == (None, None, None)
 
 
 # ---------------------------------------------------------------------------------------------

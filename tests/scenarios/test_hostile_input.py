@@ -1,7 +1,7 @@
 """Hostile and broken raw input: every case ends in a clear error or a quarantined row with a
 reason, and no good row is lost.
 
-Row-level cases are rows of one hostile build (tests/hostile.py: the cohorts_small fixture plus
+Row-level cases are rows of one hostile build (tests/support/hostile.py: the cohorts_small fixture plus
 tagged rows, one build). File-level cases fail in the raw-contract check before any model runs,
 so they call ``check_raw_file`` directly; one of them also runs end to end through Dagster.
 The matrix is in docs/raw_data_contract.md ("Hostile input").
@@ -22,11 +22,11 @@ import hostile
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from builds import DATA_DIR, build_warehouse
 from hostile import DROP, JSON_DEPTH, SQL_TEXT, TEN_MB
 
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, RawContractError, check_raw_file
 
-from conftest import DATA_DIR, build_warehouse
 from reference import RAW_NAMES
 
 SOURCES = list(RAW_NAMES)

@@ -217,13 +217,3 @@ def test_customer_actions_follow_the_documented_rules(demo_warehouse):
     assert (actual["priority"] == actual["action"].map(priority)).all()
     examples = actual["example_user_ids"].str.split(", ")
     assert (examples.str.len() == actual["customers"].clip(upper=5)).all()
-
-
-def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_warehouse):
-    """A fixture with a handful of customers still builds; the scores are empty and say why."""
-    metrics = cohorts_small_warehouse.df("select model, metric from scoring.model_metrics")
-    assert set(metrics["model"]) == {"clv", "churn", "clusters"}
-    churn = metrics[metrics["model"] == "churn"]["metric"].tolist()
-    assert churn == ["insufficient_data"]
-    customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")
-    assert len(customers) > 0 and customers["churn_probability"].isna().all()
