@@ -4,10 +4,11 @@ computed independently.
 The master log goes in through the raw data contract as paid orders (plus one consenting user per
 customer; every other raw file header-only), with DATA_CUTOFF = 1998-06-30, the last day of the
 log: the real dbt build, the real Dagster assets. Fader, Hardie & Lee publish fits of the 1/10th
-sample only (tests/scenarios/test_clv_cdnow.py), so the reference here is the maximum-likelihood fit of
-the same data computed in this test with pandas and scipy from the closed-form log-likelihoods
-(tests/support/clv_reference.py): same-day purchases merged, weeks, T to the cutoff date, Gamma-Gamma on
-the repeat customers with a positive mean repeat spend. The pipeline must agree within 1%.
+sample only (tests/scenarios/test_clv_cdnow.py), so the reference here is the maximum-likelihood fit
+of the same data computed in this test with pandas and scipy from the closed-form log-likelihoods
+(tests/support/clv_reference.py): same-day purchases merged, weeks, T to the cutoff date,
+Gamma-Gamma on the repeat customers with a positive mean repeat spend. The pipeline must agree
+within 1%.
 
 The master log has one customer whose repeat purchases are all worth $0: pymc-marketing's
 Gamma-Gamma model refuses such a spend column, and the build used to fail on it (issue #15).

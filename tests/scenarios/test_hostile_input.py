@@ -1,10 +1,10 @@
 """Hostile and broken raw input: every case ends in a clear error or a quarantined row with a
 reason, and no good row is lost.
 
-Row-level cases are rows of one hostile build (tests/support/hostile.py: the cohorts_small fixture plus
-tagged rows, one build). File-level cases fail in the raw-contract check before any model runs,
-so they call ``check_raw_file`` directly; one of them also runs end to end through Dagster.
-The matrix is in docs/raw_data_contract.md ("Hostile input").
+Row-level cases are rows of one hostile build (tests/support/hostile.py: the cohorts_small fixture
+plus tagged rows, one build). File-level cases fail in the raw-contract check before any model runs,
+so they call ``check_raw_file`` directly; one of them also runs end to end through Dagster. The
+matrix is in docs/raw_data_contract.md ("Hostile input").
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Injection: configuration values and data never reach SQL unescaped.
 
-The hostile build (tests/support/hostile.py) runs into a warehouse holding ``sentinel.keep`` with every
-channel trying to drop it: the raw folder's path (RAW_DATA_DIR: a quote, a statement, a comment
-and Jinja), the funnel config (dbt var ``funnels``: name and steps), the PII hash salt, and data
-values (experiment ids, variants, every text field of the hostile rows). The build must succeed
-treating each as data, the sentinel must survive, and no table may appear or vanish. A funnel
-window that is not a number fails with a clear compilation error.
+The hostile build (tests/support/hostile.py) runs into a warehouse holding ``sentinel.keep`` with
+every channel trying to drop it: the raw folder's path (RAW_DATA_DIR: a quote, a statement, a
+comment and Jinja), the funnel config (dbt var ``funnels``: name and steps), the PII hash salt, and
+data values (experiment ids, variants, every text field of the hostile rows). The build must succeed
+treating each as data, the sentinel must survive, and no table may appear or vanish. A funnel window
+that is not a number fails with a clear compilation error.
 """
 
 from __future__ import annotations
