@@ -13,6 +13,9 @@ import signal
 from pathlib import Path
 
 import pytest
+
+from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
+
 from builds import (
     DATA_DIR,
     MANIFEST,
@@ -22,8 +25,6 @@ from builds import (
     shared_root,
     start_shared_build,
 )
-
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 
 # Two xdist workers share the two cores. OpenMP threads (the churn model's gradient boosting)
 # spin while they wait, so when both workers fit at once each fit ran about ten times slower

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from builds import DATA_DIR, Warehouse, built
 from scipy.special import hyp2f1
 
+from builds import DATA_DIR, Warehouse, built
 from clv_reference import write_contract_files
 
 CDNOW = DATA_DIR / "cdnow"

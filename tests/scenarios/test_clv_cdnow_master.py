@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from builds import DATA_DIR, Warehouse, built
 
+from builds import DATA_DIR, Warehouse, built
 from clv_reference import (
     bg_nbd_log_likelihood,
     bg_nbd_mle,

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from builds import DATA_DIR, build_warehouse
 
 from touchpoint_alchemy import snapshots
+
+from builds import DATA_DIR, build_warehouse
 
 USER = "c1"
 # c1, c1's device (dev-c1), touchpoints (tp-c1-*), sessions (c1#n), response (r-c1) and orders

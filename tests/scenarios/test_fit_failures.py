@@ -25,11 +25,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from builds import Warehouse, built
 
 from touchpoint_alchemy.scoring import ModelFitError, ModelNotFitted, model_statuses
 from touchpoint_alchemy.settings import Settings
 
+from builds import Warehouse, built
 from clv_reference import (
     bg_nbd_log_likelihood,
     customer_summary,

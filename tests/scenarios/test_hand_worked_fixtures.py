@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from builds import DATA_DIR
 
 import reference
+from builds import DATA_DIR
 from compare import assert_same_rows
 
 FUNNEL_EDGES = DATA_DIR / "funnel_edges"

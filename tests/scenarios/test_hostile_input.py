@@ -18,15 +18,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import hostile
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from builds import DATA_DIR, build_warehouse
-from hostile import DROP, JSON_DEPTH, SQL_TEXT, TEN_MB
 
 from touchpoint_alchemy.raw_contract import CSV_OPTIONS, RawContractError, check_raw_file
 
+import hostile
+from builds import DATA_DIR, build_warehouse
+from hostile import DROP, JSON_DEPTH, SQL_TEXT, TEN_MB
 from reference import RAW_NAMES
 
 SOURCES = list(RAW_NAMES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+
 from builds import build_warehouse
 
 # Columns that record when a run happened, not what it computed.

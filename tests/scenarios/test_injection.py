@@ -14,8 +14,9 @@ import hashlib
 import hmac
 import json
 
-import hostile
 import pytest
+
+import hostile
 from hostile import DROP, HASH_SALT, INJECTED_FUNNEL, SENTINEL
 
 

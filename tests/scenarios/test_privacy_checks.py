@@ -9,10 +9,7 @@ import shutil
 
 import dagster as dg
 import duckdb
-import hostile
 import pytest
-from builds import DATA_DIR
-from hostile import HASH_SALT, WITHDRAWN_USER
 
 from orchestration.privacy import (
     DEFAULT_HASH_SALT,
@@ -22,6 +19,10 @@ from orchestration.privacy import (
 )
 from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import Settings
+
+import hostile
+from builds import DATA_DIR
+from hostile import HASH_SALT, WITHDRAWN_USER
 
 DOWNSTREAM = ("intermediate", "marts", "scoring")
 

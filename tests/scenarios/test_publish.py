@@ -22,10 +22,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from builds import DATA_DIR, build_warehouse
 
 from touchpoint_alchemy import snapshots
 from touchpoint_alchemy.settings import REPO_ROOT, Settings, last_partition_key
+
+from builds import DATA_DIR, build_warehouse
 
 RAW = DATA_DIR / "cohorts_small"
 # The second build uses a later cutoff: a longer cohort grid, so the two snapshots differ.

@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from builds import DATA_DIR, Warehouse, build_warehouse
 
+from builds import DATA_DIR, Warehouse, build_warehouse
 from compare import assert_same_rows
 
 FIXTURE = DATA_DIR / "funnel_edges"

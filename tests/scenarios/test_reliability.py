@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import duckdb
 import pytest
-from builds import DATA_DIR, build_warehouse
 
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings, last_partition_key
+
+from builds import DATA_DIR, build_warehouse
 
 SMALL_RAW_DATA_DIR = DATA_DIR / "cohorts_small"
 

@@ -1,14 +1,16 @@
 """The PII hashing key is written down nowhere (issue #16).
 
-One demo build with a sentinel key (a long random ``PII_HASH_SALT``), made the way ``make run``
-makes it: ``dbt parse``, then ``dagster asset materialize --select '*'`` through the Dagster CLI
-with the run log written by ``orchestration.console``, then ``make docs-site`` (the generation
-part of ``make docs``). Every file under the project folder (``dbt_project/target`` and
-``dbt_project/logs`` included), the build's own dbt target folder, the Dagster home, the log
-folder, the docs site, the published warehouse and the journey report is then searched byte by
-byte for the key, its hex, base64 and UTF-16 forms and the two HMAC pads derived from it (raw and
-hex); the published warehouse is also searched through DuckDB (every text column of every table,
-every view definition, every macro), because DuckDB compresses the strings it stores.
+One build of the small cohorts_small fixture, with the demo's 2,000 users added, (what is written
+down does not depend on the size of the data; a build costs most of a minute whatever its size) with
+a sentinel key (a long random ``PII_HASH_SALT``), made the way ``make run`` makes it: ``dbt parse``,
+then ``dagster asset materialize --select '*'`` through the Dagster CLI with the run log written by
+``orchestration.console``, then ``make docs-site`` (the generation part of ``make docs``). Every
+file under the project folder (``dbt_project/target`` and ``dbt_project/logs`` included), the
+build's own dbt target folder, the Dagster home, the log folder, the docs site, the published
+warehouse and the journey report is then searched byte by byte for the key, its hex, base64 and
+UTF-16 forms and the two HMAC pads derived from it (raw and hex); the published warehouse is also
+searched through DuckDB (every text column of every table, every view definition, every macro),
+because DuckDB compresses the strings it stores.
 
 The same build checks the hashes themselves: HMAC-SHA-256 with the sentinel as the key, computed
 here with Python's ``hmac`` module from the raw users file, and the key's fingerprint in
@@ -24,6 +26,7 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -39,10 +42,13 @@ from touchpoint_alchemy.settings import (
     last_partition_key,
 )
 
+from builds import DATA_DIR
+
 #: 61 bytes: at most one SHA-256 block, so the HMAC pads are the key itself XOR 0x36 / 0x5c
 SENTINEL = "tpa-sentinel-" + secrets.token_hex(24)
 BIN = Path(sys.executable).parent
 CHUNK = 16 * 1024 * 1024
+SMALL = DATA_DIR / "cohorts_small"
 
 
 def forbidden_forms(key_text: str) -> dict[str, bytes]:
@@ -108,13 +114,20 @@ def build(tmp_path_factory) -> SecretBuild:
         report=work / "data" / "reports" / "journey_report.html",
     )
     built.dagster_home.mkdir()
+    # the small fixture, with the demo's 2,000 users added (e-mails and phones to hash)
+    raw = work / "raw"
+    shutil.copytree(SMALL, raw)
+    demo_users = (DEMO_RAW_DATA_DIR / "users.csv").read_text(encoding="utf-8").splitlines()
+    small_users = (SMALL / "users.csv").read_text(encoding="utf-8").splitlines()
+    assert demo_users[0] == small_users[0]
+    (raw / "users.csv").write_text("\n".join(small_users + demo_users[1:]) + "\n", encoding="utf-8")
     env = {
         name: value
         for name, value in os.environ.items()
-        if name
-        not in ("RAW_DATA_DIR", "DATA_CUTOFF", "TOUCHPOINT_ENV", "WAREHOUSE_TARGET", "DBT_LOG_PATH")
+        if name not in ("DATA_CUTOFF", "TOUCHPOINT_ENV", "WAREHOUSE_TARGET", "DBT_LOG_PATH")
     }
     env.update(
+        RAW_DATA_DIR=str(raw),
         PII_HASH_SALT=SENTINEL,
         DAGSTER_HOME=str(built.dagster_home),
         WAREHOUSE_DUCKDB_PATH=str(built.warehouse),
@@ -279,6 +292,10 @@ def test_the_hashes_are_hmac_sha256_with_the_key(build):
         phone = "".join(c for c in (row["phone"] or "").strip() if c.isdigit() or c == "+") or None
         # the first row of a duplicated user id is the staged one
         expected.setdefault(row["user_id"], (_hmac(email), _hmac(phone)))
+    small = {"c1": ("c1@example.com", "+351900000101"), "c5": ("c5@example.com", None)}
+    for user in (f"c{n}" for n in range(1, 9)):
+        email, phone = small.get(user, (None, None))
+        expected[user] = (_hmac(email), _hmac(phone))
     with duckdb.connect(str(build.warehouse), read_only=True) as con:
         actual = {
             user: (email, phone)

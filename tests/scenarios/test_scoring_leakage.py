@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from builds import Warehouse, built
 
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 
+from builds import Warehouse, built
 from reference import RAW_NAMES
 
 RAW_FILES = RAW_NAMES

@@ -24,9 +24,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
-from builds import DATA_DIR, build_warehouse
 
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings
+
+from builds import DATA_DIR, build_warehouse
 
 SENTINEL = "sentinel.keep"
 #: every injection attempt tries to run this statement

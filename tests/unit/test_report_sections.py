@@ -7,7 +7,6 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from report_sections import SECTIONS as SECTION_IDS  # the page's section ids, in order
 
 from touchpoint_alchemy.report import ReportInputs, exposure_inputs, render_journey_report
 from touchpoint_alchemy.report import header as report_header
@@ -21,6 +20,8 @@ from touchpoint_alchemy.report.sections import (
     hour_weekday,
     nps,
 )
+
+from report_sections import SECTIONS as SECTION_IDS  # the page's section ids, in order
 
 ALL = "(all)"
 

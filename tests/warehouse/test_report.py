@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from report_sections import SECTIONS  # the page's section ids, in order
 
 from touchpoint_alchemy.report import (
     ReportInputs,
@@ -27,6 +26,8 @@ from touchpoint_alchemy.report import (
 from touchpoint_alchemy.report.browser import ChromiumNotFoundError, chromium_path, launch
 from touchpoint_alchemy.report.screenshots import CHARTS_DRAWN
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+from report_sections import SECTIONS  # the page's section ids, in order
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "report"
 
