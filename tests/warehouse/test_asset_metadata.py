@@ -1,5 +1,6 @@
-"""What the Dagster UI shows for a built asset: row counts, column schemas, and a markdown
-preview of every mart's first rows, read from the demo build's materialization events."""
+"""What the Dagster UI shows for a built asset: a markdown preview of every mart's first rows and
+the score distributions, read from the demo build's materialization events. (The row count is the
+same `count(*)` the asset runs, so it is not compared again here.)"""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ def test_marts_carry_a_preview_of_their_first_rows(demo_warehouse):
         preview = metadata[key]["preview"].value.splitlines()
         assert preview[0] == "| " + " | ".join(frame.columns) + " |", key
         assert len(preview) == 2 + max(1, min(5, len(frame))), key
-        assert metadata[key]["dagster/row_count"].value == len(frame), key
     # the funnel's preview rows are rows of the mart (step numbers and users as built)
     frame = demo_warehouse.df("select * from marts.funnel_conversion")
     for line in metadata["marts/funnel_conversion"]["preview"].value.splitlines()[2:]:
@@ -36,10 +36,7 @@ def test_marts_carry_a_preview_of_their_first_rows(demo_warehouse):
 def test_staging_and_intermediate_tables_have_no_preview(demo_warehouse):
     metadata = _materializations(demo_warehouse.result)
     assert "preview" not in metadata["intermediate/int_sessions"]
-    assert (
-        metadata["intermediate/int_sessions"]["dagster/row_count"].value
-        == (demo_warehouse.df("select count(*) as n from intermediate.int_sessions")["n"][0])
-    )
+    assert "preview" not in metadata["staging/stg_touchpoints"]
 
 
 def _bar_counts(markdown: str) -> list[int]:
