@@ -13,13 +13,9 @@ import hostile
 import pytest
 from hostile import HASH_SALT, WITHDRAWN_USER
 
-from orchestration.privacy import (
-    DEFAULT_HASH_SALT,
-    HashSaltError,
-    check_hash_salt,
-    scan_for_pii,
-)
+from orchestration.privacy import DEFAULT_HASH_SALT, HashSaltError, check_hash_salt
 from touchpoint_alchemy import snapshots
+from touchpoint_alchemy.pii_scan import scan_for_pii
 from touchpoint_alchemy.settings import Settings
 
 from conftest import DATA_DIR

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from touchpoint_alchemy.sql import quote_literal
+
 #: The CSV dialect of the raw files; the dbt macro ``read_raw`` reads with the same options.
 #: ``max_line_size``: a row (a 10 MB JSON ``properties`` value included) may be up to 32 MB.
 CSV_OPTIONS = (
@@ -63,6 +65,20 @@ def locate_raw_file(raw_dir: Path, name: str) -> Path:
         f"Parquet parts, nor {raw_dir / name}.csv exists. Put a '{name}' file in {raw_dir}, or "
         "unset RAW_DATA_DIR to use the demo data."
     )
+
+
+def raw_relation(raw_dir: Path, name: str) -> str:
+    """A DuckDB relation (SQL text) over raw file ``name`` as :func:`locate_raw_file` finds it,
+    read as the dbt macro ``read_raw`` reads it: CSV every column as text, Parquet as stored, a
+    folder of Parquet parts at any depth by column name."""
+    path = locate_raw_file(raw_dir, name)
+    if path.is_dir():
+        # a folder name may hold glob characters: [ * ? match themselves (as in read_raw.sql)
+        folder = "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
+        return f"read_parquet({quote_literal(folder + '/**/*.parquet')}, union_by_name = true)"
+    if path.suffix == ".parquet":
+        return f"read_parquet({quote_literal(str(path))})"
+    return f"read_csv({quote_literal(str(path))}, {CSV_OPTIONS.format(header='true')})"
 
 
 def _duckdb_reason(error: duckdb.Error) -> str:
