@@ -113,7 +113,7 @@ docs: manifest docs-site ## Build the dbt docs site (and copy the journey report
 	@echo "Docs site in $(DOCS_SITE)/: http://127.0.0.1:$(DOCS_PORT)/ (journey report: http://127.0.0.1:$(DOCS_PORT)/reports/journey_report.html). Ctrl-C stops."
 	$(BIN)/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory $(DOCS_SITE)
 
-# The generation part of `make docs`, without the server (tests/test_salt_secrecy.py builds it).
+# The generation part of `make docs`, without the server (tests/scenarios/test_salt_secrecy.py builds it).
 docs-site: install ## Only build the docs site into DOCS_SITE (default data/docs_site), no server
 	@test -f "$(WAREHOUSE_FILE)" || { echo "No warehouse at $(WAREHOUSE_FILE): run 'make run' first (or set WAREHOUSE_DUCKDB_PATH)."; exit 2; }
 	@set -euo pipefail; \

@@ -27,7 +27,7 @@ TRANSIENT_ERRORS = re.compile(
     re.IGNORECASE,
 )
 
-#: set on every function wrapped by fail_fast_unless_transient (tests/test_definitions.py checks
+#: set on every function wrapped by fail_fast_unless_transient (tests/dbt/test_definitions.py checks
 #: that every Python asset and check of the code location carries it)
 FAILS_FAST = "_fails_fast_unless_transient"
 

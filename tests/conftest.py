@@ -1,22 +1,30 @@
 """Shared fixtures: real dbt, real DuckDB files, real Dagster materializations.
 
-The dbt manifest is prepared once per session (``dbt parse``), the way ``make`` does it, and every
-warehouse is built by ``dagster.materialize`` over the code location's own assets into a DuckDB
-file under pytest's tmp_path. Warehouses are built once per session and shared read-only.
+The suite is in tiers, one folder each (docs/testing.md): ``unit`` (no warehouse, no dbt run),
+``dbt`` (parse and compile), ``warehouse`` (read-only tests of one demo build made once per run),
+``scenarios`` (tests that build warehouses of their own); ``support`` holds the reference
+implementation and the helpers (``builds.py``: how warehouses are built and shared).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
+import signal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
+from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
+
+from builds import (
+    DATA_DIR,
+    MANIFEST,
+    Warehouse,
+    prepare_manifest,
+    shared_build,
+    shared_root,
+    start_shared_build,
+)
 
 # Two xdist workers share the two cores. OpenMP threads (the churn model's gradient boosting)
 # spin while they wait, so when both workers fit at once each fit ran about ten times slower
@@ -25,162 +33,132 @@ from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Sett
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 TESTS_DIR = Path(__file__).parent
-DATA_DIR = TESTS_DIR / "data"
-
-
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
-
-
-def manifest_is_fresh() -> bool:
-    """The manifest is newer than every file of the dbt project (``make manifest`` just ran)."""
-    if not MANIFEST.exists():
-        return False
-    built = MANIFEST.stat().st_mtime
-    for name in PROJECT_SOURCES:
-        path = DBT_PROJECT_DIR / name
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-        if any(file.stat().st_mtime > built for file in files):
-            return False
-    return True
-
-
-def prepare_manifest() -> None:
-    """``dbt parse`` unless the manifest is fresh. The pytest-xdist workers share the project
-    folder, so they take turns under a file lock, and the second finds the manifest fresh."""
-    import fcntl
-
-    MANIFEST.parent.mkdir(exist_ok=True)
-    with open(MANIFEST.parent / ".parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest_is_fresh():
-            dbt = Path(sys.executable).parent / "dbt"
-            subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> Path:
-    """Prepare the manifest once per session, before the code location is imported."""
-    prepare_manifest()
+def dbt_manifest(request: pytest.FixtureRequest) -> Path:
+    """Prepare the manifest once per session, before the code location is imported (not for a
+    run of the unit tier alone: it needs no dbt)."""
+    if any(_tier(item) != "unit" for item in request.session.items):
+        prepare_manifest()
     return MANIFEST
 
 
-def build_warehouse(
-    raw_dir: Path,
-    warehouse_path: Path,
-    data_cutoff: str | None = None,
-    raise_on_error=True,
-    partition_key: str | None = None,
-    full_refresh: bool = False,
-):
-    """Materialize every asset of the code location into ``warehouse_path``, for daily partition
-    ``partition_key`` (default: yesterday). A new file gets a full build either way."""
-    import dagster as dg
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Warehouse:
+    """The demo build of this run, shared by every worker (started by the controller)."""
+    return shared_build(shared_root(tmp_path_factory), DEMO_BUILD, DEMO_RAW_DATA_DIR)
 
-    from orchestration.definitions import defs
-    from orchestration.resources import build_resources
-    from touchpoint_alchemy.settings import last_partition_key
 
-    settings = Settings(
-        warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
+@pytest.fixture(scope="session")
+def cohorts_small_warehouse(tmp_path_factory) -> Warehouse:
+    """The cohorts_small fixture built once per run, shared by every worker."""
+    return shared_build(shared_root(tmp_path_factory), "cohorts_small", DATA_DIR / "cohorts_small")
+
+
+@pytest.fixture(scope="session")
+def funnel_edges_warehouse(tmp_path_factory) -> Warehouse:
+    return shared_build(shared_root(tmp_path_factory), "funnel_edges", DATA_DIR / "funnel_edges")
+
+
+# --- tiers ---------------------------------------------------------------------------------------
+
+#: tests/<folder> -> the marker every test in it gets (`pytest -m unit` is the fast loop)
+TIERS = {"unit": "unit", "dbt": "dbt", "warehouse": "warehouse", "scenarios": "scenario"}
+DEMO_BUILD = "demo"
+
+
+def _needs_the_demo_build(config: pytest.Config) -> bool:
+    """Whether this run reaches the read-only tier: the demo build is then started before the
+    workers, in the background. Not for `-m unit` or `-m dbt`, nor a run of other folders."""
+    markexpr = config.getoption("markexpr") or ""
+    if markexpr.strip() in {"unit", "dbt", "unit or dbt", "spark"}:
+        return False
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args] or [TESTS_DIR]
+    warehouse = (TESTS_DIR / "warehouse").resolve()
+    return any(
+        path == warehouse or warehouse.is_relative_to(path) or path.is_relative_to(warehouse)
+        for path in paths
     )
-    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
-    with dg.DagsterInstance.ephemeral() as instance:
-        return dg.materialize(
-            assets,
-            resources=build_resources(settings),
-            instance=instance,
-            raise_on_error=raise_on_error,
-            partition_key=partition_key or last_partition_key(),
-            run_config={"ops": {"daily_dbt_assets": {"config": {"full_refresh": full_refresh}}}},
-        )
 
 
-class Warehouse:
-    """A built warehouse file, queried read-only."""
-
-    def __init__(self, path: Path, raw_dir: Path, result=None) -> None:
-        self.path = path
-        self.raw_dir = raw_dir
-        self.result = result
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path), read_only=True)
-
-    def df(self, sql: str):
-        with self.connect() as con:
-            return con.execute(sql).df()
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller starts the shared demo build before the workers run
+    their first test; the workers begin with the scenario tier, which builds its own warehouses,
+    and the read-only tier finds the demo warehouse ready (or waits for it)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    if not _needs_the_demo_build(config):
+        return
+    root = config._tmp_path_factory.getbasetemp()  # the workers' basetemp is under it
+    config._shared_demo_build = start_shared_build(root, DEMO_BUILD, DEMO_RAW_DATA_DIR)
 
 
-def _built(tmp_path_factory, name: str, raw_dir: Path, **kwargs) -> Warehouse:
-    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
-    result = build_warehouse(raw_dir, path, **kwargs)
-    assert result.success
-    return Warehouse(path, raw_dir, result)
-
-
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
-    yield _built(tmp_path_factory, "demo", DEMO_RAW_DATA_DIR)
-
-
-@pytest.fixture(scope="session")
-def funnel_edges_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
-    yield _built(tmp_path_factory, "funnel_edges", DATA_DIR / "funnel_edges")
-
-
-@pytest.fixture(scope="session")
-def cohorts_small_warehouse(tmp_path_factory) -> Iterator[Warehouse]:
-    yield _built(tmp_path_factory, "cohorts_small", DATA_DIR / "cohorts_small")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    process = getattr(session.config, "_shared_demo_build", None)
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 # --- spreading the suite over pytest-xdist workers (make pytest: --dist loadscope) ---------------
 
-#: Modules that share an expensive session-scoped build run as one unit on one worker, so the
-#: build is made once: the cohorts_small warehouse and the hostile build made on top of it
-#: (tests/hostile.py). Every other module is a unit of its own.
+#: Modules that share the hostile build (tests/support/hostile.py, session-scoped, made on top of
+#: the cohorts_small build) run as one unit on one worker, so it is made once. Every other module
+#: is a unit of its own: the demo, cohorts_small and funnel_edges builds are shared as files.
 SHARED_BUILD_UNITS = {
-    module: "cohorts_small and hostile builds"
-    for module in (
-        "test_hostile_input.py",
-        "test_privacy_checks.py",
-        "test_injection.py",
-        "test_build.py",
-        "test_hand_worked_fixtures.py",
-        "test_predictive_scores.py",
-    )
+    module: "hostile build"
+    for module in ("test_hostile_input.py", "test_privacy_checks.py", "test_injection.py")
 }
 
-#: Units handed out first, longest first (setup plus calls, from a CI run's junit report on
-#: 2026-12-02; the CDNOW master and fit-failure modules were placed by their own timings), so
-#: that the suite ends on short modules instead of one worker waiting for the other's long one.
-#: Units not listed follow in collection order.
+#: Scenario units handed out first, longest first (setup plus calls, from a junit report of
+#: 2026-12-02), so that the run ends on short modules instead of one worker waiting for the
+#: other's long one. Then the rest of the scenarios, the dbt and unit tiers, and last the
+#: read-only tier, by when the demo build started by the controller is ready.
 LONGEST_UNITS_FIRST = (
-    "test_clv_cdnow_master.py",
-    "cohorts_small and hostile builds",
-    "test_raw_data_dir.py",
-    "test_publish.py",
     "test_incremental.py",
-    "test_reliability.py",
-    "test_scoring_leakage.py",
-    "test_experiments_and_nps.py",
-    "test_clv_cdnow.py",
-    "test_fit_failures.py",
-    "test_salt_secrecy.py",  # not from the CI report: 295 s alone, measured 2026-12-02
-    "test_privacy.py",
+    "test_salt_secrecy.py",
+    "test_publish.py",
+    "hostile build",
+    "test_clv_cdnow_master.py",
     "test_erasure.py",
+    "test_fit_failures.py",
+    "test_raw_data_dir.py",
+    "test_scoring_leakage.py",
+    "test_clv_cdnow.py",
+    "test_idempotence.py",
+    "test_reliability.py",
+    "test_hand_worked_fixtures.py",
     "test_dagster_smoke.py",
+    "test_console.py",
 )
+TIER_ORDER = ("scenarios", "dbt", "unit", "warehouse")
 
 
 def _unit(module_name: str) -> str:
     return SHARED_BUILD_UNITS.get(module_name, module_name)
 
 
+def _tier(item: pytest.Item) -> str:
+    return item.path.parent.name
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest units first (a stable sort: the order within a module is kept)."""
+    """Mark every test with its tier (its folder), and order the units: scenarios longest
+    first, then dbt, unit and the read-only tier (a stable sort: the order within a module is
+    kept)."""
+    for item in items:
+        if _tier(item) in TIERS:
+            item.add_marker(TIERS[_tier(item)])
     rank = {unit: i for i, unit in enumerate(LONGEST_UNITS_FIRST)}
-    items.sort(key=lambda item: rank.get(_unit(item.path.name), len(rank)))
+    tiers = {tier: i for i, tier in enumerate(TIER_ORDER)}
+    items.sort(
+        key=lambda item: (
+            tiers.get(_tier(item), len(tiers)),
+            rank.get(_unit(item.path.name), len(rank)),
+        )
+    )
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):

@@ -2,7 +2,7 @@
 -- rows sum funnel_conversion over every entry day, the channel rows and the device rows each add
 -- up to them, users never increase from step to step, and every timed step was reached by as
 -- many chains as it has users. (headline_metrics is built after the scores, in another dbt
--- step, so a test here cannot read it: tests/test_report.py compares the headline conversion.)
+-- step, so a test here cannot read it: tests/warehouse/test_report.py compares the headline conversion.)
 with
 
 funnel as (

@@ -105,7 +105,7 @@ def daily_dbt_assets(
 def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    """`dbt build` of the unpartitioned models: runs them with their data and unit tests."""
+    """`dbt build` of the unpartitioned models with their data tests."""
     yield from _dbt_build(context, dbt, warehouse, _run_vars(context, warehouse), [])
 
 
@@ -120,13 +120,22 @@ def _dbt_build(
     dbt_vars: dict[str, Any],
     extra_args: list[str],
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models with their data tests and unit tests.
+    """`dbt build` of the selected models with their data tests (unit tests: ``make test``).
 
     DuckDB allows one writer at a time, so the row counts and column schemas of the built tables
     are read after dbt has finished, through one short-lived connection.
     """
     warehouse.ensure_directory()
-    args = ["build", "--vars", json.dumps(dbt_vars), *extra_args]
+    # Unit tests check the SQL, not the data: `make test` runs them once
+    # (tests/warehouse/test_build.py), never a production run.
+    args = [
+        "build",
+        "--vars",
+        json.dumps(dbt_vars),
+        "--exclude-resource-type",
+        "unit_test",
+        *extra_args,
+    ]
     with warehouse.dbt_environment(), _buildable_tests():
         invocation = dbt.cli(
             args, context=context, raise_on_error=False, target_path=_target_path(context)

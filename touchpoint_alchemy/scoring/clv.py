@@ -14,9 +14,9 @@ Times are in a configurable unit: ``day``, ``week`` (the default, as in Fader, H
 
 Both models are fitted with pymc-marketing. The default, ``method="map"``, uses explicit flat
 priors (``HalfFlat``), so the maximum a posteriori point is the maximum likelihood estimate and
-reproduces the published CDNOW parameters (tests/test_clv_cdnow.py). ``method="mcmc"`` samples
-the posterior and adds a 90% credible interval for ``clv_12m``; it uses pymc-marketing's default
-(proper, weakly informative) priors, because with flat priors the posterior of the dropout
+reproduces the published CDNOW parameters (tests/scenarios/test_clv_cdnow.py). ``method="mcmc"``
+samples the posterior and adds a 90% credible interval for ``clv_12m``; it uses pymc-marketing's
+default (proper, weakly informative) priors, because with flat priors the posterior of the dropout
 parameters a and b is improper and the chains drift off to infinity (seen on the demo data).
 
 BG/NBD is fitted on every customer. Gamma-Gamma is fitted on the repeat customers whose mean

@@ -1,6 +1,6 @@
 -- Churn and cluster features: one row per customer and churn snapshot (int_churn_snapshots).
 -- A customer of a snapshot is a consenting user with a purchase up to its as_of_at. Every
--- feature uses data up to as_of_at only (tests/test_scoring_leakage.py proves it by appending
+-- feature uses data up to as_of_at only (tests/scenarios/test_scoring_leakage.py proves it by appending
 -- poison after the cutoff); only the label looks past it:
 --   churned = no purchase in (as_of_at, label_ends_at], null for the 'score' snapshot.
 -- Touchpoint counts come from int_customer_touchpoint_counts (logged-in touchpoints only);

@@ -1,0 +1,54 @@
+"""A second full run over a built warehouse changes nothing (the small fixture: a build costs
+most of a minute whatever its size)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+
+from builds import build_warehouse
+
+# Columns that record when a run happened, not what it computed.
+RUN_TIME_COLUMNS = {
+    ("audit", "rejected_rows", "rejected_at"),
+    ("scoring", "clv_model_parameters", "fitted_at"),
+    ("scoring", "model_metrics", "fitted_at"),
+}
+
+
+def _snapshot(path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() order by all"
+        ).fetchall()
+        snapshot = {}
+        for schema, table in tables:
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? "
+                    "and table_name = ? and table_catalog = current_database() "
+                    "order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if (schema, table, c) not in RUN_TIME_COLUMNS
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            snapshot[f"{schema}.{table}"] = con.execute(
+                f'select {select} from "{schema}"."{table}" order by all'
+            ).fetchall()
+    return snapshot
+
+
+def test_running_twice_gives_the_same_warehouse(cohorts_small_warehouse, tmp_path):
+    """A second full run over a built warehouse (the small fixture: a build costs minutes)."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(cohorts_small_warehouse.path, copy)
+    before = _snapshot(copy)
+    assert build_warehouse(cohorts_small_warehouse.raw_dir, copy).success
+    after = _snapshot(copy)
+    assert before.keys() == after.keys()
+    for table in before:
+        assert before[table] == after[table], table

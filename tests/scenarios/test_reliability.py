@@ -1,0 +1,266 @@
+"""Reliability: freshness checks on the raw data, retries of transient failures only, and the
+structured record (plus webhook) of a failed run. Real Dagster runs, a real lock held by another
+process, a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import dagster as dg
+import duckdb
+import pytest
+
+from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings, last_partition_key
+
+from builds import DATA_DIR, build_warehouse
+
+SMALL_RAW_DATA_DIR = DATA_DIR / "cohorts_small"
+
+
+def run_freshness_checks(warehouse_path, monkeypatch, **env):
+    from orchestration.definitions import defs
+    from orchestration.reliability import raw_freshness_checks
+    from orchestration.resources import build_resources
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    checks = raw_freshness_checks()
+    keys = [key for check in checks for key in check.check_keys]
+    settings = Settings(warehouse_path=warehouse_path, raw_data_dir=DEMO_RAW_DATA_DIR)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*defs.assets, *checks],
+            selection=dg.AssetSelection.checks(*keys),
+            resources=build_resources(settings),
+            instance=instance,
+            raise_on_error=False,
+        )
+    return {e.asset_key.path[-1]: e for e in result.get_asset_check_evaluations()}
+
+
+def test_stale_demo_data_warns_and_a_generous_limit_passes(demo_warehouse, tmp_path, monkeypatch):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse.path, copy)
+    stale = run_freshness_checks(copy, monkeypatch)
+    assert set(stale) == {
+        "stg_users",
+        "stg_touchpoints",
+        "stg_orders",
+        "stg_marketing_spend",
+        "stg_nps_responses",
+        "stg_experiment_assignments",
+    }
+    for evaluation in stale.values():
+        assert not evaluation.passed
+        assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    newest = stale["stg_touchpoints"].metadata["newest"].value
+    latest = demo_warehouse.df("select max(occurred_at) as t from staging.stg_touchpoints")["t"][0]
+    assert newest == str(latest)
+
+    fresh = run_freshness_checks(copy, monkeypatch, RAW_FRESHNESS_HOURS="1000000")
+    assert all(evaluation.passed for evaluation in fresh.values())
+
+
+def test_a_stale_file_fails_the_run_when_configured(tmp_path, monkeypatch):
+    """RAW_FRESHNESS_ACTION=fail: the check steps fail, naming the file, and the run fails (the
+    small fixture: its data is from 2025, so every file is stale)."""
+    monkeypatch.setenv("RAW_FRESHNESS_ACTION", "fail")
+    result = build_warehouse(
+        SMALL_RAW_DATA_DIR, tmp_path / "warehouse.duckdb", raise_on_error=False
+    )
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert {e.step_key for e in failures} == {
+        f"staging__stg_{name}_raw_fresh"
+        for name in (
+            "users",
+            "touchpoints",
+            "orders",
+            "marketing_spend",
+            "nps_responses",
+            "experiment_assignments",
+        )
+    }
+    message = next(e for e in failures if "touchpoints" in e.step_key).event_specific_data
+    assert "Raw file 'touchpoints' is stale" in message.error.message
+
+
+LOCK_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table if not exists held (x int)")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_a_locked_warehouse_is_retried_until_the_lock_is_gone(tmp_path):
+    """Another process holds the DuckDB file for 5 s: the first step that opens it fails on the
+    lock, is retried after 10 s (TRANSIENT_RETRY), and the run succeeds."""
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(path), "5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        # a small fixture: the point is the lock, not the data
+        result = build_warehouse(SMALL_RAW_DATA_DIR, path, raise_on_error=False)
+    finally:
+        holder.wait(timeout=60)
+    assert result.success
+    restarts = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED]
+    # the first step that opens the warehouse is raw_files: it reads the fingerprint of the
+    # HMAC key the published warehouse was built with (check_salt_rotation)
+    assert restarts and restarts[0].step_key == "raw_files"
+
+
+def _attempt_counting_asset(counter, body):
+    """A tiny Python asset, wrapped like every asset of the code location, that appends a line
+    to ``counter`` on every attempt and then runs ``body``. Its retry policy is the project's
+    without the delays (2 retries), to keep the test short."""
+    from orchestration.retries import fail_fast_unless_transient
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=2))
+    @fail_fast_unless_transient
+    def attempted(context) -> None:
+        with counter.open("a") as attempts:
+            attempts.write(f"attempt {context.retry_number}\n")
+        body()
+
+    return attempted
+
+
+def _step_events(result, kind):
+    return [e for e in result.all_events if e.event_type == kind]
+
+
+def test_a_non_transient_error_in_a_python_asset_is_attempted_once(tmp_path):
+    from orchestration.console import failure_paragraph
+
+    counter = tmp_path / "attempts.txt"
+
+    def broken():
+        raise ValueError("Column monetary_value contains zeroes or negative values")
+
+    result = dg.materialize([_attempt_counting_asset(counter, broken)], raise_on_error=False)
+    assert not result.success
+    assert counter.read_text().splitlines() == ["attempt 0"]
+    assert not _step_events(result, dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert not _step_events(result, dg.DagsterEventType.STEP_RESTARTED)
+    failure = _step_events(result, dg.DagsterEventType.STEP_FAILURE)[0]
+    error = failure.event_specific_data.error
+    assert error.cls_name == "Failure" and error.cause.cls_name == "ValueError"
+    # what `make run` prints: the original message and its type, no stack trace
+    paragraph = failure_paragraph([failure.message, *error.to_string().splitlines()])
+    assert paragraph.startswith(
+        "ValueError: Column monetary_value contains zeroes or negative values"
+    )
+    assert "Stack Trace" not in paragraph and 'File "' not in paragraph
+
+
+def test_a_transient_error_in_a_python_asset_is_retried(tmp_path):
+    """Another process holds a DuckDB file the asset opens: DuckDB's lock error is transient,
+    so the wrapper lets it through and the retry policy tries again, twice."""
+    held = tmp_path / "held.duckdb"
+    counter = tmp_path / "attempts.txt"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(held), "120"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        opens_held_file = lambda: duckdb.connect(str(held)).close()  # noqa: E731
+        result = dg.materialize(
+            [_attempt_counting_asset(counter, opens_held_file)], raise_on_error=False
+        )
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    assert counter.read_text().splitlines() == ["attempt 0", "attempt 1", "attempt 2"]
+    assert len(_step_events(result, dg.DagsterEventType.STEP_RESTARTED)) == 2
+    error = _step_events(result, dg.DagsterEventType.STEP_FAILURE)[0].event_specific_data.error
+    assert "Could not set lock" in error.to_string()
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server naming)
+        length = int(self.headers["Content-Length"])
+        _Receiver.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypatch):
+    from orchestration.definitions import defs
+    from orchestration.reliability import record_run_failure
+    from orchestration.resources import build_resources
+
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW_DATA_DIR, raw)
+    (raw / "orders.csv").unlink()
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RUN_FAILURE_DIR", str(tmp_path / "failures"))
+    monkeypatch.setenv("RUN_FAILURE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", raw_data_dir=raw)
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                list(defs.assets),
+                resources=build_resources(settings),
+                instance=instance,
+                raise_on_error=False,
+                partition_key=last_partition_key(),
+            )
+            assert not result.success
+            # a data error is not retried
+            assert not [
+                e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_RESTARTED
+            ]
+            run = instance.get_run_by_id(result.run_id)
+            failure = next(
+                e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE
+            )
+            context = dg.build_run_status_sensor_context(
+                sensor_name="record_run_failure",
+                dagster_event=failure,
+                dagster_instance=instance,
+                dagster_run=run,
+            ).for_run_failure()
+            record_run_failure(context)
+    finally:
+        server.shutdown()
+    files = list((tmp_path / "failures").glob("*.json"))
+    assert len(files) == 1
+    record = json.loads(files[0].read_text())
+    assert record["run_id"] == result.run_id
+    assert [step["step"] for step in record["failed_steps"]] == ["raw_files"]
+    assert "orders" in record["failed_steps"][0]["error"]
+    assert "missing" in record["failed_steps"][0]["error"].lower()
+    assert _Receiver.received == [record]
+
+
+@pytest.mark.parametrize(
+    ("message", "transient"),
+    [
+        ('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held', True),
+        ("Resource temporarily unavailable", True),
+        ("Binder Error: column x not found", False),
+        ("Failure in test not_null_customers_user_id", False),
+        (None, False),
+    ],
+)
+def test_only_transient_errors_are_retried(message, transient):
+    from orchestration.retries import is_transient
+
+    assert is_transient(message) is transient

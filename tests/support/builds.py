@@ -1,0 +1,197 @@
+"""Building warehouses for the tests: real dbt, real DuckDB files, real Dagster materializations.
+
+- :func:`prepare_manifest`: ``dbt parse`` once, the way ``make`` does it, before the code location
+  is imported.
+- :func:`build_warehouse`: ``dagster.materialize`` over the code location's own assets into a
+  DuckDB file.
+- :func:`shared_build`: a warehouse built once per test run and shared, read-only, by every
+  pytest-xdist worker as a file. The first worker that needs it builds it under a file lock, the
+  others wait for it; the demo build is started by the controller before the workers begin
+  (``tests/conftest.py``), so it is ready when the read-only tier reaches it. The build's Dagster
+  events are kept beside the file (:class:`RecordedRun`), for tests of check results and
+  metadata.
+
+Run as a script (``python tests/support/builds.py FOLDER RAW_DIR``) it makes one shared build:
+that is how the controller starts the demo build in the background.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings
+
+SUPPORT_DIR = Path(__file__).resolve().parent
+TESTS_DIR = SUPPORT_DIR.parent
+DATA_DIR = TESTS_DIR / "data"
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+#: the file beside a shared build that holds its Dagster events (written last: the build is done)
+EVENTS_FILE = "events.json"
+WAREHOUSE_FILE = "warehouse.duckdb"
+LOCK_FILE = ".lock"
+
+
+def manifest_is_fresh() -> bool:
+    """The manifest is newer than every file of the dbt project (``make manifest`` just ran)."""
+    if not MANIFEST.exists():
+        return False
+    built = MANIFEST.stat().st_mtime
+    for name in PROJECT_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        if any(file.stat().st_mtime > built for file in files):
+            return False
+    return True
+
+
+def prepare_manifest() -> None:
+    """``dbt parse`` unless the manifest is fresh. The pytest-xdist workers share the project
+    folder, so they take turns under a file lock, and the second finds the manifest fresh."""
+    MANIFEST.parent.mkdir(exist_ok=True)
+    with open(MANIFEST.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest_is_fresh():
+            dbt = Path(sys.executable).parent / "dbt"
+            subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+
+
+def build_warehouse(
+    raw_dir: Path,
+    warehouse_path: Path,
+    data_cutoff: str | None = None,
+    raise_on_error=True,
+    partition_key: str | None = None,
+    full_refresh: bool = False,
+):
+    """Materialize every asset of the code location into ``warehouse_path``, for daily partition
+    ``partition_key`` (default: yesterday). A new file gets a full build either way."""
+    import dagster as dg
+
+    from orchestration.assets.dbt import daily_dbt_assets
+    from orchestration.definitions import defs
+    from orchestration.resources import build_resources
+    from touchpoint_alchemy.settings import last_partition_key
+
+    settings = Settings(
+        warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
+    )
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
+    op_name = daily_dbt_assets.op.name
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            assets,
+            resources=build_resources(settings),
+            instance=instance,
+            raise_on_error=raise_on_error,
+            partition_key=partition_key or last_partition_key(),
+            run_config={"ops": {op_name: {"config": {"full_refresh": full_refresh}}}},
+        )
+
+
+class RecordedRun:
+    """The Dagster events of a shared build, read back from its events file: the part of
+    ``ExecuteInProcessResult`` the read-only tests use."""
+
+    def __init__(self, events: list) -> None:
+        self.all_events = events
+
+    @property
+    def success(self) -> bool:
+        return any(e.event_type_value == "RUN_SUCCESS" for e in self.all_events)
+
+    def get_asset_check_evaluations(self) -> list:
+        return [
+            e.asset_check_evaluation_data
+            for e in self.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        ]
+
+    def get_asset_materialization_events(self) -> list:
+        return [e for e in self.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+
+
+class Warehouse:
+    """A built warehouse file, queried read-only."""
+
+    def __init__(self, path: Path, raw_dir: Path, result=None) -> None:
+        self.path = path
+        self.raw_dir = raw_dir
+        self.result = result
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def df(self, sql: str):
+        with self.connect() as con:
+            return con.execute(sql).df()
+
+
+def built(tmp_path_factory, name: str, raw_dir: Path, **kwargs) -> Warehouse:
+    """A warehouse of this test process only (a scenario's own build)."""
+    path = tmp_path_factory.mktemp(name) / WAREHOUSE_FILE
+    result = build_warehouse(raw_dir, path, **kwargs)
+    assert result.success
+    return Warehouse(path, raw_dir, result)
+
+
+def shared_root(tmp_path_factory) -> Path:
+    """The base temporary folder of the whole run: the controller's, which pytest-xdist
+    workers' own folders (``popen-gw<n>``) sit in."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _build_into(folder: Path, raw_dir: Path) -> None:
+    """Build, then write the events file (its presence marks the build as done)."""
+    from dagster._serdes import serialize_value
+
+    prepare_manifest()
+    result = build_warehouse(raw_dir, folder / WAREHOUSE_FILE)
+    assert result.success, f"the shared build in {folder} failed"
+    (folder / EVENTS_FILE).write_text(serialize_value(list(result.all_events)))
+
+
+def shared_build(root: Path, name: str, raw_dir: Path) -> Warehouse:
+    """The warehouse ``name`` of this test run, built from ``raw_dir`` once for all workers."""
+    from dagster._serdes import deserialize_value
+
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits while another process builds it
+        if not (folder / EVENTS_FILE).exists():
+            _build_into(folder, raw_dir)
+    events = deserialize_value((folder / EVENTS_FILE).read_text(), list)
+    return Warehouse(folder / WAREHOUSE_FILE, raw_dir, RecordedRun(events))
+
+
+def start_shared_build(root: Path, name: str, raw_dir: Path) -> subprocess.Popen:
+    """Start building ``name`` in a background process that holds the build's lock from the
+    start (the lock is taken here and the open file handed to the child), so a worker that asks
+    for it early waits instead of building it twice. If the child dies, the lock goes with it and
+    the first worker that needs the build makes it itself."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.Popen(
+            [sys.executable, __file__, str(folder), str(raw_dir), str(lock.fileno())],
+            pass_fds=(lock.fileno(),),
+            stdout=(folder / "build.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+if __name__ == "__main__":
+    # The lock's file descriptor (argv[3]) is inherited and held until this process exits.
+    _build_into(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,0 +1,77 @@
+"""Properties of the whole demo build: every asset check passed, the schemas are the layers, and
+the dbt unit tests pass (they run here, once, not in the builds: `dbt test --select
+test_type:unit` against a copy of the demo build, which holds the tables they read).
+Idempotence is tests/scenarios/test_idempotence.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
+
+
+def test_every_asset_check_passed(demo_warehouse):
+    evaluations = demo_warehouse.result.get_asset_check_evaluations()
+    assert len(evaluations) > 50
+    # The demo data is from 2025: its freshness checks warn (tests/scenarios/test_reliability.py).
+    failed = [e.check_name for e in evaluations if not e.passed and e.check_name != "raw_fresh"]
+    assert not failed
+
+
+def test_schemas_are_exactly_the_layers(demo_warehouse):
+    with demo_warehouse.connect() as con:
+        schemas = {
+            r[0]
+            for r in con.execute(
+                "select distinct table_schema from information_schema.tables "
+                "where table_catalog = current_database()"
+            ).fetchall()
+        }
+    assert schemas == {"staging", "intermediate", "marts", "scoring", "audit"}
+
+
+def test_dbt_unit_tests_pass(demo_warehouse, tmp_path):
+    """Every dbt unit test of the project, once: `dbt test --select test_type:unit` against a
+    copy of the demo build (unit tests read their inputs' column types from the built tables).
+    The builds themselves skip unit tests (orchestration/assets/dbt.py: they test the SQL, not
+    the data)."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse.path, copy)
+    env = {**os.environ, "WAREHOUSE_DUCKDB_PATH": str(copy)}
+    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
+    target = tmp_path / "target"
+    out = subprocess.run(
+        [
+            dbt,
+            "test",
+            "--select",
+            "test_type:unit",
+            "--target-path",
+            str(target),
+            "--vars",
+            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+    manifest = json.loads((target / "manifest.json").read_text())
+    declared = {uid for uid in manifest["unit_tests"]}
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    passed = {r["unique_id"] for r in results if r["status"] == "pass"}
+    assert len(declared) >= 20
+    assert passed == declared, declared - passed
+    names = {uid.rsplit(".", 1)[-1] for uid in passed}
+    assert {
+        "funnel_chain_edge_cases",
+        "purchase_sequence",
+        "experiment_conversion_window",
+        "experiment_without_control_and_srm",
+        "nps_scores_months_and_themes",
+    } <= names
