@@ -62,10 +62,12 @@ run: manifest ## Build the whole warehouse from scratch through Dagster and prin
 		2>&1 | $(BIN)/python -m orchestration.console $(RUN_LOG)
 	@$(BIN)/python -m touchpoint_alchemy.summary
 
-# sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them).
-lint: manifest ## ruff and sqlfluff
+# sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them). lint-imports
+# checks the import contracts of pyproject.toml ([tool.importlinter]).
+lint: manifest ## ruff, the import contracts and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint --processes 0 models tests
 
 # Two workers (pytest-xdist), one per core: most of a build is single-threaded Python and dbt.

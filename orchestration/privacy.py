@@ -1,20 +1,10 @@
-"""Privacy asset check: after every build, no table holds a raw e-mail address or phone number.
+"""Privacy: the ``no_raw_pii`` asset check and the guards of the PII hash salt.
 
-``no_raw_pii`` scans every column of text type of every table in every schema, with one query per
-table, for two things:
-
-- a value equal to a raw e-mail or phone of the input: each value of the raw users file's
-  ``email`` and ``phone`` columns as given, lower-cased and trimmed, and (phones) reduced to its
-  digits and a leading ``+``, the form that is hashed;
-- a value that contains something shaped like an e-mail address (``name@domain.tld``) or a phone
-  number (9 to 15 digits, optionally with ``+``, spaces, dots, dashes and parentheses, that is not
-  a date, a time or a decimal number).
-
-Views are not scanned: they hold no data of their own, only queries over the scanned tables (the
-staging views read the base tables, never the raw files), and scanning them would re-run them.
-A finding fails the check with severity ERROR and names the table, the column and the kind of
-finding, never the value. The check waits for every asset of the build it is given, so it
-scans the finished warehouse.
+``no_raw_pii`` runs :func:`touchpoint_alchemy.pii_scan.scan_for_pii` (what it looks for is
+described there) after every build: no table in any schema holds a raw e-mail address or phone
+number. A finding fails the check with severity ERROR and names the table, the column and the
+kind of finding, never the value. The check waits for every asset of the build it is given, so
+it scans the finished warehouse.
 
 ``check_hash_salt`` guards the salt (the HMAC key) of the PII hashes: the development default
 warns, and with ``TOUCHPOINT_ENV=production`` it refuses to run (the dbt-duckdb plugin
@@ -24,7 +14,7 @@ fingerprint with the published warehouse's: a change warns, and refuses in produ
 """
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dagster import (
@@ -41,21 +31,18 @@ from orchestration.assets.dbt import model_asset_keys_tagged
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy import pii_key
-from touchpoint_alchemy.raw_contract import CSV_OPTIONS, locate_raw_file
-from touchpoint_alchemy.sql import quote_identifier
+from touchpoint_alchemy.pii_scan import scan_for_pii
 
-#: ``name@domain.tld``
-EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-#: a run of digits with phone separators, not inside a word or an id (hex hashes and ids such as
-#: ``a_4571563289`` have digit runs too); the
-#: candidate (group 2) is a phone when it has 9 to 15 digits and is not a date (2025-01-31...) or
-#: a decimal number
-PHONE_CANDIDATE = r"(^|[^0-9A-Za-z_])(\+?\(?[0-9][0-9 ().-]{6,}[0-9])([^0-9A-Za-z_]|$)"
-_NOT_PHONE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|^[0-9]+\.[0-9]+$"
-#: raw values shorter than this are not searched for (a one-letter "e-mail" would match anything)
-MIN_RAW_LENGTH = 6
-_SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
-
+#: the scan is library code (touchpoint_alchemy.pii_scan); importable from here as before
+__all__ = [
+    "DEFAULT_HASH_SALT",
+    "HashSaltError",
+    "PRODUCTION_VALUES",
+    "check_hash_salt",
+    "check_salt_rotation",
+    "pii_scan_check",
+    "scan_for_pii",
+]
 
 #: the development salt; fine on a laptop, never in a real deployment (touchpoint_alchemy.pii_key)
 DEFAULT_HASH_SALT = pii_key.DEFAULT_SALT
@@ -127,108 +114,8 @@ def check_salt_rotation(
     )
 
 
-def _quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _raw_users_relation(raw_dir: Path) -> str:
-    """A DuckDB relation over the raw users file, every column as text (as dbt reads it)."""
-    path = locate_raw_file(raw_dir, "users")
-    if path.is_dir():
-        # a folder name may hold glob characters: [ * ? match themselves (as in read_raw.sql)
-        folder = "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
-        return f"read_parquet({_quote_literal(folder + '/**/*.parquet')}, union_by_name = true)"
-    if path.suffix == ".parquet":
-        return f"read_parquet({_quote_literal(str(path))})"
-    return f"read_csv({_quote_literal(str(path))}, {CSV_OPTIONS.format(header='true')})"
-
-
-def _load_raw_pii(con, raw_dir: Path) -> None:
-    """Fill temp table ``raw_pii(value)`` with the raw e-mails and phones."""
-    relation = _raw_users_relation(raw_dir)
-    con.execute(
-        f"""
-        create or replace temp table raw_pii as
-        with raw as (
-            select cast(email as varchar) as email, cast(phone as varchar) as phone
-            from {relation}
-        ),
-        candidates as (
-            select email as value from raw
-            union all select lower(trim(email)) from raw
-            union all select phone from raw
-            union all select trim(phone) from raw
-            union all select regexp_replace(trim(phone), '[^0-9+]', '', 'g') from raw
-        )
-        select distinct value from candidates
-        where value is not null and length(value) >= {MIN_RAW_LENGTH}
-        """
-    )
-
-
-def _findings_query(schema: str, table: str, columns: Sequence[str]) -> str:
-    """One query over the table: per column, rows equal to a raw value, e-mail-like rows and
-    phone-like rows."""
-    parts = []
-    for column in columns:
-        c = quote_identifier(column)
-        # `case when cheap then costly` and not `cheap and costly`: DuckDB evaluates both sides
-        # of an `and` inside an aggregate's filter for every row, so the e-mail pattern ran on
-        # every value, not only on those with an '@' (4.4x slower on the touchpoints)
-        parts += [
-            f"count(*) filter (where {c} in (select value from raw_pii))",
-            f"count(*) filter (where case when contains({c}, '@') "
-            f"then regexp_matches({c}, {_quote_literal(EMAIL_PATTERN)}) else false end)",
-            f"count(*) filter (where case when regexp_matches({c}, "
-            f"{_quote_literal(PHONE_CANDIDATE)}) then len(list_filter("
-            f"regexp_extract_all({c}, {_quote_literal(PHONE_CANDIDATE)}, 2), "
-            f"x -> length(regexp_replace(x, '[^0-9]', '', 'g')) between 9 and 15 "
-            f"and not regexp_matches(x, {_quote_literal(_NOT_PHONE)}))) > 0 else false end)",
-        ]
-    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-    return f"select {', '.join(parts)} from {relation}"
-
-
 #: the dbt tag of the model the no_raw_pii check sits on (the staged file that carries PII)
 PII_TAG = "pii"
-KINDS = ("a raw e-mail or phone of the input", "an e-mail address", "a phone number")
-
-
-def scan_for_pii(con, raw_dir: Path | None) -> tuple[list[str], int, int]:
-    """Scan every table of the connection's database. Returns the findings (``schema.table.column:
-    <kind> in n row(s)``), the number of tables and of text columns scanned."""
-    con.execute("set enable_progress_bar = false")
-    if raw_dir is None:
-        con.execute("create or replace temp table raw_pii (value varchar)")
-    else:
-        _load_raw_pii(con, raw_dir)
-    columns = con.execute(
-        """
-        select c.table_schema, c.table_name, c.column_name
-        from information_schema.columns as c
-        inner join information_schema.tables as t
-            on c.table_catalog = t.table_catalog
-            and c.table_schema = t.table_schema
-            and c.table_name = t.table_name
-        where c.table_catalog = current_database()
-            and t.table_type = 'BASE TABLE'
-            and c.table_schema not in ?
-            and c.data_type = 'VARCHAR'
-        order by c.table_schema, c.table_name, c.ordinal_position
-        """,
-        [list(_SYSTEM_SCHEMAS)],
-    ).fetchall()
-    by_table: dict[tuple[str, str], list[str]] = {}
-    for schema, table, column in columns:
-        by_table.setdefault((schema, table), []).append(column)
-    findings = []
-    for (schema, table), names in by_table.items():
-        counts = con.execute(_findings_query(schema, table, names)).fetchone()
-        for i, column in enumerate(names):
-            for kind, count in zip(KINDS, counts[3 * i : 3 * i + 3], strict=True):
-                if count:
-                    findings.append(f"{schema}.{table}.{column}: {kind} in {count} row(s)")
-    return findings, len(by_table), len(columns)
 
 
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:

@@ -35,6 +35,7 @@ from orchestration.assets.dbt import model_asset_key, source_tables
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from touchpoint_alchemy.settings import REPO_ROOT
+from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 # --- run failures ------------------------------------------------------------------------------
 
@@ -155,7 +156,9 @@ def _freshness_check(name: str, staged_key: AssetKey, column: str):
         hours, fail = freshness_settings()
         schema, table = staged_key.path[-2:]
         with warehouse.get_connection() as con:
-            newest = con.execute(f'select max("{column}") from "{schema}"."{table}"').fetchone()[0]
+            newest = con.execute(
+                f"select max({quote_identifier(column)}) from {quote_relation(schema, table)}"
+            ).fetchone()[0]
         now = datetime.now(UTC).replace(tzinfo=None)
         if newest is not None and not isinstance(newest, datetime):
             newest = datetime(newest.year, newest.month, newest.day)

@@ -18,9 +18,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from orchestration.project import dbt_project
-from touchpoint_alchemy import snapshots
+from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy.settings import Settings
-from touchpoint_alchemy.sql import quote_identifier
+from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -145,16 +145,18 @@ class WarehouseResource(DuckDBResource):
         """``schema.table`` (only ``columns``, when given) as Arrow, in a stable row order."""
         selected = ", ".join(quote_identifier(column) for column in columns) if columns else "*"
         with self.get_connection() as con:
-            data = con.execute(f'select {selected} from "{schema}"."{table}"').to_arrow_table()
+            relation = quote_relation(schema, table)
+            data = con.execute(f"select {selected} from {relation}").to_arrow_table()
         return in_stable_order(data)
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Replace ``schema.table`` with ``data`` in one transaction."""
+        relation = quote_relation(schema, table)
         with self.get_connection() as con:
             con.execute("begin transaction")
-            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f"create schema if not exists {quote_identifier(schema)}")
             con.register("incoming", data)
-            con.execute(f'create or replace table "{schema}"."{table}" as select * from incoming')
+            con.execute(f"create or replace table {relation} as select * from incoming")
             con.unregister("incoming")
             con.execute("commit")
 
@@ -164,30 +166,21 @@ class WarehouseResource(DuckDBResource):
         add the columns of ``data`` it lacks (a warehouse built by an older version; the other
         rows get null). Several assets share one table this way (scoring.model_metrics, one
         model each)."""
-        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        relation = quote_relation(schema, table)
+        key = quote_identifier(key_column)
         with self.get_connection() as con:
             con.execute("begin transaction")
-            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f"create schema if not exists {quote_identifier(schema)}")
             con.register("incoming", data)
             con.execute(f"create table if not exists {relation} as select * from incoming limit 0")
-            existing = {
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns where table_catalog = "
-                    "current_database() and table_schema = ? and table_name = ?",
-                    [schema, table],
-                ).fetchall()
-            }
+            existing = catalog.columns(con, schema=schema, table=table).get((schema, table), {})
             incoming = con.execute("describe select * from incoming").fetchall()
             for column, column_type, *_ in incoming:
                 if column not in existing:
                     name = quote_identifier(column)
                     con.execute(f"alter table {relation} add column {name} {column_type}")
-            con.execute(
-                f'delete from "{schema}"."{table}" where "{key_column}" in '
-                f'(select "{key_column}" from incoming)'
-            )
-            con.execute(f'insert into "{schema}"."{table}" by name select * from incoming')
+            con.execute(f"delete from {relation} where {key} in (select {key} from incoming)")
+            con.execute(f"insert into {relation} by name select * from incoming")
             con.unregister("incoming")
             con.execute("commit")
 

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import duckdb
 
-from touchpoint_alchemy import snapshots
+from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy.settings import Settings
-from touchpoint_alchemy.sql import quote_identifier
+from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 #: columns whose value says who a row is about
 USER_COLUMNS = ("user_id", "actor_id", "anonymous_id")
@@ -62,25 +62,6 @@ class Erasure:
         return sum(self.deleted.get(str(path), {}).values())
 
 
-def _base_tables(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
-    """(schema, table) -> {column: type} for every base table of the open database."""
-    rows = con.execute(
-        "select c.table_schema, c.table_name, c.column_name, c.data_type "
-        "from information_schema.columns c join information_schema.tables t "
-        "using (table_catalog, table_schema, table_name) "
-        "where t.table_type = 'BASE TABLE' and c.table_catalog = current_database() "
-        "order by c.table_schema, c.table_name, c.ordinal_position"
-    ).fetchall()
-    tables: dict[tuple[str, str], dict[str, str]] = {}
-    for schema, table, column, data_type in rows:
-        tables.setdefault((schema, table), {})[column] = data_type
-    return tables
-
-
-def _text_columns(columns: dict[str, str]) -> list[str]:
-    return [name for name, data_type in columns.items() if data_type == "VARCHAR"]
-
-
 def _values(con, sql: str, params: list) -> set[str]:
     """The non-blank values the query returns (a blank id would match every separator)."""
     return {row[0] for row in con.execute(sql, params).fetchall() if row[0] and row[0].strip()}
@@ -88,19 +69,19 @@ def _values(con, sql: str, params: list) -> set[str]:
 
 def identifiers(con: duckdb.DuckDBPyConnection, user_id: str) -> tuple[set[str], set[str]]:
     """(identifiers matched by equality, identifiers also matched as tokens in longer text)."""
-    tables = _base_tables(con)
+    tables = catalog.columns(con, base_tables_only=True)
     devices: set[str] = set()
     shared: set[str] = set()
     for (schema, table), columns in tables.items():
         if "user_id" in columns and "anonymous_id" in columns:
-            relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+            relation = quote_relation(schema, table)
             devices |= _values(
                 con, f"select distinct anonymous_id from {relation} where user_id = ?", [user_id]
             )
     if devices:
         for (schema, table), columns in tables.items():
             if "user_id" in columns and "anonymous_id" in columns:
-                relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+                relation = quote_relation(schema, table)
                 shared |= _values(
                     con,
                     f"select distinct anonymous_id from {relation} "
@@ -116,7 +97,7 @@ def identifiers(con: duckdb.DuckDBPyConnection, user_id: str) -> tuple[set[str],
         keys = [c for c in RECORD_COLUMNS if c in columns and columns[c] == "VARCHAR"]
         if not owners or not keys:
             continue
-        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        relation = quote_relation(schema, table)
         where = " or ".join(f"list_contains($1, {quote_identifier(c)})" for c in owners)
         for key in keys:
             found = _values(
@@ -142,11 +123,11 @@ def erase_in(con: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, int]:
     pattern = _token_pattern(tokens)
     deleted: dict[str, int] = {}
     con.execute("begin transaction")
-    for (schema, table), columns in _base_tables(con).items():
-        text = _text_columns(columns)
+    for (schema, table), columns in catalog.columns(con, base_tables_only=True).items():
+        text = catalog.text_columns(columns)
         if not text:
             continue
-        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        relation = quote_relation(schema, table)
         condition = " or ".join(
             f"list_contains($1, {quote_identifier(c)}) or regexp_matches({quote_identifier(c)}, $2)"
             for c in text

@@ -67,6 +67,20 @@ def locate_raw_file(raw_dir: Path, name: str) -> Path:
     )
 
 
+def raw_relation(raw_dir: Path, name: str) -> str:
+    """A DuckDB relation (SQL text) over raw file ``name`` as :func:`locate_raw_file` finds it,
+    read as the dbt macro ``read_raw`` reads it: CSV every column as text, Parquet as stored, a
+    folder of Parquet parts at any depth by column name."""
+    path = locate_raw_file(raw_dir, name)
+    if path.is_dir():
+        # a folder name may hold glob characters: [ * ? match themselves (as in read_raw.sql)
+        folder = "".join(f"[{c}]" if c in "[*?" else c for c in str(path))
+        return f"read_parquet({quote_literal(folder + '/**/*.parquet')}, union_by_name = true)"
+    if path.suffix == ".parquet":
+        return f"read_parquet({quote_literal(str(path))})"
+    return f"read_csv({quote_literal(str(path))}, {CSV_OPTIONS.format(header='true')})"
+
+
 def _duckdb_reason(error: duckdb.Error) -> str:
     """DuckDB's message without the offending line's text (it may hold PII) and without its
     "Possible Solution" advice about reader options the contract fixes."""

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from touchpoint_alchemy.sql import quote_literal
+
 #: unpublished working files (failed, killed or running builds) kept per warehouse
 KEEP_BUILDS = 3
 BUILDS_DIR = ".builds"
@@ -120,12 +122,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _sql_string_or_null(value: str | None) -> str:
-    return "null::varchar" if value is None else _sql_string(value)
+    return "null::varchar" if value is None else quote_literal(value)
 
 
 def publish(
@@ -148,8 +146,8 @@ def publish(
         con.execute("create schema if not exists audit")
         con.execute(
             f"create or replace macro {BUILD_INFO}() as table "
-            f"select {_sql_string(run_id)} as run_id, "
-            f"{_sql_string(published_at.isoformat())}::timestamptz as published_at, "
+            f"select {quote_literal(run_id)} as run_id, "
+            f"{quote_literal(published_at.isoformat())}::timestamptz as published_at, "
             f"{_sql_string_or_null(scheme)} as pii_hash_scheme, "
             f"{_sql_string_or_null(fingerprint)} as pii_salt_fingerprint"
         )

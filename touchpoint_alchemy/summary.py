@@ -14,6 +14,7 @@ from functools import cache
 
 import duckdb
 
+from touchpoint_alchemy import catalog
 from touchpoint_alchemy.report.files import default_report_path
 from touchpoint_alchemy.report.inputs import Relation, exposure_inputs, load_manifest
 from touchpoint_alchemy.scoring import (
@@ -24,6 +25,7 @@ from touchpoint_alchemy.scoring import (
     model_status,
 )
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings
+from touchpoint_alchemy.sql import quote_relation
 
 SCHEMAS = ("staging", "intermediate", "marts", "scoring", "audit")
 #: the dbt exposure that lists the tables the summary reads
@@ -60,15 +62,11 @@ def _format_value(value: float | None, unit: str) -> str:
 
 def render(con: duckdb.DuckDBPyConnection) -> str:
     lines = []
-    tables = con.execute(
-        "select table_schema, table_name, table_type from information_schema.tables "
-        "where table_catalog = current_database() and table_schema in "
-        f"({', '.join(repr(s) for s in SCHEMAS)}) order by table_schema, table_name"
-    ).fetchall()
+    tables = catalog.tables(con, schemas=SCHEMAS)
     lines.append("Tables built")
     for schema, name, kind in tables:
-        count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
-        label = "view " if kind == "VIEW" else "table"
+        count = con.execute(f"select count(*) from {quote_relation(schema, name)}").fetchone()[0]
+        label = "view " if kind == catalog.VIEW else "table"
         lines.append(f"  {label} {schema + '.' + name:<45} {count:>10,} rows")
     rejected = con.execute(
         f"select source, reason, count(*) from {_sql('rejected_rows')} group by all order by all"

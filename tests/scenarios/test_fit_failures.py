@@ -290,7 +290,7 @@ def test_a_bug_of_ours_fails_the_step_once(tmp_path):
 def test_a_spend_pymc_cannot_evaluate_is_a_fit_error():
     """An infinite mean spend reaches the Gamma-Gamma likelihood (it is positive, so not left
     out): pymc's SamplingError (non-finite log-likelihood at the start) becomes ModelFitError."""
-    from touchpoint_alchemy.scoring.clv import fit_clv
+    from touchpoint_alchemy.scoring.clv_fit import fit_clv
 
     summary = customer_summary(heavy_tailed_log(customers=30, repeaters=20), CUTOFF)
     summary = pd.DataFrame(

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from touchpoint_alchemy.raw_contract import CSV_OPTIONS, RawContractError, check_raw_file
+from touchpoint_alchemy.raw_contract import RawContractError, check_raw_file, raw_relation
 
 import hostile
 from builds import DATA_DIR, build_warehouse
@@ -289,13 +289,7 @@ def test_json_bombs_and_the_10mb_field_arrive_intact(build):
 
 def _raw_count(raw_dir: Path, source: str) -> int:
     with duckdb.connect() as con:
-        parquet = raw_dir / f"{source}.parquet"
-        if parquet.exists():
-            return pq.read_metadata(parquet).num_rows
-        return con.execute(
-            f"select count(*) from read_csv($path, {CSV_OPTIONS.format(header='true')})",
-            {"path": str(raw_dir / f"{source}.csv")},
-        ).fetchone()[0]
+        return con.execute(f"select count(*) from {raw_relation(raw_dir, source)}").fetchone()[0]
 
 
 @pytest.mark.parametrize("source", SOURCES)

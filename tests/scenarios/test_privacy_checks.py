@@ -11,13 +11,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.privacy import (
-    DEFAULT_HASH_SALT,
-    HashSaltError,
-    check_hash_salt,
-    scan_for_pii,
-)
+from orchestration.privacy import DEFAULT_HASH_SALT, HashSaltError, check_hash_salt
 from touchpoint_alchemy import snapshots
+from touchpoint_alchemy.pii_scan import scan_for_pii
 from touchpoint_alchemy.settings import Settings
 
 import hostile

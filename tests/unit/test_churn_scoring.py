@@ -11,9 +11,9 @@ from touchpoint_alchemy.scoring.churn import (
     RISK_BANDS,
     SCORE_COLUMNS,
     build_feature_matrix,
-    describe_feature,
     score_churn,
 )
+from touchpoint_alchemy.scoring.churn_drivers import describe_feature
 
 N_CUSTOMERS = 600
 AS_OF = {"train": "2025-01-01", "validation": "2025-04-01", "score": "2025-07-01"}

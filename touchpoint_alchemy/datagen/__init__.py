@@ -7,10 +7,11 @@ order_items, marketing_spend, nps_responses, experiment_assignments) as CSV or P
     python -m touchpoint_alchemy.datagen --out data/raw/scale_200k --users 200000 --format parquet
 
 or ``generate(out_dir, users=2000, seed=42, fmt="csv", start="2025-01-01", days=365)``. The
-same arguments give byte-identical files. Modules: :mod:`.people` (users), :mod:`.journeys`
-(visits and touchpoints), :mod:`.commerce` (catalogue, orders, items), :mod:`.marketing`
-(campaigns and spend), :mod:`.feedback` (NPS, experiments), :mod:`.bad_rows` (the planted bad
-rows, one list), :mod:`.writer` (schemas, CSV/Parquet), :mod:`.core` (batching).
+same arguments give byte-identical files. Modules: :mod:`.people` (users), :mod:`.visits`
+(the visits), :mod:`.journeys` (touchpoints), :mod:`.pages` (their pages and properties),
+:mod:`.commerce` (catalogue, orders, items), :mod:`.marketing` (campaigns and spend),
+:mod:`.feedback` (NPS, experiments), :mod:`.bad_rows` (the planted bad rows, one list),
+:mod:`.writer` (schemas, CSV/Parquet), :mod:`.core` (batching).
 
 Facts seeded on purpose, which downstream analyses can look for:
 

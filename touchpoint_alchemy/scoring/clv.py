@@ -35,14 +35,16 @@ parameters, ``SHAPE_PARAMETER_RANGE``. DECISIONLOG.md, 43 to 45.
 ``clv_12m`` is the expected spend times the BG/NBD expected purchases in each of the next 12
 months, each month discounted by ``(1 + monthly_discount_rate) ** month``.
 
-pymc-marketing is imported inside the functions: importing it takes about 10 seconds.
+The fitting and the convergence checks are in :mod:`touchpoint_alchemy.scoring.clv_fit`;
+this module computes what the asset writes from a fit. pymc-marketing is imported inside the
+functions: importing it takes about 10 seconds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,26 +56,62 @@ from touchpoint_alchemy.scoring import (
     Metric,
     ModelFitError,
     ModelNotFitted,
-    fit_errors,
+)
+from touchpoint_alchemy.scoring.clv_fit import (
+    BG_NBD_PARAMETERS,
+    GAMMA_GAMMA_PARAMETERS,
+    MIN_CUSTOMERS,
+    MIN_SPENDING_REPEAT_CUSTOMERS,
+    SHAPE_PARAMETER_RANGE,
+    SHAPE_PARAMETERS,
+    TIME_UNIT_DAYS,
+    ClvFit,
+    ClvSettings,
+    Method,
+    RecordingOptimizer,
+    TimeUnit,
+    bg_nbd_log_likelihood,
+    convergence_problem,
+    fit_clv,
+    fit_model,
+    gamma_gamma_log_likelihood,
+    model_frame,
+    spending_repeat_customers,
 )
 
-#: days per time unit; a month is 365.25 / 12 days, as in pymc-marketing
-TIME_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": 30.4375}
+#: the fitting code's names, importable from here as before the split (clv_fit.py)
+__all__ = [
+    "BG_NBD_PARAMETERS",
+    "CUSTOMER_CLV_COLUMNS",
+    "GAMMA_GAMMA_PARAMETERS",
+    "MIN_CUSTOMERS",
+    "MIN_SPENDING_REPEAT_CUSTOMERS",
+    "PARAMETER_COLUMNS",
+    "SHAPE_PARAMETERS",
+    "SHAPE_PARAMETER_RANGE",
+    "TIME_UNIT_CODES",
+    "TIME_UNIT_DAYS",
+    "ClvFit",
+    "ClvResult",
+    "ClvSettings",
+    "Method",
+    "RecordingOptimizer",
+    "TimeUnit",
+    "bg_nbd_log_likelihood",
+    "convergence_problem",
+    "fit_clv",
+    "fit_metrics",
+    "gamma_gamma_log_likelihood",
+    "holdout_validation",
+    "parameter_rows",
+    "rfm_summary",
+    "score_clv",
+    "score_customers",
+    "spending_repeat_customers",
+]
+
 #: pymc-marketing's code for each time unit (expected_customer_lifetime_value)
 TIME_UNIT_CODES = {"day": "D", "week": "W", "month": "M"}
-
-BG_NBD_PARAMETERS = ("r", "alpha", "a", "b")
-GAMMA_GAMMA_PARAMETERS = ("p", "q", "v")
-#: the shape parameters of each model (the others, alpha and v, are scales in time or money)
-SHAPE_PARAMETERS = {"bg_nbd": ("r", "a", "b"), "gamma_gamma": ("p", "q")}
-#: a shape parameter outside this range means the fit ran to the edge of the parameter space:
-#: a -> infinity with b (or p and q) means no heterogeneity, where the likelihood is flat and the
-#: optimizer stops wherever its tolerance says (DECISIONLOG.md, 45). Published fits are of order
-#: 0.1 to 10 (CDNOW: r 0.24, a 0.79, b 2.4, p 6.3, q 3.7).
-SHAPE_PARAMETER_RANGE = (1e-3, 1e3)
-#: the BG/NBD fit needs this many customers, the Gamma-Gamma fit this many with a positive spend
-MIN_CUSTOMERS = 10
-MIN_SPENDING_REPEAT_CUSTOMERS = 5
 
 CUSTOMER_CLV_COLUMNS = (
     "user_id",
@@ -90,62 +128,6 @@ CUSTOMER_CLV_COLUMNS = (
     "clv_12m_upper",
 )
 PARAMETER_COLUMNS = ("model", "parameter", "value", "log_likelihood", "n_customers", "converged")
-
-TimeUnit = Literal["day", "week", "month"]
-Method = Literal["map", "mcmc"]
-
-
-@dataclass(frozen=True)
-class ClvSettings:
-    """How CLV is fitted. The defaults are the documented ones (docs/scoring.md)."""
-
-    time_unit: TimeUnit = "week"
-    monthly_discount_rate: float = 0.01
-    method: Method = "map"
-    holdout_days: int = 90
-    seed: int = 42
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-
-    def __post_init__(self) -> None:
-        if self.time_unit not in TIME_UNIT_DAYS:
-            raise ValueError(f"time_unit must be one of {sorted(TIME_UNIT_DAYS)}")
-        if self.method not in ("map", "mcmc"):
-            raise ValueError("method must be 'map' or 'mcmc'")
-        if self.monthly_discount_rate < 0:
-            raise ValueError("monthly_discount_rate must be >= 0")
-        if self.holdout_days <= 0:
-            raise ValueError("holdout_days must be a positive number of days")
-
-    @property
-    def unit_days(self) -> float:
-        return TIME_UNIT_DAYS[self.time_unit]
-
-
-@dataclass
-class ClvFit:
-    """Fitted BG/NBD and Gamma-Gamma models with their point estimates."""
-
-    transaction_model: Any
-    spend_model: Any
-    parameters: dict[str, dict[str, float]]
-    log_likelihood: dict[str, float]
-    n_customers: dict[str, int]
-    method: str
-    #: model -> why its fit cannot be trusted (None: converged); see convergence_problem
-    convergence: dict[str, str | None] = field(default_factory=dict)
-    #: model -> the optimizer's own report, e.g. "L-BFGS-B: CONVERGENCE: ... (35 iterations)"
-    optimizer: dict[str, str] = field(default_factory=dict)
-    #: user_ids of the repeat customers left out of the Gamma-Gamma fit (mean repeat spend <= 0)
-    excluded_from_spend: tuple[str, ...] = ()
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def population_mean_spend(self) -> float:
-        """The Gamma-Gamma mean spend of a customer the model knows nothing about, p*v/(q-1)."""
-        gg = self.parameters["gamma_gamma"]
-        return gg["p"] * gg["v"] / (gg["q"] - 1)
 
 
 @dataclass
@@ -199,219 +181,6 @@ def rfm_summary(
     return summary.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
-def spending_repeat_customers(summary: pd.DataFrame) -> pd.Series:
-    """True for the customers the Gamma-Gamma model is fitted on: a repeat purchase and a
-    positive mean repeat spend (NaN is not positive)."""
-    return (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
-
-
-def bg_nbd_log_likelihood(
-    summary: pd.DataFrame, r: float, alpha: float, a: float, b: float
-) -> float:
-    """Total BG/NBD log-likelihood (Fader, Hardie & Lee 2005, equation 6)."""
-    from scipy.special import betaln, gammaln
-
-    x = summary["frequency"].to_numpy(float)
-    t_x = summary["recency"].to_numpy(float)
-    big_t = summary["t"].to_numpy(float)
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    alive = betaln(a, b + x) - betaln(a, b) + common - (r + x) * np.log(alpha + big_t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dropped = (
-            betaln(a + 1, np.maximum(b + x - 1, 1e-12))
-            - betaln(a, b)
-            + common
-            - (r + x) * np.log(alpha + t_x)
-        )
-    dropped = np.where(x > 0, dropped, -np.inf)
-    return float(np.logaddexp(alive, dropped).sum())
-
-
-def gamma_gamma_log_likelihood(summary: pd.DataFrame, p: float, q: float, v: float) -> float:
-    """Total Gamma-Gamma log-likelihood of the mean repeat spend of the repeat customers with a
-    positive mean spend, the customers it is fitted on (Fader & Hardie 2013, "The Gamma-Gamma
-    Model of Monetary Value", equation 1)."""
-    from scipy.special import gammaln
-
-    repeat = summary[spending_repeat_customers(summary)]
-    x = repeat["frequency"].to_numpy(float)
-    z = repeat["monetary_value"].to_numpy(float)
-    ll = (
-        gammaln(p * x + q)
-        - gammaln(p * x)
-        - gammaln(q)
-        + q * np.log(v)
-        + (p * x - 1) * np.log(z)
-        + p * x * np.log(x)
-        - (p * x + q) * np.log(v + x * z)
-    )
-    return float(ll.sum())
-
-
-def _model_frame(summary: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "customer_id": summary["user_id"].to_numpy(),
-            "frequency": summary["frequency"].to_numpy("int64"),
-            "recency": summary["recency"].to_numpy(float),
-            "T": summary["t"].to_numpy(float),
-            "monetary_value": summary["monetary_value"].to_numpy(float),
-        }
-    )
-
-
-class RecordingOptimizer:
-    """scipy's L-BFGS-B, pymc's ``find_MAP`` default, as a custom ``method`` of
-    ``scipy.optimize.minimize`` that keeps the ``OptimizeResult``: pymc-marketing's MAP fit
-    returns the point only, and the success flag and message are what tell a converged fit from
-    one that stopped. ``result`` stays None when ``find_MAP`` stopped the optimizer at its
-    evaluation limit (it raises StopIteration through it)."""
-
-    name = "L-BFGS-B"
-
-    def __init__(self) -> None:
-        self.result: Any = None
-        self.calls = 0
-
-    def __call__(self, fun, x0, args=(), jac=None, callback=None, **_: Any):
-        from scipy import optimize
-
-        self.calls += 1
-        self.result = None
-        result = optimize.minimize(fun, x0, args=args, jac=jac, method=self.name, callback=callback)
-        self.result = result
-        return result
-
-    def report(self) -> str:
-        if self.result is None:
-            return f"{self.name}: stopped at pymc's limit of 5000 log-likelihood evaluations"
-        status = "converged" if self.result.success else "did not converge"
-        message = str(self.result.message).strip().rstrip(":")
-        return f"{self.name} {status}: {message} ({self.result.nit} iterations)"
-
-
-def convergence_problem(
-    model: str, point: dict[str, float], optimizer: RecordingOptimizer | None
-) -> str | None:
-    """Why the fit of ``model`` ('bg_nbd' or 'gamma_gamma') cannot be taken as a clean maximum
-    likelihood estimate, or None: the optimizer did not report success (MAP), or a shape
-    parameter lies outside SHAPE_PARAMETER_RANGE."""
-    problems = []
-    if optimizer is not None and (optimizer.result is None or not optimizer.result.success):
-        problems.append(optimizer.report())
-    low, high = SHAPE_PARAMETER_RANGE
-    outside = [
-        f"{name} = {point[name]:.3g}"
-        for name in SHAPE_PARAMETERS[model]
-        if not low <= point[name] <= high
-    ]
-    if outside:
-        problems.append(
-            f"{', '.join(outside)} outside [{low:g}, {high:g}]: the fit ran to the edge of the "
-            "parameter space, where the likelihood is flat and the values are arbitrary"
-        )
-    return "; ".join(problems) or None
-
-
-def _fit_model(
-    model_class: Any,
-    names: tuple[str, ...],
-    data: pd.DataFrame,
-    settings: ClvSettings,
-    label: str,
-) -> tuple[Any, dict[str, float], RecordingOptimizer | None]:
-    """Fit one pymc-marketing model; returns it, its point estimates and (MAP) the optimizer."""
-    import warnings
-
-    from pymc.exceptions import SamplingError
-    from pymc_extras.prior import Prior
-
-    optimizer = RecordingOptimizer() if settings.method == "map" else None
-    with warnings.catch_warnings(), fit_errors(label, SamplingError):
-        warnings.simplefilter("ignore")
-        if optimizer is not None:
-            model = model_class(model_config={name: Prior("HalfFlat") for name in names})
-            model.fit(
-                data=data,
-                method="map",
-                progressbar=False,
-                random_seed=settings.seed,
-                map_kwargs={"method": optimizer},
-            )
-        else:
-            model = model_class()
-            model.fit(
-                data=data,
-                method="mcmc",
-                progressbar=False,
-                random_seed=settings.seed,
-                draws=settings.draws,
-                tune=settings.tune,
-                chains=settings.chains,
-                cores=1,
-            )
-    posterior = model.fit_result
-    point = {name: float(posterior[name].mean()) for name in names}
-    if not all(np.isfinite(value) for value in point.values()):
-        raise ModelFitError(f"{label}: the fit ended at non-finite parameters {point}")
-    return model, point, optimizer
-
-
-def fit_clv(summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvFit:
-    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat customers with a positive
-    mean repeat spend."""
-    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
-
-    settings = settings or ClvSettings()
-    data = _model_frame(summary)
-    spending = spending_repeat_customers(summary).to_numpy()
-    repeat = data["frequency"].to_numpy() > 0
-    if len(data) < MIN_CUSTOMERS:
-        raise InsufficientDataError(
-            f"CLV needs at least {MIN_CUSTOMERS} customers, got {len(data)}"
-        )
-    if spending.sum() < MIN_SPENDING_REPEAT_CUSTOMERS:
-        raise InsufficientDataError(
-            f"CLV needs at least {MIN_SPENDING_REPEAT_CUSTOMERS} customers with a repeat "
-            f"purchase and a positive mean repeat spend (Gamma-Gamma), got {spending.sum()} "
-            f"(of {repeat.sum()} repeat customers)"
-        )
-    transactions, bg, bg_optimizer = _fit_model(
-        BetaGeoModel, BG_NBD_PARAMETERS, data, settings, "bg_nbd"
-    )
-    spend_data = data.loc[spending, ["customer_id", "frequency", "monetary_value"]]
-    spend, gg, gg_optimizer = _fit_model(
-        GammaGammaModel, GAMMA_GAMMA_PARAMETERS, spend_data, settings, "gamma_gamma"
-    )
-    if gg["q"] <= 1:
-        raise ModelFitError(
-            f"gamma_gamma: q = {gg['q']:.4g} <= 1, so the model's mean spend p*v/(q-1) is not "
-            "finite and customers without repeat spend have no expected order value"
-        )
-    optimizers = {"bg_nbd": bg_optimizer, "gamma_gamma": gg_optimizer}
-    return ClvFit(
-        transaction_model=transactions,
-        spend_model=spend,
-        parameters={"bg_nbd": bg, "gamma_gamma": gg},
-        log_likelihood={
-            "bg_nbd": bg_nbd_log_likelihood(summary, **bg),
-            "gamma_gamma": gamma_gamma_log_likelihood(summary, **gg),
-        },
-        n_customers={"bg_nbd": len(data), "gamma_gamma": int(spending.sum())},
-        method=settings.method,
-        convergence={
-            "bg_nbd": convergence_problem("bg_nbd", bg, bg_optimizer),
-            "gamma_gamma": convergence_problem("gamma_gamma", gg, gg_optimizer),
-        },
-        optimizer={
-            model: optimizer.report()
-            for model, optimizer in optimizers.items()
-            if optimizer is not None
-        },
-        excluded_from_spend=tuple(data.loc[repeat & ~spending, "customer_id"].astype(str)),
-    )
-
-
 def _per_customer(values: Any) -> np.ndarray:
     """Posterior mean per customer of a (chain, draw, customer_id) DataArray."""
     return np.asarray(values.mean(dim=("chain", "draw")).values, dtype=float)
@@ -432,7 +201,7 @@ def score_customers(
     from pymc_marketing.clv.utils import customer_lifetime_value
 
     settings = settings or ClvSettings()
-    data = _model_frame(summary)
+    data = model_frame(summary)
     unit = settings.unit_days
     bg, gg = fit.transaction_model, fit.spend_model
     spending = spending_repeat_customers(summary).to_numpy()
@@ -552,8 +321,8 @@ def holdout_validation(
         .fillna(0)
         .to_numpy(float)
     )
-    data = _model_frame(summary)
-    model, point, optimizer = _fit_model(
+    data = model_frame(summary)
+    model, point, optimizer = fit_model(
         BetaGeoModel, BG_NBD_PARAMETERS, data, map_settings, "holdout bg_nbd"
     )
     with warnings.catch_warnings():

@@ -1,0 +1,157 @@
+"""The benchmark's result file: the markdown tables written to ``bench/results/<scale>.md``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import REPO
+
+
+def fmt_seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f} s"
+
+
+def render(scale_name: str, scale: int, figures: dict) -> str:
+    build = figures["build"]
+    incremental = figures["incremental"]
+    models = build["models"]
+    funnel_model = models.get("intermediate/int_funnel_chains")
+    retention_model = sum(
+        models.get(key, 0.0) for key in ("intermediate/int_cohort_months", "marts/cohort_retention")
+    )
+    lines = [
+        f"# Benchmark at {scale_name} touchpoints",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {figures['machine']}.",
+        f"Rows: {figures['rows']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| generation (Parquet, zstd) | {fmt_seconds(figures['generation'][0])}"
+        + (" (measured when the data was generated)" if figures["generation"][1] else "")
+        + " |",
+        f"| full build, wall time (make run's command) | {fmt_seconds(build['wall'])} |",
+        f"| full build, peak RSS of the process tree | {build['peak_rss'] / 2**30:,.2f} GiB |",
+        f"| one-day incremental run (partition {incremental['partition']}, lookback 3 days), "
+        f"wall time | {fmt_seconds(incremental['wall'])} "
+        f"({incremental['wall'] / build['wall']:.0%} of the full build) |",
+        f"| scan floor (one pass: count by user_id, DuckDB) | {fmt_seconds(figures['scan'])} |",
+        "",
+        "## Purchase funnel per actor and entry day (windowFunnel, strict_increase, 7 days)",
+        "",
+        "| engine | seconds | vs chdb |",
+        "|---|---|---|",
+    ]
+    chdb_time = figures["peers"].get("chdb funnel")
+    peer_names = ("chdb funnel", "polars funnel", "pandas funnel")
+    rows = [("warehouse: dbt int_funnel_chains", funnel_model)] + [
+        (name, figures["peers"].get(name)) for name in peer_names
+    ]
+    for name, seconds in rows:
+        ratio = f"{seconds / chdb_time:.2f}x" if seconds and chdb_time else ""
+        lines.append(f"| {name} | {fmt_seconds(seconds)} | {ratio} |")
+    lines += [
+        "",
+        "## Monthly cohort retention",
+        "",
+        "| engine | seconds | vs polars |",
+        "|---|---|---|",
+    ]
+    polars_time = figures["peers"].get("polars retention")
+    rows = [("warehouse: dbt int_cohort_months + cohort_retention", retention_model)] + [
+        (name, figures["peers"].get(name)) for name in ("polars retention", "pandas retention")
+    ]
+    for name, seconds in rows:
+        ratio = f"{seconds / polars_time:.2f}x" if seconds and polars_time else ""
+        lines.append(f"| {name} | {fmt_seconds(seconds)} | {ratio} |")
+    lines += build_tables(build, models_total=True)
+    lines += [
+        "",
+        "## One-day incremental run: dbt time per model (top 10)",
+        "",
+        "| model | seconds | full build |",
+        "|---|---|---|",
+    ]
+    for key, seconds in sorted(incremental["models"].items(), key=lambda kv: -kv[1])[:10]:
+        lines.append(f"| {key} | {seconds:,.1f} | {fmt_seconds(models.get(key))} |")
+    if figures.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in figures["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_memory_limited(name: str, limit: str, data_dir: Path, build: dict) -> str:
+    """The result file of a full build with ``DUCKDB_MEMORY_LIMIT`` set to ``limit``."""
+    lines = [
+        f"# Full build at {name} touchpoints with DUCKDB_MEMORY_LIMIT={limit}",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Rows: {raw_rows(data_dir)}. Command: `python -m bench.run --scale {name} "
+        f"--memory-limit {limit}`.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        "| completed | yes |",
+        f"| full build, wall time | {fmt_seconds(build['wall'])} |",
+        f"| full build, peak RSS of the process tree | {build['peak_rss'] / 2**30:,.2f} GiB |",
+    ]
+    lines += build_tables(build, models_total=False)
+    lines += build_tables(build, models_total=False)
+    return "\n".join(lines) + "\n"
+
+
+def build_tables(build: dict, models_total: bool) -> list[str]:
+    """Markdown: a build's top 10 dbt models (and their total) and its Dagster steps."""
+    models = build["models"]
+    lines = ["", "## dbt time per model (top 10)", "", "| model | seconds |", "|---|---|"]
+    for key, seconds in sorted(models.items(), key=lambda kv: -kv[1])[:10]:
+        lines.append(f"| {key} | {seconds:,.1f} |")
+    if models_total:
+        total = f"dbt models in total: {sum(models.values()):,.1f} s over {len(models)} models."
+        lines += ["", total]
+    lines += ["", "## Dagster steps", "", "| step | seconds |", "|---|---|"]
+    for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {step} | {seconds:,.1f} |")
+    return lines
+
+
+def raw_rows(data_dir: Path) -> str:
+    import duckdb
+
+    con = duckdb.connect()
+    parts = []
+    for name in ("users", "touchpoints", "orders"):
+        path = data_dir / f"{name}.parquet"
+        count = con.execute(
+            f"select sum(num_rows) from parquet_file_metadata('{path}')"
+        ).fetchone()[0]
+        parts.append(f"{count:,} {name}")
+    return ", ".join(parts)
+
+
+def machine() -> str:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), {memory:,.0f} GiB RAM, Python {python}"
+
+
+def write_result(filename: str, text: str) -> None:
+    results = REPO / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=results, delete=False, suffix=".tmp") as out:
+        out.write(text)
+    os.replace(out.name, results / filename)
+    print(text)
