@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from orchestration.run_config import build_run_config
 from bench import REPO
+from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import last_partition_key
 
 TOUCHPOINTS_PER_USER = 56.5  # measured on the demo data: 113,259 touchpoints / 2,005 users
