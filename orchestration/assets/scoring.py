@@ -160,6 +160,13 @@ def _describe_markov(scored: "Scored", config: None) -> dict[str, Any]:
 # --- CLV ---------------------------------------------------------------------------------------
 
 
+def _check_clv_settings(config: ClvConfig) -> None:
+    """An invalid setting fails the step before any table is read (a ValueError: not retried)."""
+    from touchpoint_alchemy.scoring.clv import ClvSettings
+
+    ClvSettings(**config.model_dump())
+
+
 def _fit_clv(inputs: "dict[str, pd.DataFrame]", config: ClvConfig) -> "Scored":
     from touchpoint_alchemy.scoring import Scored
     from touchpoint_alchemy.scoring.clv import ClvSettings, score_clv
@@ -302,6 +309,7 @@ SCORING_SPECS = [
         name="customer_clv",
         inputs={"int_customer_purchase_days": None},
         fit=_fit_clv,
+        prepare=_check_clv_settings,
         describe=_describe_clv,
         config=ClvConfig,
         model="clv",

@@ -248,6 +248,8 @@ def test_lineage_runs_paths_to_markov_to_the_mart():
         return {k.to_user_string() for k in node.parent_keys}
 
     assert "intermediate/int_attribution_paths" in parents("scoring/markov_attribution")
-    assert "scoring/markov_attribution" in parents("marts/attribution")
+    # the mart reads the scores through their staging view (stg_scoring__*)
+    assert "staging/stg_scoring__markov_attribution" in parents("marts/attribution")
+    assert "scoring/markov_attribution" in parents("staging/stg_scoring__markov_attribution")
     assert "intermediate/int_attribution_touches" in parents("marts/attribution")
     assert "intermediate/int_purchases" in parents("marts/attribution")  # through the ephemeral
