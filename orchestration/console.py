@@ -6,7 +6,10 @@ reads that log on stdin, writes all of it to a file, and prints only:
 - each step as it starts and ends, with the elapsed time;
 - each dbt model as it is built (its number of the total, and its time);
 - when a step fails: the error's own message (the raw-data contract and configuration errors are
-  written to be read) without the stack trace, and where the full log is.
+  written to be read) without the stack trace, and where the full log is;
+- "build finished" only when Dagster reported the run's success: a run that ends without a result
+  (the process was killed, or crashed outside a step) is a failure, shown with the last lines of
+  its output.
 
 Usage: ``dagster asset materialize ... 2>&1 | python -m orchestration.console LOG_FILE``. It
 imports nothing from Dagster, so it starts at once.
@@ -17,18 +20,22 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import TextIO
 
 # 2026-11-23 18:16:29 +0000 - dagster - DEBUG - <job> - <run id> - ...
-PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} - dagster - (?P<level>[A-Z]+) - ")
+PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} - dagster - (?P<level>[A-Z]+) - ")
 EVENT = re.compile(r" - (?P<step>[\w.\[\]-]+) - (?P<event>STEP_[A-Z_]+) - (?P<message>.*)$")
+RUN_END = re.compile(r" - (?P<event>RUN_SUCCESS|RUN_FAILURE|RUN_CANCELED) - (?P<message>.*)$")
 DBT_MODEL = re.compile(
     r"(?P<done>\d+) of (?P<total>\d+) OK created \S+ \S+ model (?P<model>\S+)"
     r".*?\[\S*OK\S* in (?P<seconds>[\d.]+)s\]"
 )
 DBT_PROBLEM = re.compile(r"\d+ of \d+ (ERROR|FAIL|WARN) ")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: lines of other output shown when the run ends without a result
+TAIL_LINES = 15
 
 
 def failure_paragraph(block: list[str]) -> str:
@@ -53,6 +60,10 @@ class Console:
         self.failure: list[str] | None = None
         self.failures: list[tuple[str, str]] = []
         self.failed_step = ""
+        #: RUN_SUCCESS, RUN_FAILURE or RUN_CANCELED with its message, once Dagster reports it
+        self.run_end: tuple[str, str] | None = None
+        #: the last lines that are not Dagster events (a crash's traceback ends up here)
+        self.other_lines: deque[str] = deque(maxlen=TAIL_LINES)
 
     def elapsed(self) -> str:
         seconds = int(time.monotonic() - self.started)
@@ -63,18 +74,26 @@ class Console:
 
     def feed(self, raw_line: str) -> None:
         self.log.write(raw_line)
-        line = ANSI.sub("", raw_line.rstrip("\n"))
-        prefixed = PREFIX.match(line)
+        # a progress bar's carriage returns, or another write without a newline, may come first
+        line = ANSI.sub("", raw_line.rstrip("\n")).rsplit("\r", 1)[-1]
+        prefixed = PREFIX.search(line)
         if self.failure is not None:
             if not prefixed:
                 self.failure.append(line)
                 return
             self._close_failure()
         if not prefixed:
+            if line.strip():
+                self.other_lines.append(line)
             return
+        line = line[prefixed.start() :]
         event = EVENT.search(line)
         if event:
             self._event(event["step"], event["event"], event["message"])
+            return
+        run_end = RUN_END.search(line)
+        if run_end:
+            self.run_end = (run_end["event"], run_end["message"].strip())
             return
         model = DBT_MODEL.search(line)
         if model:
@@ -105,12 +124,20 @@ class Console:
 
     def finish(self, log_path: Path) -> int:
         self._close_failure()
-        if not self.failures:
+        succeeded = self.run_end is not None and self.run_end[0] == "RUN_SUCCESS"
+        if succeeded and not self.failures:
             self.say("build finished")
             return 0
         print("", file=self.out)
         for step, paragraph in self.failures:
             print(f"The build failed in step {step}:\n\n{paragraph}\n", file=self.out)
+        if not self.failures:
+            if self.run_end is not None:
+                ended = f"Dagster reported {self.run_end[0]}: {self.run_end[1]}"
+            else:
+                ended = "Dagster stopped without reporting the run's result (killed, or crashed)."
+            tail = "\n".join(self.other_lines)
+            print(ended + (f" Its last output:\n\n{tail}\n" if tail else "\n"), file=self.out)
         print(f"Nothing was published. The full log is in {log_path}.", file=self.out)
         return 1
 

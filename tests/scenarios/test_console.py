@@ -78,8 +78,11 @@ def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
     )
     assert result.returncode != 0
     out = result.stdout
-    assert out.count("> scoring__customer_clv") == 1
-    assert "retrying" not in out
-    assert "The build failed in step scoring__customer_clv" in out
+    log = (tmp_path / "run.log").read_text()
+    # the full log's last lines, to see what Dagster did when the console shows something else
+    seen = f"console output:\n{out}\nend of the full log:\n" + "\n".join(log.splitlines()[-40:])
+    assert out.count("> scoring__customer_clv") == 1, seen
+    assert "retrying" not in out, seen
+    assert "The build failed in step scoring__customer_clv" in out, seen
     assert "ValueError: holdout_days must be a positive number of days" in out
     assert "Stack Trace" not in out and 'File "' not in out
