@@ -71,8 +71,10 @@ def build_warehouse(
     raise_on_error=True,
     partition_key: str | None = None,
     full_refresh: bool = False,
+    selection=None,
 ):
-    """Materialize every asset of the code location into ``warehouse_path``, for daily partition
+    """Materialize every asset of the code location (or ``selection``, a Dagster asset
+    selection of unpartitioned assets) into ``warehouse_path``, for daily partition
     ``partition_key`` (default: yesterday). A new file gets a full build either way."""
     import dagster as dg
 
@@ -91,8 +93,9 @@ def build_warehouse(
             resources=build_resources(settings),
             instance=instance,
             raise_on_error=raise_on_error,
-            partition_key=partition_key or last_partition_key(),
-            run_config=build_run_config(full_refresh=full_refresh),
+            selection=selection,
+            partition_key=None if selection else partition_key or last_partition_key(),
+            run_config=None if selection else build_run_config(full_refresh=full_refresh),
         )
 
 
