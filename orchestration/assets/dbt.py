@@ -42,8 +42,11 @@ from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
 from orchestration.translator import TouchpointTranslator
+from touchpoint_alchemy import catalog
+from touchpoint_alchemy.dbt_targets import prune_step_folders, step_folder_name
 from touchpoint_alchemy.markdown import markdown_table
 from touchpoint_alchemy.settings import partitions_start_date
+from touchpoint_alchemy.sql import quote_relation
 
 # The incremental models, everything upstream of them, and the rest of the raw files' staging and
 # the quarantine (small, and the row-conservation tests join them with the touchpoints). Not the
@@ -167,13 +170,14 @@ def _target_path(context: AssetExecutionContext) -> Path:
     folder, so each keeps its own ``run_results.json`` (the journey report reads them all)."""
     base = Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
     run = context.run_id[:7]
-    path = base / f"{context.op_execution_context.op.name}-{run}-{uuid.uuid4().hex[:7]}"
+    path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)
     earlier = sorted(
         base.glob(f"*-{run}-*/partial_parse.msgpack"), key=lambda file: file.stat().st_mtime
     )
+    path.mkdir(parents=True, exist_ok=True)
     if earlier:
-        path.mkdir(parents=True, exist_ok=True)
         shutil.copy(earlier[-1], path / "partial_parse.msgpack")
+    prune_step_folders(base)  # older runs' folders (touchpoint_alchemy/dbt_targets.py)
     return path
 
 
@@ -220,7 +224,8 @@ PREVIEW_ROWS = 5
 
 def _preview(con: Any, schema: str, table: str) -> str:
     """The first rows of a table as a markdown table (sorted by every column, so it is stable)."""
-    cursor = con.execute(f'select * from "{schema}"."{table}" order by all limit {PREVIEW_ROWS}')
+    relation = quote_relation(schema, table)
+    cursor = con.execute(f"select * from {relation} order by all limit {PREVIEW_ROWS}")
     names = [column[0] for column in cursor.description]
     rows = cursor.fetchall()
     return markdown_table(names, rows or [[None] * len(names)])
@@ -235,30 +240,23 @@ def _with_table_metadata(
     if not built or not isinstance(warehouse, WarehouseResource):  # Spark: dbt's metadata only
         yield from events
         return
-    columns: dict[tuple[str, str], list[TableColumn]] = {}
     row_counts: dict[tuple[str, str], int] = {}
     previews: dict[tuple[str, str], str] = {}
     with warehouse.get_connection() as con:
-        catalog = con.execute(
-            "select table_schema, table_name, column_name, data_type "
-            "from information_schema.columns "
-            "where table_catalog = current_database() "
-            "order by table_schema, table_name, ordinal_position"
-        ).fetchall()
-        for schema, table, column, data_type in catalog:
-            columns.setdefault((schema, table), []).append(TableColumn(name=column, type=data_type))
+        columns = {
+            relation: [TableColumn(name=name, type=data_type) for name, data_type in found.items()]
+            for relation, found in catalog.columns(con).items()
+        }
         tables = {
             (schema, table)
-            for schema, table in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_catalog = current_database() and table_type = 'BASE TABLE'"
-            ).fetchall()
+            for schema, table, kind in catalog.tables(con)
+            if kind == catalog.BASE_TABLE
         }
         for key in built:
             relation = tuple(key.path[-2:])
             if relation in tables:
                 row_counts[relation] = con.execute(
-                    f'select count(*) from "{relation[0]}"."{relation[1]}"'
+                    f"select count(*) from {quote_relation(*relation)}"
                 ).fetchone()[0]
                 if relation[0] == PREVIEW_SCHEMA:
                     previews[relation] = _preview(con, *relation)
