@@ -170,6 +170,13 @@ def sanitise_touchpoint(touchpoint: object) -> str:
     return name
 
 
+def _sanitised_types(touchpoints: pd.Series) -> np.ndarray:
+    """:func:`sanitise_touchpoint` of every row, once per distinct value (code -1: missing)."""
+    codes, distinct = pd.factorize(touchpoints, use_na_sentinel=True)
+    names = [sanitise_touchpoint(value) for value in distinct]
+    return np.array([*names, sanitise_touchpoint(None)], dtype=object)[codes]
+
+
 def _as_float(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
 
@@ -204,7 +211,7 @@ def build_feature_matrix(features: pd.DataFrame, touchpoint_counts: pd.DataFrame
         {
             "snapshot": touchpoint_counts["snapshot"].astype(str).to_numpy(),
             "user_id": touchpoint_counts["user_id"].astype(str).to_numpy(),
-            "type": [sanitise_touchpoint(t) for t in touchpoint_counts["touchpoint"]],
+            "type": _sanitised_types(touchpoint_counts["touchpoint"]),
             "30d": np.nan_to_num(_as_float(touchpoint_counts["touchpoints_30d"])),
             "90d": np.nan_to_num(_as_float(touchpoint_counts["touchpoints_90d"])),
         }
@@ -323,8 +330,7 @@ def score_churn(
     if not 0.0 <= medium_threshold <= high_threshold <= 1.0:
         raise ValueError("score_churn needs 0 <= medium_threshold <= high_threshold <= 1")
     matrix = build_feature_matrix(features, touchpoint_counts)
-    # A feature with fewer than two distinct values in the labelled rows carries no information
-    # (e.g. no NPS answers at all), and gradient boosting cannot bin it: leave it out.
+    # A feature with < 2 distinct labelled values (e.g. no NPS answers) cannot be binned: drop it.
     labelled = matrix[matrix.index.get_level_values("snapshot") != "score"]
     informative = [c for c in matrix.columns if labelled[c].nunique(dropna=True) >= 2]
     matrix = matrix[informative]
