@@ -50,7 +50,8 @@ EXPECTED_ASSETS = {
             "customer_churn",
             "customer_clusters",
         )
-    },
+    }
+    | {"staging/base_touchpoints_late"},
     "intermediate": {
         "intermediate/int_users",
         "intermediate/int_identity_map",

@@ -24,6 +24,8 @@ from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings
 
 FIRST_DAY = date(2025, 12, 28)
 DAYS = [FIRST_DAY + timedelta(days=offset) for offset in range(3)]
+#: the arrival day of the first part: all history before FIRST_DAY
+HISTORY = FIRST_DAY - timedelta(days=1)
 
 # Touchpoints of the synthetic late-data case (user and anonymous id filled in by the test):
 # (touchpoint_id, occurred_at, touchpoint, identity, arrival day)
@@ -41,6 +43,12 @@ SYNTHETIC = [
     ("late_06", "2025-12-28 20:00:00", "product_view", "anonymous", DAYS[0]),
     ("late_07", "2025-12-28 20:10:00", "add_to_cart", "anonymous", DAYS[2]),
     ("late_08", "2025-12-30 09:00:00", "login", "both", DAYS[2]),
+    # very late (older than the window's start minus the 3-day lookback): an event 7 days late
+    # that merges two sessions of the history, and one 41 days late
+    ("late_09", "2025-12-22 10:00:00", "page_view", "user", HISTORY),
+    ("late_10", "2025-12-22 10:45:00", "page_view", "user", HISTORY),
+    ("late_11", "2025-12-22 10:20:00", "page_view", "user", DAYS[1]),
+    ("late_12", "2025-11-19 09:00:00", "product_view", "user", DAYS[2]),
 ]
 DAILY_TABLES = [
     ("staging", "base_touchpoints"),
@@ -126,7 +134,7 @@ def _write_parts(raw_dir: Path) -> str:
         """
     )
     parts: dict[date, int] = {}
-    first_part = FIRST_DAY - timedelta(days=1)
+    first_part = HISTORY
     for arrival in [first_part, *DAYS]:
         late_ids = [tid for tid, day in late.items() if day == arrival]
         if arrival == first_part:
@@ -219,6 +227,7 @@ def daily_and_full(tmp_path_factory):
     (arriving / "u.csv").replace(arriving / "users.csv")
     build_partition(arriving, withdrawn, DAYS[-1])
     return {
+        "raw_dir": raw_dir,
         "daily": daily,
         "full": full,
         "snapshots": snapshots,
@@ -274,6 +283,48 @@ def test_late_events_rebuild_sessions_chains_and_identities(daily_and_full):
     finally:
         con.close()
         before.close()
+
+
+def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
+    """Events older than the window's start minus the lookback (7 and 41 days late) are staged
+    by the daily run that receives them, and rebuild their actor: the 7-day-late one joins two
+    sessions of the history into one. With the equality tests above: as a full refresh."""
+    snapshots = daily_and_full["snapshots"]
+    session_query = (
+        "select count(distinct session_id) from intermediate.int_touchpoints "
+        "where touchpoint_id in ('late_09', 'late_10', 'late_11')"
+    )
+    staged_query = (
+        "select touchpoint_id from staging.stg_touchpoints "
+        "where touchpoint_id in ('late_11', 'late_12') order by 1"
+    )
+    with duckdb.connect(str(snapshots[DAYS[0]]), read_only=True) as before:
+        assert before.execute(session_query).fetchone()[0] == 2
+        assert before.execute(staged_query).fetchall() == []
+    with duckdb.connect(str(snapshots[DAYS[1]]), read_only=True) as after_day_1:
+        assert after_day_1.execute(session_query).fetchone()[0] == 1
+        assert after_day_1.execute(staged_query).fetchall() == [("late_11",)]
+    with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as last:
+        assert last.execute(staged_query).fetchall() == [("late_11",), ("late_12",)]
+        assert (
+            last.execute(
+                "select count(*) from intermediate.int_touchpoints where touchpoint_id = 'late_12'"
+            ).fetchone()[0]
+            == 1
+        )
+
+
+def test_every_raw_row_is_staged_or_rejected_after_each_day(daily_and_full):
+    """Conservation, counted from the raw parts that had arrived by each day (independently of
+    the models): every raw row is in staging.base_touchpoints (valid or rejected) exactly once."""
+    raw_dir = daily_and_full["raw_dir"]
+    for day, snapshot in daily_and_full["snapshots"].items():
+        arrived = [raw_dir / "touchpoints" / f"date={d}" for d in [HISTORY, *DAYS] if d <= day]
+        files = [str(folder / "part-0.parquet") for folder in arrived]
+        raw_rows = duckdb.execute("select count(*) from read_parquet($files)", {"files": files})
+        with duckdb.connect(str(snapshot), read_only=True) as con:
+            based = con.execute("select count(*) from staging.base_touchpoints").fetchone()[0]
+        assert based == raw_rows.fetchone()[0], day
 
 
 def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_full):

@@ -2,7 +2,8 @@
 --
 -- Sessions, funnel chains and attribution touches depend on all of an actor's touchpoints, so a
 -- windowed run rebuilds every actor it touches, from all their events:
---   - the actors of the reprocessed touchpoints (occurred since the window start - lookback);
+--   - the actors of the reprocessed touchpoints (occurred since the window start - lookback, or
+--     arrived late: staging.base_touchpoints_late);
 --   - the previous and the current actor of every anonymous_id seen in the window: a new login
 --     can move that device's earlier anonymous touchpoints to another actor.
 -- Users who withdrew consent are not listed here (no table may keep their id): the daily models
@@ -10,6 +11,7 @@
 -- A full build has no changes: every table is rebuilt from all history.
 {{ config(tags=['daily']) }}
 -- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_identity_map') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
 {%- set previous = none %}
 {%- if execute and since is not none %}
@@ -42,12 +44,18 @@ previous_touchpoints as (
     from {{ previous }}
 ),
 
+late as (
+    select touchpoint_id from {{ ref('base_touchpoints_late') }}
+),
+
 reprocessed as (
     select
         user_id,
         anonymous_id
     from touchpoints
-    where occurred_at >= {{ since }}
+    where
+        occurred_at >= {{ since }}
+        or touchpoint_id in (select late.touchpoint_id from late)
 ),
 
 seen_anonymous_ids as (

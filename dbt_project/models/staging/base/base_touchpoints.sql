@@ -2,14 +2,16 @@
 -- rejection: the row stays, with null properties and properties_is_valid_json = false.
 --
 -- Incremental (macros/incremental.sql): a windowed run rebuilds the rows that occurred since
--- the window's start minus the lookback, and the rows without a valid timestamp. A touchpoint_id
--- kept before the window makes a reprocessed row with the same id a duplicate.
+-- the window's start minus the lookback, and the rows without a valid timestamp, and adds the
+-- rows that arrived late, older than the window (base_touchpoints_late). A touchpoint_id kept
+-- before the window makes a reprocessed row with the same id a duplicate.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete('occurred_at is null or occurred_at >= ' ~ incremental_since()) }}"
 ) }}
+-- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
 
 with
@@ -28,7 +30,12 @@ timed as (
 windowed as (
     select * from timed
     {% if incremental_mode() %}
-    where occurred_at_utc is null or occurred_at_utc >= {{ since }}
+    where
+        occurred_at_utc is null
+        or occurred_at_utc >= {{ since }}
+        or _source_row_number in (
+            select late._source_row_number from {{ ref('base_touchpoints_late') }} as late
+        )
     {% endif %}
 ),
 
