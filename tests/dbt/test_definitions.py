@@ -118,6 +118,32 @@ def test_asset_keys_and_groups(asset_graph):
     assert actual == EXPECTED_ASSETS
 
 
+def test_every_model_descends_from_the_raw_files(asset_graph):
+    """A dbt model without the raw files among its ancestors (a ref or source() that dbt did not
+    see at parse time, e.g. inside an `if execute` block) would run before the raw-file checks,
+    in a dbt step of its own: every staging, intermediate, mart and audit model must have them."""
+    from dagster import AssetKey
+
+    def ancestors(key: AssetKey) -> set[AssetKey]:
+        found: set[AssetKey] = set()
+        todo = [key]
+        while todo:
+            for parent in asset_graph.get(todo.pop()).parent_keys:
+                if parent not in found:
+                    found.add(parent)
+                    todo.append(parent)
+        return found
+
+    raw = {AssetKey.from_user_string(key) for key in EXPECTED_ASSETS["raw"]}
+    models = [
+        key
+        for group in ("staging", "intermediate", "marts", "audit")
+        for key in map(AssetKey.from_user_string, EXPECTED_ASSETS[group])
+    ]
+    orphans = [key.to_user_string() for key in models if not ancestors(key) & raw]
+    assert not orphans, f"models that do not descend from a raw file: {orphans}"
+
+
 def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
     from dagster import AssetKey
 

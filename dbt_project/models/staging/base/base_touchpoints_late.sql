@@ -7,6 +7,7 @@
 --
 -- Empty on a full build, and on the first build of a new warehouse.
 {{ config(tags=['daily']) }}
+-- depends_on: {{ source('raw', 'touchpoints') }}
 {%- set since = incremental_since() %}
 {%- set staged = none %}
 {%- if execute and since is not none %}
