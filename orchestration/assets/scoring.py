@@ -71,7 +71,8 @@ class ChurnConfig(Config):
     seed: int = 42
     threads: int = Field(
         default=2,
-        description="OpenMP threads of the gradient boosting. The machines have 2 cores, "
+        description="OpenMP threads of the gradient boosting, at most (one below 50,000 "
+        "feature rows: faster on small data). The machines have 2 cores, "
         "shared with DuckDB; steps run one at a time (in-process executor), so the model has "
         "both while it runs. Set 1 (or the environment variable OMP_WAIT_POLICY=PASSIVE) when "
         "other work shares the cores: OpenMP threads busy-wait, and two fits on two cores each "
