@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install manifest run test test-spark lint pytest browser screenshots dev docs docs-site catalog demo-data bench erase clean
+.PHONY: help install instance manifest run test test-spark lint pytest browser screenshots dev docs docs-site catalog demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -49,12 +49,17 @@ $(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 	@touch $@
 
+# The Dagster instance: the repository's dagster.yaml (run queue, run retries, freshness) in the
+# default DAGSTER_HOME. A DAGSTER_HOME of your own keeps its own dagster.yaml.
+instance:
+	@mkdir -p $(DAGSTER_HOME)
+	@if [ "$(DAGSTER_HOME)" = "$(CURDIR)/.dagster" ]; then cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml; fi
+
 # The full Dagster log goes to $(RUN_LOG); the terminal shows progress, and on failure the error's
 # own message without the stack trace (orchestration/console.py).
 RUN_LOG ?= data/logs/last_run.log
 
-run: manifest ## Build the whole warehouse from scratch through Dagster and print a summary
-	@mkdir -p $(DAGSTER_HOME)
+run: manifest instance ## Build the whole warehouse from scratch through Dagster and print a summary
 	@echo "Building the warehouse (full refresh); the full log goes to $(RUN_LOG)"
 	@set -o pipefail; $(BIN)/dagster asset materialize --select '*' -m orchestration.definitions \
 		--partition $$($(BIN)/python -c 'from touchpoint_alchemy.settings import last_partition_key; print(last_partition_key())') \
@@ -98,8 +103,7 @@ test-spark: manifest ## The same models on Apache Spark (local) equal DuckDB's: 
 	$(UV) sync --frozen --group spark
 	$(BIN)/pytest -m spark --durations=5 -rP
 
-dev: manifest ## Start the Dagster UI on http://127.0.0.1:3000
-	@mkdir -p $(DAGSTER_HOME)
+dev: manifest instance ## Start the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -m orchestration.definitions
 
 # The dbt docs site, generated against a copy of the built warehouse (so a running build or BI

@@ -24,6 +24,7 @@ from dagster import (
     asset,
 )
 
+from orchestration.freshness import DAILY_FRESHNESS
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from orchestration.translator import OWNER
@@ -104,6 +105,7 @@ def build_publish_asset(assets_defs: Sequence[AssetsDefinition]) -> AssetsDefini
         op_tags=LAST,
         output_required=False,
         kinds={"duckdb"},
+        freshness_policy=DAILY_FRESHNESS,
         description=(
             "Publishes the run's working copy of the warehouse over WAREHOUSE_DUCKDB_PATH in one "
             "atomic rename, after every other asset and check of the run succeeded. Readers "

@@ -5,7 +5,8 @@ folder it lives in (``staging``, ``intermediate``, ``marts``, ``audit``); source
 ``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``). No model name is
 written here, so new models land in the right place by where they are put. Every dbt asset is
 owned by the analytics-engineering team and carries the kinds ``dbt`` and ``duckdb`` (the UI's
-kind badges); its description is the model's YAML description.
+kind badges); its description is the model's YAML description. The marts carry the daily
+freshness policy (``orchestration/freshness.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from dagster import AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from orchestration.freshness import DAILY_FRESHNESS
 
 LAYERS = ("staging", "intermediate", "marts", "audit")
 OWNER = "team:analytics-engineering"
@@ -36,7 +39,12 @@ class TouchpointTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: Any = None
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        return spec.merge_attributes(kinds=set(DBT_KINDS))
+        spec = spec.merge_attributes(kinds=set(DBT_KINDS))
+        node = manifest["nodes"].get(unique_id) or {}
+        if _layer(node) == "marts":
+            # the marts are what BI reads: stale when the night's run is missing
+            spec = spec.replace_attributes(freshness_policy=DAILY_FRESHNESS)
+        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
