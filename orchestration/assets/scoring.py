@@ -126,17 +126,13 @@ def _describe_rfm(scored: "Scored", config: None) -> dict[str, Any]:
 # --- Markov attribution ------------------------------------------------------------------------
 
 
-def _path_columns() -> tuple[str, ...]:
-    from touchpoint_alchemy.scoring.markov import PATH_COLUMNS
-
-    return PATH_COLUMNS
-
-
 def _fit_markov(inputs: "dict[str, pd.DataFrame]", config: None) -> "Scored":
     from touchpoint_alchemy.scoring import Scored
-    from touchpoint_alchemy.scoring.markov import markov_attribution
+    from touchpoint_alchemy.scoring.markov import markov_attribution_from_transitions
 
-    credits, effects = markov_attribution(inputs["int_attribution_paths"])
+    credits, effects = markov_attribution_from_transitions(
+        inputs["int_markov_transitions"], inputs["int_markov_order_channels"]
+    )
     return Scored({"markov_attribution": credits, "markov_channel_effects": effects})
 
 
@@ -295,15 +291,17 @@ SCORING_SPECS = [
         name="markov_attribution",
         # only the columns the chain needs: the path table is about a third of the touchpoints,
         # and its touchpoint and actor ids would double the frame (50M touchpoints: 15M rows)
-        inputs={"int_attribution_paths": _path_columns},
+        inputs={"int_markov_transitions": None, "int_markov_order_channels": None},
         fit=_fit_markov,
         describe=_describe_markov,
         kinds=frozenset({"python", "pandas", "numpy", "duckdb"}),
         description=(
-            "Markov-chain attribution, computed in Python by touchpoint_alchemy.scoring.markov "
-            "from intermediate.int_attribution_paths: each purchase's conversion split over the "
-            "channels of its path by removal effect (exact absorbing-chain probabilities). Also "
-            "writes the per-channel removal effects to scoring.markov_channel_effects."
+            "Markov-chain attribution, solved in Python by touchpoint_alchemy.scoring.markov "
+            "from the transition counts of intermediate.int_markov_transitions (SQL): each "
+            "purchase's conversion split over the channels of its path "
+            "(int_markov_order_channels) by removal effect (exact absorbing-chain "
+            "probabilities). Also writes the per-channel removal effects to "
+            "scoring.markov_channel_effects."
         ),
     ),
     ScoringAsset(

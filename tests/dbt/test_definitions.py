@@ -58,6 +58,8 @@ EXPECTED_ASSETS = {
         "intermediate/int_sessions",
         "intermediate/int_touchpoints",
         "intermediate/int_touchpoint_changes",
+        "intermediate/int_markov_transitions",
+        "intermediate/int_markov_order_channels",
         "intermediate/int_purchases",
         "intermediate/int_data_cutoff",
         "intermediate/int_customer_orders",

@@ -71,16 +71,26 @@ def inputs_of(name: str) -> tuple[dict[str, pd.DataFrame], object]:
         )
         return {"int_customer_orders": orders}, None
     if name == "markov_attribution":
-        paths = pd.DataFrame(
+        # journeys o1: email, search (converted); j2: email; o3: social, email (converted)
+        transitions = pd.DataFrame(
+            [
+                ("start", "email", 2),
+                ("start", "social", 1),
+                ("email", "search", 1),
+                ("search", "conversion", 1),
+                ("email", "null", 1),
+                ("social", "email", 1),
+                ("email", "conversion", 1),
+            ],
+            columns=["from_state", "to_state", "transitions"],
+        )
+        channels = pd.DataFrame(
             {
-                "journey_id": ["j1", "j1", "j2", "j3", "j3"],
-                "is_converted": [True, True, False, True, True],
-                "order_id": ["o1", "o1", None, "o3", "o3"],
-                "touch_number": [1, 2, 1, 1, 2],
-                "channel": ["email", "search", "email", "social", "email"],
+                "order_id": ["o1", "o1", "o3", "o3"],
+                "channel": ["email", "search", "email", "social"],
             }
         )
-        return {"int_attribution_paths": paths}, None
+        return {"int_markov_transitions": transitions, "int_markov_order_channels": channels}, None
     if name == "customer_clv":
         return {"int_customer_purchase_days": purchase_days()}, ClvConfig()
     if name == "customer_churn":

@@ -13,7 +13,9 @@ from touchpoint_alchemy.scoring.markov import (
     conversion_probability,
     credit_conversions,
     markov_attribution,
+    markov_attribution_from_transitions,
     removal_effects,
+    transition_counts,
 )
 
 # Four journeys over three channels:
@@ -208,3 +210,37 @@ def test_credit_split_uses_distinct_channels_of_the_own_path():
         "channel": ["a", "b"],
         "credited_conversions": [pytest.approx(0.25, abs=1e-12), pytest.approx(0.75, abs=1e-12)],
     }
+
+
+def test_the_transition_counts_of_the_hand_journeys():
+    counts = transition_counts(HAND_PATHS + [["C1", "C1"]], HAND_CONVERTED + [False])
+    got = {(f, t): n for f, t, n in counts.itertuples(index=False)}
+    # the comment above, plus a fifth journey C1, C1 > null (its repeat collapsed)
+    assert got == {
+        ("start", "C1"): 3,
+        ("start", "C2"): 1,
+        ("start", "C3"): 1,
+        ("C1", "C2"): 1,
+        ("C1", "null"): 2,
+        ("C2", "C3"): 1,
+        ("C2", "conversion"): 1,
+        ("C3", "conversion"): 1,
+        ("C3", "null"): 1,
+    }
+
+
+def test_from_transitions_equals_from_paths():
+    """The warehouse's entry point (counts from SQL, the purchases' channels) gives the hand
+    example's effects and credits, as the path-based entry point does."""
+    rows = _rows(HAND_PATHS, HAND_CONVERTED)
+    credits, effects = markov_attribution(rows)
+    order_channels = (
+        rows.loc[rows["is_converted"], ["order_id", "channel"]].drop_duplicates().iloc[::-1]
+    )
+    credits_t, effects_t = markov_attribution_from_transitions(
+        transition_counts(HAND_PATHS, HAND_CONVERTED).iloc[::-1], order_channels
+    )
+    pd.testing.assert_frame_equal(effects, effects_t)
+    pd.testing.assert_frame_equal(credits, credits_t)
+    shares = dict(zip(effects_t["channel"], effects_t["share"], strict=True))
+    assert shares == pytest.approx({"C1": 3 / 13, "C2": 6 / 13, "C3": 4 / 13}, abs=1e-12)

@@ -13,6 +13,7 @@ from touchpoint_alchemy.scoring.markov import (
     collapse_repeats,
     credit_conversions,
     removal_effects,
+    transition_counts,
 )
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 
@@ -236,6 +237,23 @@ def test_paths_collapse_nothing_the_sql_keeps(demo_warehouse, expected_markov):
     assert any(len(collapse_repeats(path)) < len(path) for path in journeys["path"])
 
 
+def test_sql_transitions_equal_the_counts_of_the_independent_journeys(
+    demo_warehouse, expected_markov
+):
+    """int_markov_transitions (SQL) against transition_counts over the journeys built here from
+    the raw files, and int_markov_order_channels against their converting paths."""
+    _, _, journeys = expected_markov
+    expected = transition_counts(list(journeys["path"]), list(journeys["is_converted"]))
+    actual = demo_warehouse.df("select * from intermediate.int_markov_transitions")
+    assert len(actual) > 20
+    key = ["from_state", "to_state"]
+    assert_same_rows(actual, expected, keys=key)
+    converting = journeys.loc[journeys["is_converted"], ["order_id", "path"]]
+    pairs = converting.explode("path").rename(columns={"path": "channel"}).drop_duplicates()
+    channels = demo_warehouse.df("select * from intermediate.int_markov_order_channels")
+    assert_same_rows(channels, pairs, keys=["order_id", "channel"])
+
+
 def test_lineage_runs_paths_to_markov_to_the_mart():
     from dagster import AssetKey
 
@@ -247,7 +265,9 @@ def test_lineage_runs_paths_to_markov_to_the_mart():
         node = graph.get(AssetKey.from_user_string(key))
         return {k.to_user_string() for k in node.parent_keys}
 
-    assert "intermediate/int_attribution_paths" in parents("scoring/markov_attribution")
+    assert "intermediate/int_markov_transitions" in parents("scoring/markov_attribution")
+    assert "intermediate/int_markov_order_channels" in parents("scoring/markov_attribution")
+    assert "intermediate/int_attribution_paths" in parents("intermediate/int_markov_transitions")
     # the mart reads the scores through their staging view (stg_scoring__*)
     assert "staging/stg_scoring__markov_attribution" in parents("marts/attribution")
     assert "scoring/markov_attribution" in parents("staging/stg_scoring__markov_attribution")

@@ -11,6 +11,12 @@ a self-loop of probability p on a transient state scales its other transitions b
 once it is taken out, so every absorption probability, and with them every removal effect, is
 the same with or without the repeats. Collapsing keeps the matrices free of self-loops.
 
+In the warehouse the transition counts come from SQL (``intermediate.int_markov_transitions``,
+with the channels of each purchase in ``int_markov_order_channels``), and
+:func:`markov_attribution_from_transitions` solves them. :func:`markov_attribution` does the
+same from path rows, counting the transitions here (:func:`transition_counts`): the library's
+own entry point, and the tests' independent check of the SQL.
+
 The conversion probability from ``start`` is computed exactly: with Q the transitions among the
 transient states (start and the channels) and r the transitions into ``conversion``, the
 absorption probabilities x solve ``(I - Q) x = r`` (numpy.linalg.solve), and
@@ -40,6 +46,8 @@ CONVERSION = "conversion"
 NULL = "null"
 
 PATH_COLUMNS = ("journey_id", "is_converted", "order_id", "touch_number", "channel")
+TRANSITION_COLUMNS = ("from_state", "to_state", "transitions")
+ORDER_CHANNEL_COLUMNS = ("order_id", "channel")
 CREDIT_COLUMNS = ("order_id", "channel", "credited_conversions")
 EFFECT_COLUMNS = (
     "channel",
@@ -73,35 +81,55 @@ class MarkovChain:
         return self.channels.index(channel) + 1
 
 
-def build_chain(paths: Sequence[Sequence[str]], converted: Sequence[bool]) -> MarkovChain:
-    """The first-order chain of the journeys ``paths`` (channel lists; empty paths are
-    ignored), ``converted[i]`` telling whether journey i ends in conversion or in null."""
+def transition_counts(paths: Sequence[Sequence[str]], converted: Sequence[bool]) -> pd.DataFrame:
+    """The transitions of the journeys ``paths`` (channel lists; empty paths are ignored),
+    ``converted[i]`` telling whether journey i ends in conversion or in null: one row per
+    (from_state, to_state) with its count (columns TRANSITION_COLUMNS), repeats collapsed."""
     if len(paths) != len(converted):
         raise ValueError("paths and converted must have the same length")
-    journeys = [
-        (collapse_repeats(path), bool(is_converted))
-        for path, is_converted in zip(paths, converted, strict=True)
-    ]
-    journeys = [(path, is_converted) for path, is_converted in journeys if path]
-    channels = tuple(sorted({channel for path, _ in journeys for channel in path}))
-    position = {channel: i + 1 for i, channel in enumerate(channels)}
+    counts: dict[tuple[str, str], int] = {}
+    for path, is_converted in zip(paths, converted, strict=True):
+        channels = collapse_repeats(path)
+        if not channels:
+            continue
+        states = [START, *channels, CONVERSION if is_converted else NULL]
+        for pair in zip(states[:-1], states[1:], strict=True):
+            counts[pair] = counts.get(pair, 0) + 1
+    rows = [(source, target, count) for (source, target), count in counts.items()]
+    return pd.DataFrame(rows, columns=list(TRANSITION_COLUMNS))
+
+
+def chain_from_transitions(transitions: pd.DataFrame) -> MarkovChain:
+    """The chain of transition counts (columns TRANSITION_COLUMNS): each state's counts
+    normalised over all its outgoing transitions."""
+    missing = [column for column in TRANSITION_COLUMNS if column not in transitions.columns]
+    if missing:
+        raise ValueError(f"transition rows need columns {missing}")
+    sources = set(transitions["from_state"]) - {START}
+    targets = set(transitions["to_state"]) - {CONVERSION, NULL}
+    channels = tuple(sorted(sources | targets))
+    position = {START: 0, **{channel: i + 1 for i, channel in enumerate(channels)}}
     size = len(channels) + 1
     to_transient = np.zeros((size, size))
     to_conversion = np.zeros(size)
     to_null = np.zeros(size)
-    for path, is_converted in journeys:
-        states = [0, *(position[channel] for channel in path)]
-        for source, target in zip(states[:-1], states[1:], strict=True):
-            to_transient[source, target] += 1
-        if is_converted:
-            to_conversion[states[-1]] += 1
+    for source, target, count in transitions[list(TRANSITION_COLUMNS)].itertuples(index=False):
+        if target == CONVERSION:
+            to_conversion[position[source]] += count
+        elif target == NULL:
+            to_null[position[source]] += count
         else:
-            to_null[states[-1]] += 1
+            to_transient[position[source], position[target]] += count
     outgoing = to_transient.sum(axis=1) + to_conversion + to_null
     # A state without outgoing transitions (only `start` when there is no journey) stays put
     # at probability 0 of converting.
     scale = np.divide(1.0, outgoing, out=np.zeros(size), where=outgoing > 0)
     return MarkovChain(channels=channels, q=to_transient * scale[:, None], r=to_conversion * scale)
+
+
+def build_chain(paths: Sequence[Sequence[str]], converted: Sequence[bool]) -> MarkovChain:
+    """The first-order chain of the journeys ``paths`` (see :func:`transition_counts`)."""
+    return chain_from_transitions(transition_counts(paths, converted))
 
 
 def conversion_probability(chain: MarkovChain, removed: str | None = None) -> float:
@@ -157,20 +185,24 @@ def journeys_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
 def credit_conversions(journeys: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
     """Split each converting journey's one conversion over the distinct channels of its path
     in proportion to their removal effects. Columns CREDIT_COLUMNS, sorted."""
+    converting = journeys.loc[journeys["is_converted"], ["order_id", "path"]]
+    pairs = converting.explode("path").rename(columns={"path": "channel"})
+    return credit_order_channels(pairs.drop_duplicates(), effects)
+
+
+def credit_order_channels(order_channels: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """Split each purchase's one conversion over its channels (``order_channels``: one row per
+    distinct order_id x channel) in proportion to their removal effects. Columns
+    CREDIT_COLUMNS, sorted."""
     effect = dict(zip(effects["channel"], effects["removal_effect"], strict=True))
-    rows = []
-    for order_id, path in zip(
-        journeys.loc[journeys["is_converted"], "order_id"],
-        journeys.loc[journeys["is_converted"], "path"],
-        strict=True,
-    ):
-        channels = sorted(set(path))
-        total = sum(effect[channel] for channel in channels)
-        if not total > 0:
-            raise ValueError(f"order {order_id}: its channels have no removal effect")
-        rows.extend((order_id, channel, effect[channel] / total) for channel in channels)
-    credits = pd.DataFrame(rows, columns=list(CREDIT_COLUMNS))
-    credits["credited_conversions"] = credits["credited_conversions"].astype("float64")
+    credits = order_channels[list(ORDER_CHANNEL_COLUMNS)].reset_index(drop=True)
+    credits["effect"] = credits["channel"].map(effect).astype("float64")
+    total = credits.groupby("order_id")["effect"].transform("sum")
+    broken = credits.loc[~(total > 0), "order_id"]
+    if len(broken):
+        raise ValueError(f"order {broken.iloc[0]}: its channels have no removal effect")
+    credits["credited_conversions"] = (credits["effect"] / total).astype("float64")
+    credits = credits[list(CREDIT_COLUMNS)]
     return credits.sort_values(["order_id", "channel"], kind="mergesort").reset_index(drop=True)
 
 
@@ -181,3 +213,12 @@ def markov_attribution(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     chain = build_chain(list(journeys["path"]), list(journeys["is_converted"]))
     effects = removal_effects(chain)
     return credit_conversions(journeys, effects), effects
+
+
+def markov_attribution_from_transitions(
+    transitions: pd.DataFrame, order_channels: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From transition counts (int_markov_transitions) and the purchases' channels
+    (int_markov_order_channels) to (credits per order x channel, effects per channel)."""
+    effects = removal_effects(chain_from_transitions(transitions))
+    return credit_order_channels(order_channels, effects), effects
