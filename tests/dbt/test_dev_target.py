@@ -10,6 +10,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings, dev_warehouse_path
 
@@ -74,3 +77,22 @@ def test_the_orchestrated_dbt_names_its_target():
     dbt = build_resources(settings)["dbt"]
     assert dbt.target == "duckdb"
     assert Path(dbt.dbt_executable) == Path(sys.executable).parent / "dbt"
+
+
+def test_plain_dbt_before_make_dev_db_is_told_to_run_it(tmp_path, monkeypatch):
+    """DuckDB's own error for a database in a missing folder is a stack trace; the profile's
+    plugin names the cause and the fix before dbt connects."""
+    from dbt.adapters.duckdb.plugins import BasePlugin
+
+    monkeypatch.delenv("TOUCHPOINT_ENV", raising=False)
+    missing = tmp_path / "data" / "dev" / "warehouse.duckdb"
+    with pytest.raises(RuntimeError, match=r"No folder .*run `make dev-db` first"):
+        BasePlugin.create(
+            "touchpoint_alchemy.dbt_duckdb_plugin",
+            credentials=SimpleNamespace(path=str(missing), settings={}),
+        )
+    missing.parent.mkdir(parents=True)  # a new database in an existing folder is fine
+    BasePlugin.create(
+        "touchpoint_alchemy.dbt_duckdb_plugin",
+        credentials=SimpleNamespace(path=str(missing), settings={}),
+    )
