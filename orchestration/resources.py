@@ -291,7 +291,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     return {
         "warehouse": warehouse,
         # The target explicitly: dbt's default target is plain dbt's development database
-        # (profiles.yml), never the warehouse (DECISIONLOG.md, 52).
+        # (profiles.yml), never the warehouse (DECISIONLOG.md, 53).
         "dbt": DbtCliResource(
             project_dir=dbt_project,
             dbt_executable=dbt_executable(),

@@ -2,20 +2,20 @@
 
 ``cd dbt_project && dbt build -s model+`` writes dbt's default target, ``dev`` (profiles.yml),
 never the published file BI tools read; only the orchestrated runs build the warehouse, in a
-working copy they publish atomically (DECISIONLOG.md, 52). This module seeds that development
+working copy they publish atomically (DECISIONLOG.md, 53). This module seeds that development
 database from the last published snapshot, so a model can be rebuilt on top of real upstream
 tables (docs/develop.md).
 
-The copy is taken under a read-only DuckDB connection to the published file (its shared lock
-keeps writers out while the bytes are copied), lands under a temporary name and is renamed over
-the development database, whose stale WAL is removed first: DuckDB would replay it into the copy.
+The copy (a reflink where the file system offers one: ``snapshots.clone_or_copy``) is taken
+under a read-only DuckDB connection to the published file (its shared lock keeps writers out while
+the bytes are copied), lands under a temporary name and is renamed over the development
+database, whose stale WAL is removed first: DuckDB would replay it into the copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -54,9 +54,9 @@ def seed_dev_database(published: Path, dev: Path) -> tuple[str, datetime] | None
     try:
         with duckdb.connect(str(published), read_only=True) as con:
             info = snapshots.build_info(con)
-            shutil.copyfile(published, partial)
+            snapshots.clone_or_copy(published, partial)
             if snapshots.wal_path(published).exists():
-                shutil.copyfile(snapshots.wal_path(published), snapshots.wal_path(partial))
+                snapshots.clone_or_copy(snapshots.wal_path(published), snapshots.wal_path(partial))
     except duckdb.IOException as error:
         partial.unlink(missing_ok=True)
         raise DevDatabaseError(

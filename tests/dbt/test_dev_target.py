@@ -1,5 +1,5 @@
 """Plain dbt's default target is the development database, never the published warehouse; the
-orchestrated runs name their target (DECISIONLOG.md, 52; docs/develop.md).
+orchestrated runs name their target (DECISIONLOG.md, 53; docs/develop.md).
 
 The profile is rendered by dbt itself (``load_profile``, in a subprocess: it sets dbt's global
 flags), for the environments an analytics engineer and Dagster have."""

@@ -1,4 +1,4 @@
-"""Plain dbt's sandbox (docs/develop.md; DECISIONLOG.md, 52): `make dev-db` copies the published
+"""Plain dbt's sandbox (docs/develop.md; DECISIONLOG.md, 53): `make dev-db` copies the published
 warehouse into the development database, and `cd dbt_project && dbt run -s model` (the
 environment's dbt, no variables pointing anywhere) rebuilds the model there while the published
 file stays byte for byte what it was.
