@@ -21,7 +21,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help install instance manifest run test test-spark lint pytest browser screenshots dev docs docs-site catalog demo-data bench erase clean
+.PHONY: help install instance manifest run dev-db test test-spark lint pytest browser screenshots dev docs docs-site catalog demo-data bench erase clean
 
 SCALE ?= 5m
 
@@ -67,13 +67,19 @@ run: manifest instance ## Build the whole warehouse from scratch through Dagster
 		2>&1 | $(BIN)/python -m orchestration.console $(RUN_LOG)
 	@$(BIN)/python -m touchpoint_alchemy.summary
 
+# Plain dbt (cd dbt_project && dbt build -s model+) writes the development database, never the
+# published file: data/dev/warehouse.duckdb (DBT_DEV_DUCKDB_PATH), made here from the published
+# snapshot (docs/develop.md).
+dev-db: install ## Copy the published warehouse into plain dbt's development database (data/dev/)
+	@$(BIN)/python -m touchpoint_alchemy.dev_db
+
 # sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them). lint-imports
 # checks the import contracts of pyproject.toml ([tool.importlinter]).
 lint: manifest ## ruff, the import contracts and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
-	cd dbt_project && WAREHOUSE_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint --processes 0 models tests
+	cd dbt_project && DBT_DEV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint --processes 0 models tests
 
 # Two workers (pytest-xdist), one per core: most of a build is single-threaded Python and dbt.
 # Tests are spread by module, so a module's fixtures are built once; modules sharing a build run
@@ -124,7 +130,7 @@ docs-site: install ## Only build the docs site into DOCS_SITE (default data/docs
 	work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
 	echo "Generating the dbt docs against a copy of $(WAREHOUSE_FILE) ..."; \
 	cp "$(WAREHOUSE_FILE)" "$$work/warehouse.duckdb"; \
-	(cd dbt_project && WAREHOUSE_DUCKDB_PATH="$$work/warehouse.duckdb" ../$(BIN)/dbt docs generate --quiet --target-path "$$work/target"); \
+	(cd dbt_project && WAREHOUSE_DUCKDB_PATH="$$work/warehouse.duckdb" ../$(BIN)/dbt docs generate --target duckdb --quiet --target-path "$$work/target"); \
 	rm -rf $(DOCS_SITE); mkdir -p $(DOCS_SITE)/reports; \
 	cp "$$work/target/index.html" "$$work/target/manifest.json" "$$work/target/catalog.json" $(DOCS_SITE)/; \
 	report=""; \

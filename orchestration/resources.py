@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +15,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from orchestration.project import dbt_project
+from orchestration.project import dbt_executable, dbt_project
 from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy.settings import Settings
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
@@ -283,12 +281,6 @@ def jinja_inert(value: Any) -> Any:
     return value
 
 
-def dbt_executable() -> str:
-    """The dbt next to this Python (the project's virtual environment), else dbt on PATH."""
-    beside_python = os.path.join(os.path.dirname(sys.executable), "dbt")
-    return beside_python if os.path.exists(beside_python) else (shutil.which("dbt") or "dbt")
-
-
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     warehouse = (
@@ -298,5 +290,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     )
     return {
         "warehouse": warehouse,
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        # The target explicitly: dbt's default target is plain dbt's development database
+        # (profiles.yml), never the warehouse (DECISIONLOG.md, 54).
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            dbt_executable=dbt_executable(),
+            target=settings.warehouse_target,
+        ),
     }

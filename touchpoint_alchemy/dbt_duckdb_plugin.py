@@ -15,6 +15,7 @@ the key reaches no compiled SQL, dbt artifact or log, and no table or view.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -26,11 +27,26 @@ INNER_PAD_VARIABLE = "pii_hmac_ipad"
 OUTER_PAD_VARIABLE = "pii_hmac_opad"
 
 
+def _refuse_a_missing_folder(path: str | None) -> None:
+    """DuckDB's own error for a database in a folder that does not exist is a stack trace; the
+    usual cause is plain dbt before `make dev-db` (its development database, docs/develop.md)."""
+    if not path or path == ":memory:" or path.startswith(("md:", "motherduck:")):
+        return
+    folder = Path(path).expanduser().absolute().parent
+    if not folder.is_dir():
+        raise RuntimeError(
+            f"No folder {folder} for the DuckDB database {path}. Plain dbt builds the "
+            "development database: run `make dev-db` first, a copy of the published warehouse "
+            "(or set DBT_DEV_DUCKDB_PATH to a file in an existing folder; docs/develop.md)."
+        )
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         # HashSaltError (a RuntimeError) in production with the development key: dbt reports
         # it as a failed connection, with this message, before any statement runs.
         self._pads = pii_key.key_from_env().pads()
+        _refuse_a_missing_folder(getattr(self.creds, "path", None))
 
     def _set_pads(self, conn: DuckDBPyConnection) -> None:
         inner, outer = self._pads

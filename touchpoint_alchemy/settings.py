@@ -22,6 +22,8 @@ DEFAULT_MEMORY_LIMIT = "8GB"
 #: dbt targets of profiles.yml (WAREHOUSE_TARGET)
 WAREHOUSE_TARGETS = ("duckdb", "spark")
 DEFAULT_SPARK_DATA_DIR = "data/spark"
+#: where plain dbt's development database goes (DBT_DEV_DUCKDB_PATH unset; profiles.yml)
+DEFAULT_DEV_DIR = "data/dev"
 
 
 def _absolute(value: str | os.PathLike[str]) -> Path:
@@ -77,3 +79,18 @@ def last_partition_key(today: date | None = None) -> str:
     """The newest complete daily partition: yesterday, UTC."""
     today = today or datetime.now(UTC).date()
     return (today - timedelta(days=1)).isoformat()
+
+
+def dev_warehouse_path(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    """The development database plain dbt writes (the ``dev`` output of profiles.yml, its
+    default target): DBT_DEV_DUCKDB_PATH, relative to ``dbt_project/`` as dbt reads it, or
+    ``data/dev/`` plus the published file's name (DuckDB names the catalog after the file, and
+    the views copied from the published file refer to it). Keep both rules in step with
+    profiles.yml."""
+    env = os.environ if environ is None else environ
+    value = (env.get("DBT_DEV_DUCKDB_PATH") or "").strip()
+    if value:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (DBT_PROJECT_DIR / path).resolve()
+    published_name = (env.get("WAREHOUSE_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH).split("/")[-1]
+    return REPO_ROOT / DEFAULT_DEV_DIR / published_name

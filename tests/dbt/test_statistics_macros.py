@@ -43,7 +43,7 @@ def compiled(tmp_path_factory) -> str:
             f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
         ],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
+        env={**os.environ, "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
         capture_output=True,
         text=True,
     )

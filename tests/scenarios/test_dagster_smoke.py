@@ -1,4 +1,5 @@
-"""Smoke test of `make dev`: a real `dagster dev` serves the code location without a load error,
+"""Smoke test of `make dev`: a real `dagster dev`, started from the environment's own `dagster`
+without make and without the environment on PATH, serves the code location without a load error,
 with every asset, asset check and the daily schedule the in-process definitions have, and shuts
 down cleanly on Ctrl-C.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,6 +60,17 @@ ASSETS_QUERY = """
   }
 }
 """
+
+
+def _path_without(bin_dir: Path) -> str:
+    """PATH without the environment's folder (nor any other that holds a dbt)."""
+    kept = [
+        folder
+        for folder in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if folder and Path(folder).resolve() != bin_dir.resolve()
+        and not (Path(folder) / "dbt").exists()
+    ]  # fmt: skip
+    return os.pathsep.join(kept)
 
 
 def _free_port() -> int:
@@ -146,11 +159,15 @@ def dagster_dev(tmp_path_factory, dbt_manifest):
         # dagster dev parses the project (prepare_if_dev); its manifest goes here, not over the
         # one other test processes are reading
         "DBT_TARGET_PATH": str(tmp / "dbt_target"),
-        # prepare_if_dev runs `dbt` from PATH, as under `make dev`.
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Started as `.venv/bin/dagster dev` is, outside make and without an activated
+        # environment: no dbt on PATH. The code location (prepare_if_dev's parse, the dbt
+        # resource) must find the environment's own dbt (orchestration/project.py).
+        "PATH": _path_without(bin_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
+    env.pop("VIRTUAL_ENV", None)
+    assert shutil.which("dbt", path=env["PATH"]) is None, "a dbt on PATH would hide the bug"
     log = tmp / "dagster_dev.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -205,7 +222,9 @@ def test_dagster_dev_serves_the_code_location_and_stops_cleanly(dagster_dev, exp
 
     (entry,) = workspace["locationEntries"]
     location = entry["locationOrLoadError"]
-    assert location["__typename"] == "RepositoryLocation", location.get("message")
+    assert location["__typename"] == "RepositoryLocation", (
+        f"{location.get('message')}\n{log.read_text()[-3000:]}"
+    )
     schedules = {s["name"] for repo in location["repositories"] for s in repo["schedules"]}
     assert SCHEDULE in schedules
     assert expected["schedules"] <= schedules

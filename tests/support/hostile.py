@@ -344,6 +344,8 @@ def dbt_command(
     env = {
         **os.environ,
         "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "unused.duckdb"),
+        # plain dbt writes the development database (profiles.yml's default target)
+        "DBT_DEV_DUCKDB_PATH": str(tmp_path / "unused.duckdb"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **extra_env,
     }

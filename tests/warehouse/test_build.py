@@ -41,7 +41,8 @@ def test_dbt_unit_tests_pass(demo_warehouse, tmp_path):
     the data)."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(demo_warehouse.path, copy)
-    env = {**os.environ, "WAREHOUSE_DUCKDB_PATH": str(copy)}
+    # plain dbt's development database (profiles.yml's default target, docs/develop.md)
+    env = {**os.environ, "DBT_DEV_DUCKDB_PATH": str(copy)}
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
     target = tmp_path / "target"
     out = subprocess.run(
