@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -52,22 +53,19 @@ def test_a_broken_raw_file_is_one_readable_paragraph(tmp_path):
     assert not (tmp_path / "warehouse.duckdb").exists(), "nothing was published"
 
 
-def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
-    """A non-transient error in a Python asset (the CLV asset with an invalid setting, a
-    ValueError of the library): one attempt, no "retrying", and its own message, not a stack
-    trace (a real Dagster CLI run through the console filter, as `make run` does it)."""
-    (tmp_path / "home").mkdir()
+def _materialize_clv_with_a_bad_setting(work: Path) -> tuple[subprocess.CompletedProcess, str]:
+    (work / "home").mkdir(parents=True)
     env = {
         **os.environ,
-        "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "DAGSTER_HOME": str(tmp_path / "home"),
+        "WAREHOUSE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+        "DAGSTER_HOME": str(work / "home"),
     }
     bin_dir = Path(sys.executable).parent
     config = '{"ops": {"scoring__customer_clv": {"config": {"holdout_days": 0}}}}'
     result = subprocess.run(
         f"set -o pipefail; {bin_dir / 'dagster'} asset materialize -m orchestration.definitions "
         f"--select scoring/customer_clv --config-json '{config}' 2>&1 "
-        f"| {sys.executable} -m orchestration.console {tmp_path / 'run.log'}",
+        f"| {sys.executable} -m orchestration.console {work / 'run.log'}",
         shell=True,
         executable="/bin/bash",
         cwd=REPO_ROOT,
@@ -76,11 +74,30 @@ def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
         text=True,
         timeout=300,
     )
-    assert result.returncode != 0
-    out = result.stdout
-    log = (tmp_path / "run.log").read_text()
+    log = (work / "run.log").read_text()
     # the full log's last lines, to see what Dagster did when the console shows something else
-    seen = f"console output:\n{out}\nend of the full log:\n" + "\n".join(log.splitlines()[-40:])
+    seen = f"console output:\n{result.stdout}\nend of the full log:\n" + "\n".join(
+        log.splitlines()[-40:]
+    )
+    return result, seen
+
+
+def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
+    """A non-transient error in a Python asset (the CLV asset with an invalid setting, a
+    ValueError of the library): one attempt, no "retrying", and its own message, not a stack
+    trace (a real Dagster CLI run through the console filter, as `make run` does it).
+
+    Once, in CI, the Dagster process ended right after the step started without reporting a
+    result (the console then said "build finished"; it now reports a run without a result as
+    a failure). That is not what this test is about, so such a run is tried once more, with a
+    warning that shows the first run's log."""
+    result, seen = _materialize_clv_with_a_bad_setting(tmp_path / "first")
+    if "stopped without reporting the run's result" in result.stdout:
+        message = f"the Dagster CLI ended without a result; trying once more:\n{seen}"
+        warnings.warn(message, stacklevel=1)
+        result, seen = _materialize_clv_with_a_bad_setting(tmp_path / "second")
+    assert result.returncode != 0, seen
+    out = result.stdout
     assert out.count("> scoring__customer_clv") == 1, seen
     assert "retrying" not in out, seen
     assert "The build failed in step scoring__customer_clv" in out, seen
