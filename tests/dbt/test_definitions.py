@@ -68,6 +68,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_attribution_touches",
         "intermediate/int_attribution_paths",
         "intermediate/int_actor_touchpoint_months",
+        "intermediate/int_actor_days",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_channel_performance",
@@ -92,6 +93,7 @@ EXPECTED_ASSETS = {
         "marts/context_conversion",
         "marts/context_conversion_overall",
         "marts/user_lifecycle",
+        "marts/active_users_daily",
         "marts/channel_performance",
         "marts/channel_performance_overall",
         "marts/aarrr_monthly",
@@ -233,6 +235,7 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         "intermediate/int_funnel_chains",
         "intermediate/int_attribution_touches",
         "intermediate/int_actor_touchpoint_months",
+        "intermediate/int_actor_days",
     ):
         node = asset_graph.get(AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, DailyPartitionsDefinition), key

@@ -58,6 +58,7 @@ DAILY_TABLES = [
     ("intermediate", "int_funnel_chains"),
     ("intermediate", "int_attribution_touches"),
     ("intermediate", "int_actor_touchpoint_months"),
+    ("intermediate", "int_actor_days"),
 ]
 
 
@@ -280,6 +281,13 @@ def test_late_events_rebuild_sessions_chains_and_identities(daily_and_full):
         )
         assert before.execute(device_months).fetchone()[0] > 0
         assert con.execute(device_months).fetchone()[0] == 0
+        # and so did its actor x day rows
+        device_days = (
+            "select count(*) from intermediate.int_actor_days "
+            "where actor_id = 'anon:anon_late_device'"
+        )
+        assert before.execute(device_days).fetchone()[0] > 0
+        assert con.execute(device_days).fetchone()[0] == 0
     finally:
         con.close()
         before.close()
