@@ -94,6 +94,7 @@ EXPECTED_ASSETS = {
         "marts/context_conversion_overall",
         "marts/user_lifecycle",
         "marts/active_users_daily",
+        "marts/stickiness",
         "marts/channel_performance",
         "marts/channel_performance_overall",
         "marts/aarrr_monthly",

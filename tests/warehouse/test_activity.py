@@ -110,3 +110,44 @@ def test_active_users_daily_matches_reference(demo_warehouse, activity):
     assert expected["activity_date"].max() == cutoff.date()
     assert (expected["dau"] == 0).any() and (expected["wau"] < expected["mau"]).any()
     assert_same_rows(actual, expected, keys=["activity_date", "breakdown", "breakdown_value"])
+
+
+def _period_start(period_type: str, day: dt.date) -> dt.date:
+    if period_type == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_period(period_type: str, start: dt.date) -> dt.date:
+    if period_type == "week":
+        return start + dt.timedelta(days=7)
+    return (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def expected_stickiness(kept: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Complete periods only: the cutoff reaches the last second of the period's last day."""
+    days = kept[["actor_id", "day"]].drop_duplicates()
+    rows = []
+    for period_type in ("week", "month"):
+        starts = days["day"].map(lambda d, p=period_type: _period_start(p, d))
+        per_actor = days.groupby([starts, days["actor_id"]]).size()
+        for (start, _actor), days_active in per_actor.items():
+            end = pd.Timestamp(_next_period(period_type, start))
+            if cutoff >= end - pd.Timedelta(seconds=1):
+                rows.append((period_type, start, days_active))
+    frame = pd.DataFrame(rows, columns=["period_type", "period_start", "days_active"])
+    return frame.groupby(list(frame.columns)).size().rename("actors").reset_index()
+
+
+def test_stickiness_matches_reference(demo_warehouse, activity):
+    kept, cutoff, _ = activity
+    expected = expected_stickiness(kept, cutoff)
+    actual = demo_warehouse.df("select * from marts.stickiness")
+    weeks = expected[expected["period_type"] == "week"]
+    # the demo data reaches the extremes, and the cutoff's own week and month are left out
+    assert weeks["days_active"].max() == 7 and (expected["days_active"] == 1).any()
+    assert weeks["period_start"].max() < _period_start("week", cutoff.date())
+    assert expected.loc[expected["period_type"] == "month", "period_start"].max() < (
+        _period_start("month", cutoff.date())
+    )
+    assert_same_rows(actual, expected, keys=["period_type", "period_start", "days_active"])
