@@ -69,6 +69,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_attribution_paths",
         "intermediate/int_actor_touchpoint_months",
         "intermediate/int_actor_days",
+        "intermediate/int_actor_event_days",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_channel_performance",
@@ -95,6 +96,7 @@ EXPECTED_ASSETS = {
         "marts/user_lifecycle",
         "marts/active_users_daily",
         "marts/stickiness",
+        "marts/activity_retention",
         "marts/channel_performance",
         "marts/channel_performance_overall",
         "marts/aarrr_monthly",
@@ -237,6 +239,7 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         "intermediate/int_attribution_touches",
         "intermediate/int_actor_touchpoint_months",
         "intermediate/int_actor_days",
+        "intermediate/int_actor_event_days",
     ):
         node = asset_graph.get(AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, DailyPartitionsDefinition), key

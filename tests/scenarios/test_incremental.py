@@ -59,6 +59,7 @@ DAILY_TABLES = [
     ("intermediate", "int_attribution_touches"),
     ("intermediate", "int_actor_touchpoint_months"),
     ("intermediate", "int_actor_days"),
+    ("intermediate", "int_actor_event_days"),
 ]
 
 

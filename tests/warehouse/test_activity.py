@@ -113,6 +113,8 @@ def test_active_users_daily_matches_reference(demo_warehouse, activity):
 
 
 def _period_start(period_type: str, day: dt.date) -> dt.date:
+    if period_type == "day":
+        return day
     if period_type == "week":
         return day - dt.timedelta(days=day.weekday())
     return day.replace(day=1)
@@ -151,3 +153,53 @@ def test_stickiness_matches_reference(demo_warehouse, activity):
         _period_start("month", cutoff.date())
     )
     assert_same_rows(actual, expected, keys=["period_type", "period_start", "days_active"])
+
+
+FUNNEL_ENTRY = "product_view"  # the first step of the first configured funnel (dbt_project.yml)
+
+
+def expected_activity_retention(kept: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Per definition, cohort type, period type and cohort: actors with a start event in the
+    cohort (first_time: their first such period; recurring: any), and of them, those with a
+    return event k periods later, for every k up to the cutoff's own period."""
+    definitions = {"any_touchpoint": kept, "funnel_entry": kept[kept["touchpoint"] == FUNNEL_ENTRY]}
+    units = {"day": 1, "week": 7}
+    rows = []
+    for name, events in definitions.items():
+        for period_type, days in units.items():
+            starts_of = events["day"].map(lambda d, p=period_type: _period_start(p, d))
+            periods = pd.DataFrame({"actor_id": events["actor_id"], "period": starts_of})
+            active = periods.drop_duplicates().groupby("actor_id")["period"].agg(set)
+            actors_in = periods.drop_duplicates().groupby("period")["actor_id"].agg(set)
+            last = _period_start(period_type, cutoff.date())
+            first_period = active.map(min)
+            for cohort_type in ("first_time", "recurring"):
+                cohorts: dict[dt.date, set[str]] = {}
+                for actor, own in active.items():
+                    chosen = [first_period[actor]] if cohort_type == "first_time" else own
+                    for period in chosen:
+                        cohorts.setdefault(period, set()).add(actor)
+                for cohort, members in cohorts.items():
+                    k, period = 0, cohort
+                    while period <= last:
+                        retained = len(members & actors_in.get(period, set()))
+                        rows.append(
+                            (name, cohort_type, period_type, cohort, k, len(members), retained)
+                        )
+                        k, period = k + 1, period + dt.timedelta(days=days)
+    columns = ["definition", "cohort_type", "period_type", "cohort_period", "periods_since_start"]
+    frame = pd.DataFrame(rows, columns=[*columns, "cohort_size", "retained_actors"])
+    frame["retention_rate"] = frame["retained_actors"] / frame["cohort_size"]
+    return frame
+
+
+def test_activity_retention_matches_reference(demo_warehouse, activity):
+    kept, cutoff, _ = activity
+    expected = expected_activity_retention(kept, cutoff)
+    actual = demo_warehouse.df("select * from marts.activity_retention")
+    # the open period of the cutoff is in the grid, and some cells are zero
+    open_week = _period_start("week", cutoff.date())
+    assert (expected["cohort_period"] == open_week).any()
+    assert (expected["retained_actors"] == 0).any()
+    keys = ["definition", "cohort_type", "period_type", "cohort_period", "periods_since_start"]
+    assert_same_rows(actual, expected, keys=keys)

@@ -1,0 +1,44 @@
+{% macro activity_retention_definitions() -%}
+    {#- The start/return event pairs of marts.activity_retention: the two built in
+        (any_touchpoint, funnel_entry), then the `activity_retention_definitions` var. Each a dict
+        {name, start, return}; none means any touchpoint. -#}
+    {%- set first_step = funnels()[0].steps[0] -%}
+    {%- set definitions = [
+        {'name': 'any_touchpoint', 'start': none, 'return': none},
+        {'name': 'funnel_entry', 'start': first_step, 'return': first_step},
+    ] -%}
+    {%- set configured = var('activity_retention_definitions') or [] -%}
+    {%- if configured is string or configured is mapping -%}
+        {{ exceptions.raise_compiler_error(
+            "activity_retention_definitions must be a list of {name, start_touchpoint, return_touchpoint}") }}
+    {%- endif -%}
+    {%- for item in configured -%}
+        {%- if item is not mapping or item.name is not defined -%}
+            {{ exceptions.raise_compiler_error(
+                "each activity retention definition needs a name: " ~ item) }}
+        {%- endif -%}
+        {%- do definitions.append({
+            'name': item.name | string,
+            'start': item.get('start_touchpoint'),
+            'return': item.get('return_touchpoint'),
+        }) -%}
+    {%- endfor -%}
+    {%- set names = definitions | map(attribute='name') | list -%}
+    {%- if names | unique | list | length != names | length -%}
+        {{ exceptions.raise_compiler_error(
+            "activity retention definition names must be unique: " ~ names) }}
+    {%- endif -%}
+    {{- return(definitions) -}}
+{%- endmacro %}
+
+
+{% macro activity_retention_touchpoints() -%}
+    {#- The touchpoint names some activity retention definition starts or returns with. -#}
+    {%- set names = [] -%}
+    {%- for definition in activity_retention_definitions() -%}
+        {%- for name in [definition.start, definition.return] -%}
+            {%- if name is not none and name not in names -%}{%- do names.append(name) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{- return(names) -}}
+{%- endmacro %}
