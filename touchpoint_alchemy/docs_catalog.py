@@ -29,6 +29,7 @@ CATALOG_SOURCES = ("scoring",)
 FOLDER_TITLES = {
     "marts": "Funnels, cohorts, customers and headline metrics",
     "marts/journeys": "Customer journeys",
+    "marts/activity": "Product activity: active users, stickiness, retention",
     "marts/attribution": "Attribution",
     "marts/growth": "Growth and channel economics",
     "marts/experiments": "Experiments",
