@@ -278,6 +278,11 @@ def _describe_clusters(scored: "Scored", config: ClusterConfig) -> dict[str, Any
 SCORING_SPECS = [
     ScoringAsset(
         name="customer_rfm",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.rfm",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_orders": None},
         fit=_fit_rfm,
         describe=_describe_rfm,
@@ -289,6 +294,7 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="markov_attribution",
+        modules=("touchpoint_alchemy.scoring", "touchpoint_alchemy.scoring.markov"),
         # only the columns the chain needs: the path table is about a third of the touchpoints,
         # and its touchpoint and actor ids would double the frame (50M touchpoints: 15M rows)
         inputs={"int_markov_transitions": None, "int_markov_order_channels": None},
@@ -306,6 +312,11 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_clv",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.clv",
+            "touchpoint_alchemy.scoring.clv_fit",
+        ),
         inputs={"int_customer_purchase_days": None},
         fit=_fit_clv,
         prepare=_check_clv_settings,
@@ -324,6 +335,12 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_churn",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.churn",
+            "touchpoint_alchemy.scoring.churn_drivers",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
         fit=_fit_churn,
         prepare=_churn_threads,
@@ -343,6 +360,11 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_clusters",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.clusters",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_features": None},
         fit=_fit_clusters,
         describe=_describe_clusters,

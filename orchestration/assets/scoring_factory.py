@@ -13,26 +13,39 @@ when the model cannot be fitted on the data: ``ModelNotFitted``), replaces its m
 ``scoring.model_metrics``, and returns the row count, the fit status, the metrics and the spec's
 own metadata. A table that does not have exactly its declared columns fails the step. pandas,
 pyarrow and the scoring libraries are imported inside the step: the code location loads fast.
+
+Each asset carries ``dagster/table_name`` (its table, as dbt names the source's relation:
+``warehouse.scoring.customer_rfm``, the form of the dbt assets' own) and a ``code_version``: a
+hash of the source files of the ``touchpoint_alchemy`` modules its spec names (``modules``),
+read, not imported, so a change to the model's code shows in the UI as a new code version;
+those files are also its code references.
 """
 
+import hashlib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    BetaWarning,
     Config,
+    LocalFileCodeReference,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from orchestration.assets.dbt import model_asset_key, source_asset_keys, source_tables
+from orchestration.code_references import add_code_references
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
+from touchpoint_alchemy.settings import REPO_ROOT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +72,30 @@ ARROW_TYPES = {
 }
 #: a declared column of this name that a fit does not return is the wall-clock time of the fit
 FITTED_AT = "fitted_at"
+
+
+def table_name(table: str) -> str:
+    """``database.schema.table`` of scoring table ``table``, from its source node."""
+    node = SCORING_TABLES[table]
+    return ".".join(part for part in (node["database"], node["schema"], node["identifier"]) if part)
+
+
+def module_file(module: str) -> Path:
+    """The source file of module ``module`` of this repository (``a.b`` -> ``a/b.py`` or
+    ``a/b/__init__.py``), found without importing it."""
+    base = REPO_ROOT.joinpath(*module.split("."))
+    path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+    if not path.is_file():
+        raise ValueError(f"module {module!r} has no source file in {REPO_ROOT}")
+    return path
+
+
+def code_version(modules: Sequence[str]) -> str:
+    """A hash of the source files of ``modules`` (in sorted order, each with its name)."""
+    digest = hashlib.sha256()
+    for module in sorted(set(modules)):
+        digest.update(module.encode() + b"\0" + module_file(module).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def writers(table: str) -> list[str]:
@@ -162,6 +199,10 @@ class ScoringAsset:
     fit: "Callable[[dict[str, pd.DataFrame], Any], Scored]"
     description: str
     kinds: frozenset[str]
+    #: the ``touchpoint_alchemy`` modules whose code computes the scores, every one they import
+    #: included (tests/dbt/test_scoring_assets.py checks): the asset's code version and code
+    #: references
+    modules: tuple[str, ...] = ()
     #: the Dagster run config class of the asset, if it has settings
     config: type[Config] | None = None
     #: its name in scoring.model_metrics; None: no metrics, and a model that cannot fit fails
@@ -244,6 +285,12 @@ def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
         compute.__annotations__["config"] = spec.config
     compute.__name__ = compute.__qualname__ = spec.name
     deps = [model_asset_key(model) for model in spec.inputs]
+    with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
+        warnings.simplefilter("ignore", BetaWarning)
+        metadata = add_code_references(
+            {"dagster/table_name": table_name(spec.name)},
+            [LocalFileCodeReference(file_path=str(module_file(m).resolve())) for m in spec.modules],
+        )
     return asset(
         key=SCORING_KEYS[spec.name],
         deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])],
@@ -252,4 +299,6 @@ def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
         retry_policy=TRANSIENT_RETRY,
         kinds=set(spec.kinds),
         description=spec.description,
+        metadata=metadata,
+        code_version=code_version(spec.modules) if spec.modules else None,
     )(fail_fast_unless_transient(compute))
