@@ -66,7 +66,7 @@ def function_reference(fn: Any) -> LocalFileCodeReference:
 
 
 def _with_function_reference(assets_def: Any) -> Any:
-    if not isinstance(assets_def, AssetsDefinition):
+    if not isinstance(assets_def, AssetsDefinition) or not assets_def.is_executable:
         return assets_def
     compute_fn = getattr(assets_def.node_def, "compute_fn", None)
     fn = getattr(compute_fn, "decorated_fn", compute_fn)

@@ -18,7 +18,7 @@ at once (``orchestration.retries.fail_fast_unless_transient``).
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from dagster import Config, MetadataValue
+from dagster import AssetsDefinition, Config, MetadataValue
 from pydantic import Field
 
 from orchestration.assets.scoring_factory import (
@@ -26,6 +26,7 @@ from orchestration.assets.scoring_factory import (
     SCORING_KEYS,
     ScoringAsset,
     build_scoring_asset,
+    model_metrics_spec,
 )
 
 if TYPE_CHECKING:
@@ -383,4 +384,8 @@ SCORING_SPECS = [
 ]
 
 #: every scoring asset, in the order of SCORING_SPECS
-SCORING_ASSETS = [build_scoring_asset(spec) for spec in SCORING_SPECS]
+SCORING_ASSETS = [
+    *(build_scoring_asset(spec) for spec in SCORING_SPECS),
+    # the table every model writes its own rows of: an asset without a step of its own
+    AssetsDefinition(specs=[model_metrics_spec()]),
+]

@@ -23,7 +23,7 @@ those files are also its code references.
 
 import hashlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,17 +31,19 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     AssetsDefinition,
+    AssetSpec,
     BetaWarning,
     Config,
     LocalFileCodeReference,
     MaterializeResult,
     MetadataValue,
-    asset,
+    multi_asset,
 )
 
 from orchestration.assets.dbt import model_asset_key, source_asset_keys, source_tables
-from orchestration.code_references import add_code_references
+from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
@@ -226,7 +228,7 @@ def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
 
 def _materialize(
     spec: ScoringAsset, context: AssetExecutionContext, warehouse: WarehouseResource, config: Any
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult]:
     if spec.prepare is not None:
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
@@ -249,56 +251,110 @@ def _materialize(
             tables={}, metrics={error.metric: Metric(1.0, spec.unfitted_n(inputs), str(error))}
         )
     schema_name = SCORING_KEYS[spec.name].path[-2]
+    # every table is written, whatever the selection: they come from one fit
+    rows = {}
     for table in tables_written_by(spec.name):
         data = to_arrow(table, scored.tables.get(table), fitted_at)
         warehouse.write_table(schema_name, table, data)
-    own = scored.tables.get(spec.name)
-    metadata: dict[str, Any] = {"dagster/row_count": 0 if own is None else len(own)}
+        rows[table] = data.num_rows
+    metadata: dict[str, Any] = {"dagster/row_count": rows[spec.name]}
     if spec.model:
         table = metrics_table(spec.model, scored.metrics, fitted_at, cutoff)
         warehouse.replace_rows(schema_name, MODEL_METRICS_TABLE, table, key_column="model")
         status = model_status(spec.model, scored.metrics)
         metadata["fit_status"] = MetadataValue.text(status.describe())
         metadata["model_metrics"] = MetadataValue.md(metrics_markdown(scored.metrics))
+        # model_metrics has several writers, so no asset of theirs: each reports its rows
+        context.log_event(
+            AssetMaterialization(
+                asset_key=SCORING_KEYS[MODEL_METRICS_TABLE],
+                description=f"The rows of model {spec.model} replaced.",
+                metadata={"model": spec.model, "rows_of_model": table.num_rows},
+            )
+        )
     metadata.update(spec.describe(scored, config))
-    return MaterializeResult(metadata=metadata)
+    selected = context.selected_asset_keys
+    for table, count in rows.items():
+        if SCORING_KEYS[table] in selected:
+            extra = metadata if table == spec.name else {"dagster/row_count": count}
+            yield MaterializeResult(asset_key=SCORING_KEYS[table], metadata=extra)
 
 
 def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
-    """The Dagster asset of ``spec``: key ``scoring/<name>``, group ``scoring``, depending on
-    its input models (and the data cutoff, for a model with metrics), with the transient-only
-    retry policy and :func:`fail_fast_unless_transient` around its body."""
-    tables_written_by(spec.name)  # fails at import when the registry does not declare it
+    """The Dagster multi-asset of ``spec``: its own table (key ``scoring/<name>``, depending on
+    its input models and, for a model with metrics, the data cutoff) and each side table it
+    writes (depending on the own table), group ``scoring``, with the transient-only retry policy
+    and :func:`fail_fast_unless_transient` around its body. A selection of some of its tables
+    still writes them all (one fit) and reports the selected ones."""
+    tables = tables_written_by(spec.name)  # fails at import when the registry does not declare it
     if spec.config is None:
 
         def compute(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
-            return _materialize(spec, context, warehouse, None)
+            yield from _materialize(spec, context, warehouse, None)
 
     else:
 
         def compute(  # type: ignore[misc]
             context: AssetExecutionContext, config: Config, warehouse: WarehouseResource
         ) -> Any:
-            return _materialize(spec, context, warehouse, config)
+            yield from _materialize(spec, context, warehouse, config)
 
         # Dagster finds the run config class in the signature
         compute.__annotations__["config"] = spec.config
     compute.__name__ = compute.__qualname__ = spec.name
     deps = [model_asset_key(model) for model in spec.inputs]
+    version = code_version(spec.modules) if spec.modules else None
+    specs = []
+    for table in tables:
+        with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
+            warnings.simplefilter("ignore", BetaWarning)
+            metadata = add_code_references(
+                {"dagster/table_name": table_name(table)},
+                [
+                    LocalFileCodeReference(file_path=str(module_file(m).resolve()))
+                    for m in spec.modules
+                ],
+            )
+        own = table == spec.name
+        specs.append(
+            AssetSpec(
+                key=SCORING_KEYS[table],
+                deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])]
+                if own
+                else [SCORING_KEYS[spec.name]],
+                group_name="scoring",
+                owners=[OWNER],
+                kinds=set(spec.kinds),
+                description=spec.description if own else SCORING_TABLES[table].get("description"),
+                metadata=metadata,
+                code_version=version,
+                skippable=not own,
+            )
+        )
+    return multi_asset(
+        name=SCORING_KEYS[spec.name].to_python_identifier(),  # scoring__<name>, as before
+        specs=specs,
+        can_subset=True,
+        retry_policy=TRANSIENT_RETRY,
+    )(fail_fast_unless_transient(compute))
+
+
+def model_metrics_spec() -> AssetSpec:
+    """``scoring.model_metrics``: every model writes its own rows (``meta.written_by``), so no
+    one asset owns it; an asset spec without a step, depending on its writers, which report its
+    materializations."""
     with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
         warnings.simplefilter("ignore", BetaWarning)
         metadata = add_code_references(
-            {"dagster/table_name": table_name(spec.name)},
-            [LocalFileCodeReference(file_path=str(module_file(m).resolve())) for m in spec.modules],
+            {"dagster/table_name": table_name(MODEL_METRICS_TABLE)},
+            [function_reference(metrics_table)],
         )
-    return asset(
-        key=SCORING_KEYS[spec.name],
-        deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])],
+    return AssetSpec(
+        key=SCORING_KEYS[MODEL_METRICS_TABLE],
+        deps=[SCORING_KEYS[writer] for writer in writers(MODEL_METRICS_TABLE)],
         group_name="scoring",
         owners=[OWNER],
-        retry_policy=TRANSIENT_RETRY,
-        kinds=set(spec.kinds),
-        description=spec.description,
+        kinds={"python", "duckdb"},
+        description=SCORING_TABLES[MODEL_METRICS_TABLE].get("description"),
         metadata=metadata,
-        code_version=code_version(spec.modules) if spec.modules else None,
-    )(fail_fast_unless_transient(compute))
+    )
