@@ -43,9 +43,7 @@ def parquet_exports(
         context.log.info("Parquet exports are off (PARQUET_EXPORTS=false): nothing exported.")
         return
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    exported = exports.export_marts(
-        warehouse.published_path, exports.mart_relations(manifest)
-    )
+    exported = exports.export_marts(warehouse.published_path, exports.mart_relations(manifest))
     link = exports.current_link(warehouse.published_path)
     context.log.info(f"Exported {len(exported.rows)} marts of run {exported.run_id} to {link}")
     yield MaterializeResult(

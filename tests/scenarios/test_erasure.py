@@ -186,7 +186,7 @@ def test_erasure_removes_every_row_about_the_user_and_nothing_else(built, tmp_pa
     tables_after = census(path)
     assert exports_after and not [f for f, (_, n) in exports_after.items() if n]
     assert {f for f in exports_after if f.startswith("warehouse/marts/")} == {
-        f for f in exports_before if f.startswith("marts/")
+        f for f in exports_before if f.startswith("warehouse/marts/")
     }
     for file, (rows, _) in exports_after.items():
         if file.startswith("warehouse/marts/"):
