@@ -114,7 +114,7 @@ EXPECTED_ASSETS = {
     },
     "audit": {"audit/rejected_rows"},
     "reports": {"reports/journey_report"},
-    "publish": {"warehouse/published_snapshot"},
+    "publish": {"warehouse/published_snapshot", "warehouse/parquet_exports"},
 }
 
 
