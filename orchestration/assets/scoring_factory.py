@@ -4,7 +4,8 @@ The registry is the dbt source ``scoring`` (models/staging/scoring/_scoring.yml)
 manifest: every table a scoring asset writes, its columns with their ``data_type`` (from which
 the Arrow schemas are made) and, in ``meta.written_by``, the asset that writes it. A table named
 like its asset is the asset's own table (its key is the source table's, so the stg_scoring__*
-views and the marts depend on it); the others are its side tables, written in the same step.
+views and the marts depend on it); the others are its side tables, written in the same step
+and assets of the same multi-asset.
 
 :func:`build_scoring_asset` turns a :class:`ScoringAsset` into a Dagster asset that reads its
 dbt models as DataFrames, calls the spec's ``fit`` (a ``touchpoint_alchemy.scoring`` function
