@@ -6,7 +6,9 @@ reads that log on stdin, writes all of it to a file, and prints only:
 - each step as it starts and ends, with the elapsed time;
 - each dbt model as it is built (its number of the total, and its time);
 - when a step fails: the error's own message (the raw-data contract and configuration errors are
-  written to be read) without the stack trace, and where the full log is;
+  written to be read) without the stack trace, and where the full log is (from the step's
+  STEP_FAILURE, or, when Dagster's capture of the step's output swallowed that line, from the
+  RUN_FAILURE that names the step);
 - "build finished" only when Dagster reported the run's success: a run that ends without a result
   (the process was killed, or crashed outside a step) is a failure, shown with the last lines of
   its output.
@@ -94,6 +96,7 @@ class Console:
         run_end = RUN_END.search(line)
         if run_end:
             self.run_end = (run_end["event"], run_end["message"].strip())
+            self._unreported_failures(run_end["message"])
             return
         model = DBT_MODEL.search(line)
         if model:
@@ -115,6 +118,19 @@ class Console:
             self.failure = [message]
         elif event == "STEP_RESTARTED":
             self.say(f"retrying {step} ({message})")
+
+    def _unreported_failures(self, message: str) -> None:
+        """Dagster captures a step's output while the step runs, and its STEP_FAILURE line can
+        land in that capture instead of on the terminal. RUN_FAILURE names the failed steps and
+        is followed by the error: read it for the steps whose failure was not seen."""
+        failed = re.search(r"Steps failed: \[(.*)\]", message)
+        if not failed:
+            return
+        seen = {step for step, _ in self.failures}
+        missing = [s for s in re.findall(r"'([^']+)'", failed[1]) if s not in seen]
+        if missing:
+            self.failed_step = ", ".join(missing)
+            self.failure = [message]
 
     def _close_failure(self) -> None:
         if self.failure is not None:

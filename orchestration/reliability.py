@@ -4,7 +4,9 @@
 - Retries live in ``orchestration.retries``: transient failures are retried, data errors not.
 - ``record_run_failure`` is a run-failure sensor. For every failed run it writes one JSON file to
   ``RUN_FAILURE_DIR`` (default ``data/run_failures/``) and, when ``RUN_FAILURE_WEBHOOK_URL`` is
-  set, posts the same JSON there.
+  set, posts ``{"text": <a human summary>, "record": <the same JSON>}`` there: the shape Slack,
+  Mattermost and Teams incoming webhooks accept (``text``), with the record beside it for an
+  endpoint of your own.
 - ``raw_freshness_checks`` are asset checks ``raw_fresh`` on the staged models of the raw
   files: the newest valid timestamp of a file must be at most ``RAW_FRESHNESS_HOURS`` old. A
   stale file warns; with ``RAW_FRESHNESS_ACTION=fail`` the check step fails, and so does the
@@ -85,10 +87,42 @@ def write_failure_record(record: dict, directory: Path) -> Path:
     return path
 
 
+#: How much of one error message the summary keeps (chat messages are read on a phone).
+SUMMARY_ERROR_CHARS = 500
+
+
+def _short_error(error: str | None) -> str:
+    """``dagster._core.definitions.events.Failure: text`` -> ``Failure: text``, cut to length."""
+    text = (error or "no error message").strip()
+    head, sep, rest = text.partition(": ")
+    if sep and " " not in head and "." in head:
+        text = f"{head.rsplit('.', 1)[1]}: {rest}"
+    return text if len(text) <= SUMMARY_ERROR_CHARS else text[: SUMMARY_ERROR_CHARS - 1] + "…"
+
+
+def failure_summary(record: dict) -> str:
+    """The record in a few plain lines: what failed, where, why, and where to look."""
+    partition = f", partition {record['partition']}" if record.get("partition") else ""
+    lines = [f"Touchpoint Alchemy: run {record['run_id']} of {record['job']} failed{partition}."]
+    for step in record.get("failed_steps") or []:
+        lines.append(f"Step {step['step']}: {_short_error(step.get('error'))}")
+    if not record.get("failed_steps"):
+        lines.append(_short_error(record.get("run_error") or record.get("message")))
+    lines.append(f"Dagster UI: {record['dagster_ui_path']}")
+    return "\n".join(lines)
+
+
+def webhook_payload(record: dict) -> dict:
+    """``text`` for the chat targets (Slack, Mattermost and Teams incoming webhooks all require
+    or accept it), the record nested under ``record`` so that no field of it can ever mean
+    something to a target (Slack and Mattermost read ``channel``, ``username``, ``type``...)."""
+    return {"text": failure_summary(record), "record": record}
+
+
 def post_webhook(url: str, record: dict, timeout: float = 10.0) -> int:
     request = urllib.request.Request(
         url,
-        data=json.dumps(record).encode(),
+        data=json.dumps(webhook_payload(record)).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
@@ -100,7 +134,8 @@ def post_webhook(url: str, record: dict, timeout: float = 10.0) -> int:
     name="record_run_failure",
     description=(
         "Writes a JSON record of every failed run to RUN_FAILURE_DIR (default "
-        "data/run_failures/) and posts it to RUN_FAILURE_WEBHOOK_URL when that is set."
+        "data/run_failures/) and posts a summary (`text`) with the record (`record`) to "
+        "RUN_FAILURE_WEBHOOK_URL when that is set."
     ),
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,

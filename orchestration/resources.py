@@ -37,6 +37,10 @@ class WarehouseResource(DuckDBResource):
 
     raw_data_dir: str = Field(description="Folder of the raw files (RAW_DATA_DIR).")
     data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
+    parquet_exports: bool = Field(
+        default=True,
+        description="Export every mart to Parquet after each publish (PARQUET_EXPORTS).",
+    )
 
     _run_id: str | None = PrivateAttr(default=None)
 
@@ -46,6 +50,7 @@ class WarehouseResource(DuckDBResource):
             database=str(settings.warehouse_path),
             raw_data_dir=str(settings.raw_data_dir),
             data_cutoff=settings.data_cutoff,
+            parquet_exports=settings.parquet_exports,
             connection_config={"memory_limit": settings.memory_limit},
         )
 

@@ -11,10 +11,11 @@ freshness policy (``orchestration/freshness.py``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetKey, AssetSpec
+from dagster import AssetKey, AssetSpec, BetaWarning
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from orchestration.freshness import DAILY_FRESHNESS
@@ -33,12 +34,20 @@ def _layer(props: Mapping[str, Any]) -> str | None:
 
 class TouchpointTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                # the model's SQL file as a code reference (orchestration/code_references.py)
+                enable_code_references=True,
+            )
+        )
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: Any = None
     ) -> AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
+        with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
+            warnings.simplefilter("ignore", BetaWarning)
+            spec = super().get_asset_spec(manifest, unique_id, project)
         spec = spec.merge_attributes(kinds=set(DBT_KINDS))
         node = manifest["nodes"].get(unique_id) or {}
         if _layer(node) == "marts":

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from touchpoint_alchemy import catalog, snapshots
+from touchpoint_alchemy import catalog, exports, snapshots
 from touchpoint_alchemy.settings import Settings
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
@@ -160,8 +160,9 @@ def _erase_file(path: Path, user_id: str) -> dict[str, int]:
 
 
 def erase_user(published: Path, user_id: str) -> Erasure:
-    """Erase ``user_id`` from the kept builds of ``published`` (in place) and from the
-    published snapshot (through a copy and an atomic publish)."""
+    """Erase ``user_id`` from the kept builds of ``published`` (in place), from the published
+    snapshot (through a copy and an atomic publish) and from its Parquet exports (exported again
+    from the erased snapshot; older export sets are deleted)."""
     result = Erasure(user_id)
     for kept in snapshots.kept_builds(published):
         result.deleted[str(kept)] = _erase_file(kept, user_id)
@@ -175,7 +176,22 @@ def erase_user(published: Path, user_id: str) -> Erasure:
             snapshots.remove_build(working)
             raise
         snapshots.publish(working, published, run_id)
+        _erase_exports(published, result)
     return result
+
+
+def _erase_exports(published: Path, result: Erasure) -> None:
+    """Export the marts again from the erased snapshot; count the rows each export lost."""
+    current = exports.current_set(published)
+    before = exports.read_set_manifest(current)["marts"] if current is not None else []
+    rows_before = {mart["table"]: mart["rows"] for mart in before}
+    exported = exports.refresh(published)
+    if exported is not None:
+        result.deleted[str(exports.current_link(published))] = {
+            table: rows_before[table] - rows
+            for table, rows in exported.rows.items()
+            if rows_before.get(table, rows) != rows
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

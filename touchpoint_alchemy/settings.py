@@ -24,11 +24,22 @@ WAREHOUSE_TARGETS = ("duckdb", "spark")
 DEFAULT_SPARK_DATA_DIR = "data/spark"
 #: where plain dbt's development database goes (DBT_DEV_DUCKDB_PATH unset; profiles.yml)
 DEFAULT_DEV_DIR = "data/dev"
+#: accepted spellings of a true / false setting (PARQUET_EXPORTS)
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 def _absolute(value: str | os.PathLike[str]) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{name} must be true or false, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class Settings:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     warehouse_target: str = "duckdb"
     spark_data_dir: Path = REPO_ROOT / DEFAULT_SPARK_DATA_DIR
+    #: export every mart to Parquet after each publish (touchpoint_alchemy.exports)
+    parquet_exports: bool = True
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -58,6 +71,7 @@ class Settings:
             memory_limit=(env.get("DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT,
             warehouse_target=target,
             spark_data_dir=_absolute(env.get("SPARK_DATA_DIR") or DEFAULT_SPARK_DATA_DIR),
+            parquet_exports=_flag("PARQUET_EXPORTS", env.get("PARQUET_EXPORTS"), True),
         )
 
 

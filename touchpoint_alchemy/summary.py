@@ -14,7 +14,7 @@ from functools import cache
 
 import duckdb
 
-from touchpoint_alchemy import catalog
+from touchpoint_alchemy import catalog, exports
 from touchpoint_alchemy.report.files import default_report_path
 from touchpoint_alchemy.report.inputs import Relation, exposure_inputs, load_manifest
 from touchpoint_alchemy.scoring import (
@@ -211,9 +211,16 @@ def main() -> int:
     finally:
         con.close()
     report = default_report_path(settings.warehouse_path)
+    links = []
     if report.exists():
+        links.append(f"Journey report (open in a browser): {report}")
+    if exports.current_set(settings.warehouse_path) is not None:
+        links.append(
+            f"Marts as Parquet (BI tools):         {exports.current_link(settings.warehouse_path)}"
+        )
+    if links:
         print()
-        print(f"Journey report (open in a browser): {report}")
+        print("\n".join(links))
     return 0
 
 

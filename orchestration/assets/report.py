@@ -63,10 +63,9 @@ def _dbt_target_dir() -> str:
 
 
 def report_deps(upstream: Sequence[AssetsDefinition]) -> list[AssetKey]:
-    """The report's inputs that an asset of ``upstream`` materializes. Every dbt model is one;
-    a source table may be written as a side table with no asset of its own
-    (scoring.model_metrics, which the predictive assets write): the report reads it but cannot
-    depend on it, and runs after its writers through marts.customers, which reads their scores."""
+    """The report's inputs that an asset of ``upstream`` materializes or declares. Every dbt
+    model is one; so is every scoring table the report reads (scoring.model_metrics, declared
+    by an asset of its own whose writers are the predictive assets)."""
     produced = {key for definition in upstream for key in definition.keys}
     missing = [
         name

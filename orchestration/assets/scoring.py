@@ -18,7 +18,7 @@ at once (``orchestration.retries.fail_fast_unless_transient``).
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from dagster import Config, MetadataValue
+from dagster import AssetsDefinition, Config, MetadataValue
 from pydantic import Field
 
 from orchestration.assets.scoring_factory import (
@@ -26,6 +26,7 @@ from orchestration.assets.scoring_factory import (
     SCORING_KEYS,
     ScoringAsset,
     build_scoring_asset,
+    model_metrics_spec,
 )
 
 if TYPE_CHECKING:
@@ -278,6 +279,11 @@ def _describe_clusters(scored: "Scored", config: ClusterConfig) -> dict[str, Any
 SCORING_SPECS = [
     ScoringAsset(
         name="customer_rfm",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.rfm",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_orders": None},
         fit=_fit_rfm,
         describe=_describe_rfm,
@@ -289,6 +295,7 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="markov_attribution",
+        modules=("touchpoint_alchemy.scoring", "touchpoint_alchemy.scoring.markov"),
         # only the columns the chain needs: the path table is about a third of the touchpoints,
         # and its touchpoint and actor ids would double the frame (50M touchpoints: 15M rows)
         inputs={"int_markov_transitions": None, "int_markov_order_channels": None},
@@ -306,6 +313,11 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_clv",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.clv",
+            "touchpoint_alchemy.scoring.clv_fit",
+        ),
         inputs={"int_customer_purchase_days": None},
         fit=_fit_clv,
         prepare=_check_clv_settings,
@@ -324,6 +336,12 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_churn",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.churn",
+            "touchpoint_alchemy.scoring.churn_drivers",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
         fit=_fit_churn,
         prepare=_churn_threads,
@@ -343,6 +361,11 @@ SCORING_SPECS = [
     ),
     ScoringAsset(
         name="customer_clusters",
+        modules=(
+            "touchpoint_alchemy.scoring",
+            "touchpoint_alchemy.scoring.clusters",
+            "touchpoint_alchemy.labels",
+        ),
         inputs={"int_customer_features": None},
         fit=_fit_clusters,
         describe=_describe_clusters,
@@ -361,4 +384,8 @@ SCORING_SPECS = [
 ]
 
 #: every scoring asset, in the order of SCORING_SPECS
-SCORING_ASSETS = [build_scoring_asset(spec) for spec in SCORING_SPECS]
+SCORING_ASSETS = [
+    *(build_scoring_asset(spec) for spec in SCORING_SPECS),
+    # the table every model writes its own rows of: an asset without a step of its own
+    AssetsDefinition(specs=[model_metrics_spec()]),
+]

@@ -4,7 +4,8 @@ The registry is the dbt source ``scoring`` (models/staging/scoring/_scoring.yml)
 manifest: every table a scoring asset writes, its columns with their ``data_type`` (from which
 the Arrow schemas are made) and, in ``meta.written_by``, the asset that writes it. A table named
 like its asset is the asset's own table (its key is the source table's, so the stg_scoring__*
-views and the marts depend on it); the others are its side tables, written in the same step.
+views and the marts depend on it); the others are its side tables, written in the same step
+and assets of the same multi-asset.
 
 :func:`build_scoring_asset` turns a :class:`ScoringAsset` into a Dagster asset that reads its
 dbt models as DataFrames, calls the spec's ``fit`` (a ``touchpoint_alchemy.scoring`` function
@@ -13,26 +14,41 @@ when the model cannot be fitted on the data: ``ModelNotFitted``), replaces its m
 ``scoring.model_metrics``, and returns the row count, the fit status, the metrics and the spec's
 own metadata. A table that does not have exactly its declared columns fails the step. pandas,
 pyarrow and the scoring libraries are imported inside the step: the code location loads fast.
+
+Each asset carries ``dagster/table_name`` (its table, as dbt names the source's relation:
+``warehouse.scoring.customer_rfm``, the form of the dbt assets' own) and a ``code_version``: a
+hash of the source files of the ``touchpoint_alchemy`` modules its spec names (``modules``),
+read, not imported, so a change to the model's code shows in the UI as a new code version;
+those files are also its code references.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     AssetsDefinition,
+    AssetSpec,
+    BetaWarning,
     Config,
+    LocalFileCodeReference,
     MaterializeResult,
     MetadataValue,
-    asset,
+    multi_asset,
 )
 
 from orchestration.assets.dbt import model_asset_key, source_asset_keys, source_tables
+from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
+from touchpoint_alchemy.settings import REPO_ROOT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +75,30 @@ ARROW_TYPES = {
 }
 #: a declared column of this name that a fit does not return is the wall-clock time of the fit
 FITTED_AT = "fitted_at"
+
+
+def table_name(table: str) -> str:
+    """``database.schema.table`` of scoring table ``table``, from its source node."""
+    node = SCORING_TABLES[table]
+    return ".".join(part for part in (node["database"], node["schema"], node["identifier"]) if part)
+
+
+def module_file(module: str) -> Path:
+    """The source file of module ``module`` of this repository (``a.b`` -> ``a/b.py`` or
+    ``a/b/__init__.py``), found without importing it."""
+    base = REPO_ROOT.joinpath(*module.split("."))
+    path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+    if not path.is_file():
+        raise ValueError(f"module {module!r} has no source file in {REPO_ROOT}")
+    return path
+
+
+def code_version(modules: Sequence[str]) -> str:
+    """A hash of the source files of ``modules`` (in sorted order, each with its name)."""
+    digest = hashlib.sha256()
+    for module in sorted(set(modules)):
+        digest.update(module.encode() + b"\0" + module_file(module).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def writers(table: str) -> list[str]:
@@ -162,6 +202,10 @@ class ScoringAsset:
     fit: "Callable[[dict[str, pd.DataFrame], Any], Scored]"
     description: str
     kinds: frozenset[str]
+    #: the ``touchpoint_alchemy`` modules whose code computes the scores, every one they import
+    #: included (tests/dbt/test_scoring_assets.py checks): the asset's code version and code
+    #: references
+    modules: tuple[str, ...] = ()
     #: the Dagster run config class of the asset, if it has settings
     config: type[Config] | None = None
     #: its name in scoring.model_metrics; None: no metrics, and a model that cannot fit fails
@@ -185,7 +229,7 @@ def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
 
 def _materialize(
     spec: ScoringAsset, context: AssetExecutionContext, warehouse: WarehouseResource, config: Any
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult]:
     if spec.prepare is not None:
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
@@ -208,48 +252,110 @@ def _materialize(
             tables={}, metrics={error.metric: Metric(1.0, spec.unfitted_n(inputs), str(error))}
         )
     schema_name = SCORING_KEYS[spec.name].path[-2]
+    # every table is written, whatever the selection: they come from one fit
+    rows = {}
     for table in tables_written_by(spec.name):
         data = to_arrow(table, scored.tables.get(table), fitted_at)
         warehouse.write_table(schema_name, table, data)
-    own = scored.tables.get(spec.name)
-    metadata: dict[str, Any] = {"dagster/row_count": 0 if own is None else len(own)}
+        rows[table] = data.num_rows
+    metadata: dict[str, Any] = {"dagster/row_count": rows[spec.name]}
     if spec.model:
         table = metrics_table(spec.model, scored.metrics, fitted_at, cutoff)
         warehouse.replace_rows(schema_name, MODEL_METRICS_TABLE, table, key_column="model")
         status = model_status(spec.model, scored.metrics)
         metadata["fit_status"] = MetadataValue.text(status.describe())
         metadata["model_metrics"] = MetadataValue.md(metrics_markdown(scored.metrics))
+        # model_metrics has several writers, so no asset of theirs: each reports its rows
+        context.log_event(
+            AssetMaterialization(
+                asset_key=SCORING_KEYS[MODEL_METRICS_TABLE],
+                description=f"The rows of model {spec.model} replaced.",
+                metadata={"model": spec.model, "rows_of_model": table.num_rows},
+            )
+        )
     metadata.update(spec.describe(scored, config))
-    return MaterializeResult(metadata=metadata)
+    selected = context.selected_asset_keys
+    for table, count in rows.items():
+        if SCORING_KEYS[table] in selected:
+            extra = metadata if table == spec.name else {"dagster/row_count": count}
+            yield MaterializeResult(asset_key=SCORING_KEYS[table], metadata=extra)
 
 
 def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
-    """The Dagster asset of ``spec``: key ``scoring/<name>``, group ``scoring``, depending on
-    its input models (and the data cutoff, for a model with metrics), with the transient-only
-    retry policy and :func:`fail_fast_unless_transient` around its body."""
-    tables_written_by(spec.name)  # fails at import when the registry does not declare it
+    """The Dagster multi-asset of ``spec``: its own table (key ``scoring/<name>``, depending on
+    its input models and, for a model with metrics, the data cutoff) and each side table it
+    writes (depending on the own table), group ``scoring``, with the transient-only retry policy
+    and :func:`fail_fast_unless_transient` around its body. A selection of some of its tables
+    still writes them all (one fit) and reports the selected ones."""
+    tables = tables_written_by(spec.name)  # fails at import when the registry does not declare it
     if spec.config is None:
 
         def compute(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
-            return _materialize(spec, context, warehouse, None)
+            yield from _materialize(spec, context, warehouse, None)
 
     else:
 
         def compute(  # type: ignore[misc]
             context: AssetExecutionContext, config: Config, warehouse: WarehouseResource
         ) -> Any:
-            return _materialize(spec, context, warehouse, config)
+            yield from _materialize(spec, context, warehouse, config)
 
         # Dagster finds the run config class in the signature
         compute.__annotations__["config"] = spec.config
     compute.__name__ = compute.__qualname__ = spec.name
     deps = [model_asset_key(model) for model in spec.inputs]
-    return asset(
-        key=SCORING_KEYS[spec.name],
-        deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])],
+    version = code_version(spec.modules) if spec.modules else None
+    specs = []
+    for table in tables:
+        with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
+            warnings.simplefilter("ignore", BetaWarning)
+            metadata = add_code_references(
+                {"dagster/table_name": table_name(table)},
+                [
+                    LocalFileCodeReference(file_path=str(module_file(m).resolve()))
+                    for m in spec.modules
+                ],
+            )
+        own = table == spec.name
+        specs.append(
+            AssetSpec(
+                key=SCORING_KEYS[table],
+                deps=[*deps, *([DATA_CUTOFF] if spec.model and DATA_CUTOFF not in deps else [])]
+                if own
+                else [SCORING_KEYS[spec.name]],
+                group_name="scoring",
+                owners=[OWNER],
+                kinds=set(spec.kinds),
+                description=spec.description if own else SCORING_TABLES[table].get("description"),
+                metadata=metadata,
+                code_version=version,
+                skippable=not own,
+            )
+        )
+    return multi_asset(
+        name=SCORING_KEYS[spec.name].to_python_identifier(),  # scoring__<name>, as before
+        specs=specs,
+        can_subset=True,
+        retry_policy=TRANSIENT_RETRY,
+    )(fail_fast_unless_transient(compute))
+
+
+def model_metrics_spec() -> AssetSpec:
+    """``scoring.model_metrics``: every model writes its own rows (``meta.written_by``), so no
+    one asset owns it; an asset spec without a step, depending on its writers, which report its
+    materializations."""
+    with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
+        warnings.simplefilter("ignore", BetaWarning)
+        metadata = add_code_references(
+            {"dagster/table_name": table_name(MODEL_METRICS_TABLE)},
+            [function_reference(metrics_table)],
+        )
+    return AssetSpec(
+        key=SCORING_KEYS[MODEL_METRICS_TABLE],
+        deps=[SCORING_KEYS[writer] for writer in writers(MODEL_METRICS_TABLE)],
         group_name="scoring",
         owners=[OWNER],
-        retry_policy=TRANSIENT_RETRY,
-        kinds=set(spec.kinds),
-        description=spec.description,
-    )(fail_fast_unless_transient(compute))
+        kinds={"python", "duckdb"},
+        description=SCORING_TABLES[MODEL_METRICS_TABLE].get("description"),
+        metadata=metadata,
+    )

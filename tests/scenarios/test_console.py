@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import duckdb
@@ -87,15 +86,10 @@ def test_a_python_error_is_printed_once_as_its_own_message(tmp_path):
     ValueError of the library): one attempt, no "retrying", and its own message, not a stack
     trace (a real Dagster CLI run through the console filter, as `make run` does it).
 
-    Once, in CI, the Dagster process ended right after the step started without reporting a
-    result (the console then said "build finished"; it now reports a run without a result as
-    a failure). That is not what this test is about, so such a run is tried once more, with a
-    warning that shows the first run's log."""
-    result, seen = _materialize_clv_with_a_bad_setting(tmp_path / "first")
-    if "stopped without reporting the run's result" in result.stdout:
-        message = f"the Dagster CLI ended without a result; trying once more:\n{seen}"
-        warnings.warn(message, stacklevel=1)
-        result, seen = _materialize_clv_with_a_bad_setting(tmp_path / "second")
+    Dagster captures a step's output while it runs, and the STEP_FAILURE line sometimes lands in
+    that capture (once in CI; every time in a trial where the step yields its results): the
+    console then reads the failure from the RUN_FAILURE that names the step."""
+    result, seen = _materialize_clv_with_a_bad_setting(tmp_path)
     assert result.returncode != 0, seen
     out = result.stdout
     assert out.count("> scoring__customer_clv") == 1, seen

@@ -1,6 +1,6 @@
 """Right to erasure: `python -m touchpoint_alchemy.erase <user_id>` removes every row about the
 user from every table of the published warehouse and of its kept builds, through an atomic
-publish, and leaves every other row alone.
+publish, and from the Parquet exports of the marts, and leaves every other row alone.
 
 The fixture is cohorts_small plus activity that spreads user c1 over every layer: an anonymous
 visit on a device that c1 later logs in with (stitched to c1), a rejected touchpoint (the
@@ -10,6 +10,8 @@ same kinds of rows, to show they stay.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from touchpoint_alchemy import snapshots
@@ -83,6 +86,27 @@ def census(path: Path) -> dict[str, tuple[int, int]]:
     return result
 
 
+def export_census(folder: Path) -> dict[str, tuple[int, int]]:
+    """Parquet file (relative to ``folder``) -> (rows, rows mentioning the user), for every
+    file of every export set, current (through the ``marts`` link) or not, read with pyarrow."""
+    result = {}
+    files = [
+        Path(parent) / name
+        for parent, _, names in os.walk(folder, followlinks=True)
+        for name in names
+        if name.endswith(".parquet")
+    ]
+    for file in sorted(files):
+        rows = pq.read_table(file).to_pylist()
+        mentioning = sum(
+            1
+            for row in rows
+            if any(isinstance(v, str) and MENTIONS.search(v) for v in row.values())
+        )
+        result[str(file.relative_to(folder))] = (len(rows), mentioning)
+    return result
+
+
 @pytest.fixture(scope="module")
 def raw_dir(tmp_path_factory) -> Path:
     raw = tmp_path_factory.mktemp("erasure_raw")
@@ -112,6 +136,11 @@ def erase(path: Path, user_id: str) -> subprocess.CompletedProcess:
 def test_erasure_removes_every_row_about_the_user_and_nothing_else(built, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(built, path)
+    shutil.copytree(built.parent / "exports", tmp_path / "exports", symlinks=True)
+    exported = tmp_path / "exports" / "warehouse" / "marts"
+    exports_before = export_census(tmp_path / "exports")
+    # the build exported the marts; the customers export holds the user
+    assert exports_before["warehouse/marts/customers/customers.parquet"][1] > 0
     # a kept (unpublished) build holds the user too
     kept = snapshots.working_path(path, "failed-run")
     kept.parent.mkdir(parents=True)
@@ -152,6 +181,19 @@ def test_erasure_removes_every_row_about_the_user_and_nothing_else(built, tmp_pa
         ).fetchone() == (2,)
         assert con.execute("select count(*) from intermediate.int_identity_map").fetchone() == (1,)
     assert run_id.startswith("erasure-") and run_id != old_run
+    # the exports: exported again from the erased snapshot, the user in no file of any set
+    exports_after = export_census(tmp_path / "exports")
+    tables_after = census(path)
+    assert exports_after and not [f for f, (_, n) in exports_after.items() if n]
+    assert {f for f in exports_after if f.startswith("warehouse/marts/")} == {
+        f for f in exports_before if f.startswith("warehouse/marts/")
+    }
+    for file, (rows, _) in exports_after.items():
+        if file.startswith("warehouse/marts/"):
+            mart = file.split("/")[2]
+            assert rows == tables_after[f"marts.{mart}"][0], file
+    assert len(list((tmp_path / "exports" / "warehouse" / ".sets").iterdir())) == 1
+    assert json.loads((exported / "_export.json").read_text())["run_id"] == run_id
     # no working copy of the erasure is left behind
     assert snapshots.kept_builds(path) == [kept]
 

@@ -229,7 +229,9 @@ def test_not_converged_is_said_in_the_metadata_the_summary_and_the_report(unconv
 
     warehouse, result, _ = unconverged
     materialization = next(
-        m for m in result.asset_materializations_for_node("scoring__customer_clv")
+        m
+        for m in result.asset_materializations_for_node("scoring__customer_clv")
+        if m.asset_key.path == ["scoring", "customer_clv"]
     )
     status = materialization.metadata["fit_status"].value
     assert status.startswith("fitted, but did not converge: ")

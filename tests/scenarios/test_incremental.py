@@ -166,6 +166,13 @@ def _write_parts(raw_dir: Path) -> str:
         ).fetchone()[0]
     total = con.execute("select count(*) from touchpoints").fetchone()[0]
     assert sum(parts.values()) == total, "every demo touchpoint lands in exactly one part"
+    # a second part of the last day: a copy of late_09's key (kept, in the history part) on a
+    # new row inside that run's window, which both builds must reject as a duplicate key
+    con.execute(
+        "copy (select * replace ('2025-12-29 11:00:00' as occurred_at) from touchpoints "
+        "where touchpoint_id = 'late_09') "
+        f"to '{raw_dir / 'touchpoints' / f'date={DAYS[-1]}' / 'part-1.parquet'}' (format parquet)"
+    )
     return user_id
 
 
@@ -315,6 +322,12 @@ def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
         assert after_day_1.execute(staged_query).fetchall() == [("late_11",)]
     with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as last:
         assert last.execute(staged_query).fetchall() == [("late_11",), ("late_12",)]
+        # the copy of a key kept before the window is rejected, the kept row stays
+        copies = last.execute(
+            "select cast(occurred_at as varchar), _rejection_reason from staging.base_touchpoints "
+            "where touchpoint_id = 'late_09' order by occurred_at"
+        ).fetchall()
+        assert copies == [("2025-12-22 10:00:00", None), ("2025-12-29 11:00:00", "duplicate key")]
         assert (
             last.execute(
                 "select count(*) from intermediate.int_touchpoints where touchpoint_id = 'late_12'"
@@ -329,7 +342,7 @@ def test_every_raw_row_is_staged_or_rejected_after_each_day(daily_and_full):
     raw_dir = daily_and_full["raw_dir"]
     for day, snapshot in daily_and_full["snapshots"].items():
         arrived = [raw_dir / "touchpoints" / f"date={d}" for d in [HISTORY, *DAYS] if d <= day]
-        files = [str(folder / "part-0.parquet") for folder in arrived]
+        files = [str(file) for folder in arrived for file in sorted(folder.glob("*.parquet"))]
         raw_rows = duckdb.execute("select count(*) from read_parquet($files)", {"files": files})
         with duckdb.connect(str(snapshot), read_only=True) as con:
             based = con.execute("select count(*) from staging.base_touchpoints").fetchone()[0]

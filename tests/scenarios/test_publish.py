@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from orchestration.run_config import DAILY_DBT_OP, build_run_config
-from touchpoint_alchemy import snapshots
+from touchpoint_alchemy import exports, snapshots
 from touchpoint_alchemy.settings import REPO_ROOT, Settings, last_partition_key
 
 from builds import DATA_DIR, build_warehouse
@@ -52,9 +52,20 @@ seen, errors, reads = {}, [], 0
 held = duckdb.connect(path, read_only=True) if mode == "hold" else None
 print("reading", flush=True)
 import os
+def export_reading(link):
+    # the documented way to read several marts of one export: resolve the link once
+    folder = os.path.realpath(link)
+    with open(os.path.join(folder, "_export.json")) as file:
+        row = [json.load(file)["run_id"]]
+    for mart in ("cohort_retention", "customers"):
+        parquet = os.path.join(folder, mart, mart + ".parquet")
+        row.append(duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchone()[0])
+    return row
 while not os.path.exists(stop):
     try:
-        if held is not None:
+        if mode == "exports":
+            row = export_reading(path)
+        elif held is not None:
             row = held.execute(sql).fetchone()
         else:
             with duckdb.connect(path, read_only=True) as con:
@@ -161,18 +172,21 @@ def test_a_killed_build_changes_nothing(published):
 
 def test_readers_never_block_and_never_see_half_a_build(published):
     """Two reader processes, one holding a connection for the whole run, one reconnecting in a
-    loop, while the CLI builds a different snapshot (B) over A."""
+    loop, while the CLI builds a different snapshot (B) over A; a third reads the Parquet
+    exports through their link, which the build switches from A's export to B's."""
     path, tmp = published["path"], published["tmp"]
     old = read_snapshot(path)
     stop = tmp / "stop-readers"
     stop.unlink(missing_ok=True)
+    link = exports.current_link(path)
     readers = {
         mode: subprocess.Popen(
-            [sys.executable, "-c", READER, str(path), str(stop), mode, SNAPSHOT_SQL],
+            [sys.executable, "-c", READER, str(link if mode == "exports" else path), str(stop)]
+            + [mode, SNAPSHOT_SQL],
             stdout=subprocess.PIPE,
             text=True,
         )
-        for mode in ("hold", "reconnect")
+        for mode in ("hold", "reconnect", "exports")
     }
     log = tmp / "build.log"
     try:
@@ -194,8 +208,12 @@ def test_readers_never_block_and_never_see_half_a_build(published):
     for mode, output in outputs.items():
         assert output["error_count"] == 0, (mode, output["errors"])
         assert output["reads"] > 10, mode
-        seen = {tuple(json.loads(key)) for key in output["seen"]}
+    for mode in ("hold", "reconnect"):
+        seen = {tuple(json.loads(key)) for key in outputs[mode]["seen"]}
         assert seen <= {old, new}, (mode, seen)
+    # every export reading is one whole export of A or of B, and B's is current at the end
+    exported = {tuple(json.loads(key)) for key in outputs["exports"]["seen"]}
+    assert exported == {(old[0], old[1], old[3]), (new[0], new[1], new[3])}, exported
     # The held connection reads the old file to the end; a new connection reads the new one.
     assert {tuple(json.loads(k)) for k in outputs["hold"]["seen"]} == {old}
     assert {tuple(json.loads(k)) for k in outputs["reconnect"]["seen"]} == {old, new}

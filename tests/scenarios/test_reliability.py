@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
@@ -194,14 +196,43 @@ def test_a_transient_error_in_a_python_asset_is_retried(tmp_path):
     assert "Could not set lock" in error.to_string()
 
 
+def _accepted_by(target: str, payload) -> bool:
+    """What each target's incoming webhook requires of the JSON body. Slack
+    (api.slack.com/messaging/webhooks) and Mattermost (developers.mattermost.com, incoming
+    webhooks) answer 400 without a non-empty `text` (or blocks/attachments, which we don't send);
+    a Teams connector's legacy message card needs `text` too."""
+    if not isinstance(payload, dict):
+        return False
+    text = payload.get("text")
+    return (
+        isinstance(text, str) and bool(text.strip()) and target in ("slack", "mattermost", "teams")
+    )
+
+
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    """A local webhook: /slack, /mattermost, /teams validate the body the way the target does and
+    answer 400 when it would be rejected."""
+
+    received: list[tuple[str, dict]] = []
 
     def do_POST(self):  # noqa: N802 (http.server naming)
         length = int(self.headers["Content-Length"])
-        _Receiver.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(204)
+        target = self.path.strip("/")
+        try:
+            payload = json.loads(self.rfile.read(length))
+        except ValueError:
+            payload = None
+        if self.headers.get("Content-Type") != "application/json" or not _accepted_by(
+            target, payload
+        ):
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b"invalid_payload")
+            return
+        _Receiver.received.append((target, payload))
+        self.send_response(200)
         self.end_headers()
+        self.wfile.write(b"ok")
 
     def log_message(self, *args):
         pass
@@ -209,7 +240,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypatch):
     from orchestration.definitions import defs
-    from orchestration.reliability import record_run_failure
+    from orchestration.reliability import failure_summary, post_webhook, record_run_failure
     from orchestration.resources import build_resources
 
     raw = tmp_path / "raw"
@@ -218,7 +249,9 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("RUN_FAILURE_DIR", str(tmp_path / "failures"))
-    monkeypatch.setenv("RUN_FAILURE_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("RUN_FAILURE_WEBHOOK_URL", f"{base_url}/slack")
+    _Receiver.received = []
     settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", raw_data_dir=raw)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
@@ -245,6 +278,18 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
                 dagster_run=run,
             ).for_run_failure()
             record_run_failure(context)
+        record = json.loads(next((tmp_path / "failures").glob("*.json")).read_text())
+        # the same payload lands in Mattermost and Teams; the bare record would not
+        for target in ("mattermost", "teams"):
+            assert post_webhook(f"{base_url}/{target}", record) == 200
+        with pytest.raises(urllib.error.HTTPError, match="400"):
+            urllib.request.urlopen(  # noqa: S310 (local test server)
+                urllib.request.Request(
+                    f"{base_url}/slack",
+                    data=json.dumps(record).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+            )
     finally:
         server.shutdown()
     files = list((tmp_path / "failures").glob("*.json"))
@@ -254,7 +299,13 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
     assert [step["step"] for step in record["failed_steps"]] == ["raw_files"]
     assert "orders" in record["failed_steps"][0]["error"]
     assert "missing" in record["failed_steps"][0]["error"].lower()
-    assert _Receiver.received == [record]
+    assert [target for target, _ in _Receiver.received] == ["slack", "mattermost", "teams"]
+    for _, payload in _Receiver.received:
+        assert payload == {"text": failure_summary(record), "record": record}
+    text = _Receiver.received[0][1]["text"]
+    assert result.run_id in text and f"/runs/{result.run_id}" in text
+    assert "Step raw_files: Failure: The raw data breaks the contract" in text
+    assert "orders.csv exists" in text and "dagster._core" not in text
 
 
 @pytest.mark.parametrize(

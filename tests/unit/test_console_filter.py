@@ -72,3 +72,23 @@ def test_an_event_after_a_carriage_return_or_other_output_is_still_read():
     code, out = _run([glued, SUCCESS, RUN_SUCCESS])
     assert code == 0
     assert "> scoring__rfm" in out
+
+
+def test_a_failure_seen_only_in_the_run_failure_is_still_its_own_message():
+    """Dagster's capture of a step's output can swallow the STEP_FAILURE line (seen in CI):
+    the RUN_FAILURE that names the step, and the error after it, are enough."""
+    lines = [
+        START,
+        _line("DEBUG", "ENGINE_EVENT - Finished steps in process (pid: 1) in 1.4s"),
+        _line("ERROR", "RUN_FAILURE - Execution of run failed. Steps failed: ['scoring__rfm']."),
+        "\n",
+        "dagster._core.definitions.events.Failure: ValueError: holdout_days must be positive\n",
+        "(not retried: not a transient error)\n",
+        "\n",
+        "Stack Trace:\n",
+        '  File "x.py", line 1, in f\n',
+    ]
+    code, out = _run(lines)
+    assert code == 1
+    assert "The build failed in step scoring__rfm:\n\nValueError: holdout_days must be" in out
+    assert "Stack Trace" not in out and "stopped without" not in out

@@ -68,3 +68,27 @@ def test_scores_carry_their_distribution_as_an_image(demo_warehouse):
         expected, _ = np.histogram(values, bins=20, range=(values.min(), values.max()))
         assert _bar_counts(metadata[key][name].value) == expected.tolist(), key
         assert "model_metrics" in metadata[key]
+
+
+def test_the_side_tables_of_the_scores_are_assets_of_their_own(demo_warehouse):
+    """The tables a scoring asset writes beside its scores are materialized as assets, each
+    with its row count (counted here); scoring.model_metrics, which three models write, is
+    reported once by each of them, and holds exactly their rows."""
+    metadata = _materializations(demo_warehouse.result)
+    for table in ("markov_channel_effects", "clv_model_parameters", "cluster_profiles"):
+        rows = int(demo_warehouse.df(f"select count(*) as n from scoring.{table}")["n"].iloc[0])
+        assert rows > 0, table
+        assert metadata[f"scoring/{table}"]["dagster/row_count"].value == rows, table
+    reports = [
+        event.step_materialization_data.materialization.metadata
+        for event in demo_warehouse.result.all_events
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        and event.asset_key.to_user_string() == "scoring/model_metrics"
+    ]
+    models = sorted(report["model"].value for report in reports)
+    stored = demo_warehouse.df("select model, count(*) as n from scoring.model_metrics group by 1")
+    assert models == sorted(stored["model"])
+    for report in reports:
+        model = report["model"].value
+        expected = int(stored.loc[stored["model"] == model, "n"].iloc[0])
+        assert report["rows_of_model"].value == expected, model

@@ -39,22 +39,36 @@ windowed as (
     {% endif %}
 ),
 
+{% if incremental_mode() %}
+-- the keys of this run's rows that a row kept before the window already has: looked up with
+-- the run's few keys as the hashed side, never a hash of every key in history
+window_keys as (
+    select distinct touchpoint_id from windowed
+    where touchpoint_id is not null
+),
+
+kept_keys as (
+    select kept.touchpoint_id from {{ this }} as kept
+    where
+        kept._rejection_reason is null
+        and kept.touchpoint_id in (select window_keys.touchpoint_id from window_keys)
+),
+{% endif %}
+
 parsed as (
     select
-        *,
-        {{ parse_integer('dwell_ms') }} as dwell_ms_value,
-        {{ is_valid_json('properties') }} as properties_is_valid_json,
-        {{ key_occurrence(['touchpoint_id']) }}
+        windowed.*,
+        {{ parse_integer('windowed.dwell_ms') }} as dwell_ms_value,
+        {{ is_valid_json('windowed.properties') }} as properties_is_valid_json,
+        {{ key_occurrence(['windowed.touchpoint_id']) }}
         {% if incremental_mode() %}
-        + case
-            when touchpoint_id in (
-                select kept.touchpoint_id from {{ this }} as kept
-                where kept._rejection_reason is null
-            ) then 1
-            else 0
-        end
+        + case when kept_keys.touchpoint_id is not null then 1 else 0 end
         {%- endif %} as key_occurrence
     from windowed
+    {% if incremental_mode() %}
+    -- a valid key is kept at most once, so this join never repeats a row
+    left join kept_keys on windowed.touchpoint_id = kept_keys.touchpoint_id
+    {% endif %}
 ),
 
 validated as (
