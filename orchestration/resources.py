@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from dagster._utils.backoff import backoff
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from orchestration.project import dbt_executable, dbt_project
+from orchestration.project import WarehouseDbtCli, dbt_executable, dbt_project
 from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy.settings import Settings
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
@@ -297,7 +296,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         "warehouse": warehouse,
         # The target explicitly: dbt's default target is plain dbt's development database
         # (profiles.yml), never the warehouse (DECISIONLOG.md, 54).
-        "dbt": DbtCliResource(
+        "dbt": WarehouseDbtCli(
             project_dir=dbt_project,
             dbt_executable=dbt_executable(),
             target=settings.warehouse_target,
