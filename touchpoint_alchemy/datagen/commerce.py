@@ -80,7 +80,7 @@ class Catalog:
     def draw_with_taste(
         self,
         rng: np.random.Generator,
-        tastes: "Tastes",
+        tastes: Tastes,
         line: np.ndarray,
         shares: tuple[float, float],
     ) -> np.ndarray:
@@ -109,7 +109,7 @@ class Tastes:
     rng: np.random.Generator
 
     @classmethod
-    def draw(cls, catalog: Catalog, owners: int, seed: list[int]) -> "Tastes":
+    def draw(cls, catalog: Catalog, owners: int, seed: list[int]) -> Tastes:
         rng = np.random.default_rng(seed)
         weight = np.bincount(catalog.line, weights=catalog.popularity)
         return cls(line=weighted_choice(rng, weight, owners), rng=rng)
