@@ -192,9 +192,9 @@ def popularity_baseline(pairs: pd.DataFrame, users: Iterable[str], count: int) -
 
 
 def _list_metrics(
-    recommended: pd.DataFrame, targets: pd.DataFrame, catalog: int, suffix: str
+    recommended: pd.DataFrame, targets: pd.DataFrame, catalog: int, k: int, suffix: str
 ) -> dict[str, Metric]:
-    """hit rate, recall and catalogue coverage of top-k lists against the targets."""
+    """hit rate, recall and catalogue coverage of top-``k`` lists against the targets."""
     found = recommended.merge(targets, on=["user_id", "product_id"])
     per_user = targets.groupby("user_id").size().rename("targets").to_frame()
     per_user["found"] = found.groupby("user_id").size().reindex(per_user.index, fill_value=0)
@@ -203,14 +203,14 @@ def _list_metrics(
         return {
             f"{name}{suffix}": Metric(None, 0, "no customer to evaluate")
             for name in (
-                f"hit_rate_at_{EVALUATION_K}",
-                f"recall_at_{EVALUATION_K}",
+                f"hit_rate_at_{k}",
+                f"recall_at_{k}",
                 "catalog_coverage",
             )
         }
     return {
-        f"hit_rate_at_{EVALUATION_K}{suffix}": Metric(float((per_user["found"] > 0).mean()), n),
-        f"recall_at_{EVALUATION_K}{suffix}": Metric(
+        f"hit_rate_at_{k}{suffix}": Metric(float((per_user["found"] > 0).mean()), n),
+        f"recall_at_{k}{suffix}": Metric(
             float((per_user["found"] / per_user["targets"]).mean()), n
         ),
         f"catalog_coverage{suffix}": Metric(
@@ -224,10 +224,13 @@ def evaluate(
     cutoff: datetime,
     holdout_days: int = 60,
     repeatable: Iterable[str] = (),
+    k: int = EVALUATION_K,
 ) -> dict[str, Metric]:
     """Fit on the purchases up to ``cutoff - holdout_days``, then measure the top-10 lists of
     the customers who bought before the holdout and bought, in it (up to ``cutoff``), products
-    they had not bought before (the targets), for the model and the popularity baseline."""
+    they had not bought before (the targets), for the model and the popularity baseline
+    (metrics ``hit_rate_at_<k>``, ``recall_at_<k>``, ``catalog_coverage``, and the same with
+    ``_popularity``; ``n`` = the evaluated customers)."""
     import pandas as pd
 
     fit_end = pd.Timestamp(cutoff) - pd.Timedelta(days=holdout_days)
@@ -239,10 +242,10 @@ def evaluate(
     targets = new[new["user_id"].isin(set(fit["user_id"]))].drop_duplicates()
     evaluated = sorted(targets["user_id"].unique())
     catalog = int(fit["product_id"].nunique())
-    model = recommend(fit, evaluated, EVALUATION_K, repeatable)
-    baseline = popularity_baseline(fit, evaluated, EVALUATION_K)
-    metrics = _list_metrics(model, targets, catalog, "")
-    metrics.update(_list_metrics(baseline, targets, catalog, "_popularity"))
+    model = recommend(fit, evaluated, k, repeatable)
+    baseline = popularity_baseline(fit, evaluated, k)
+    metrics = _list_metrics(model, targets, catalog, k, "")
+    metrics.update(_list_metrics(baseline, targets, catalog, k, "_popularity"))
     return metrics
 
 
