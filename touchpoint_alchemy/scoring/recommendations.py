@@ -5,7 +5,8 @@ once up to the data cutoff). Two products are similar when the same customers bo
 ``sim(i, j) = |C_i & C_j| / sqrt(|C_i| |C_j|)``, the cosine of their columns, with the diagonal
 set to 0. A customer's score of product j is the sum of sim(i, j) over the products i they
 bought; ``because_of_product_id`` is the bought product with the largest sim(i, j) (ties: the
-smallest product_id). Products the customer bought are excluded unless repeatable.
+smallest product_id). Products the customer bought are excluded unless repeatable. Scores are
+rounded to :data:`SCORE_DECIMALS` decimals, so that sums equal up to float error tie.
 
 Each user gets ``count`` products (fewer only when fewer are left to recommend): the products
 with a positive score by score (ties: product_id), then, to fill the list, by popularity
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 COLUMNS = ("user_id", "rank", "product_id", "score", "because_of_product_id")
 #: the list length the evaluation measures (hit_rate_at_10, recall_at_10)
 EVALUATION_K = 10
+#: the decimals scores are compared (and written) at
+SCORE_DECIMALS = 10
 #: users scored at once (a dense block of users x products)
 CHUNK_USERS = 2_000
 
@@ -143,7 +146,8 @@ def recommend(
     frames = []
     for start in range(0, len(users), CHUNK_USERS):
         bought = matrix[start : start + CHUNK_USERS].toarray() > 0
-        scores = bought.astype(np.float64) @ similarity
+        # rounded: scores equal up to float error are ties (broken by product_id) on any engine
+        scores = np.round(bought.astype(np.float64) @ similarity, SCORE_DECIMALS)
         # one key: recommendations first by score, then popularity, bought products never
         key = np.where(scores > 1e-12, -scores, 1.0 + pop_rank[np.newaxis, :])
         key[bought & ~repeat[np.newaxis, :]] = np.inf
@@ -155,7 +159,11 @@ def recommend(
         # because_of: the bought product with the largest similarity (ties: product_id)
         because = np.full(row.size, -1, dtype=np.int64)
         if model.any():
-            contribution = np.where(bought[row[model]], similarity[:, product[model]].T, -np.inf)
+            contribution = np.where(
+                bought[row[model]],
+                np.round(similarity[:, product[model]].T, SCORE_DECIMALS),
+                -np.inf,
+            )
             because[model] = np.argmax(contribution, axis=1)
         frames.append(
             pd.DataFrame(
