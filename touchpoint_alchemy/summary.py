@@ -30,6 +30,8 @@ from touchpoint_alchemy.sql import quote_relation
 SCHEMAS = ("staging", "intermediate", "marts", "scoring", "audit")
 #: the dbt exposure that lists the tables the summary reads
 SUMMARY_EXPOSURE = "run_summary"
+#: the model_metrics rows of the recommendations
+RECOMMENDATIONS = "product_recommendations"
 
 
 @cache
@@ -194,7 +196,23 @@ def _scoring_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         )
     else:
         lines += _no_scores("Clusters", model_status("clusters", clusters))
+    lines += _recommendation_lines(_metrics(con, RECOMMENDATIONS))
     return lines
+
+
+def _recommendation_lines(metrics: Mapping[str, Metric]) -> list[str]:
+    """The recommendations' hit rate and recall at 10 on the holdout against popularity."""
+    hit, hit_popular = metrics.get("hit_rate_at_10"), metrics.get("hit_rate_at_10_popularity")
+    if hit is None or hit.value is None or hit_popular is None or hit_popular.value is None:
+        detail = hit.detail if hit is not None and hit.detail else "no holdout evaluation"
+        return [f"  {'Recommendations':<22} not evaluated: {detail}"]
+    verdict = "beats" if hit.value > hit_popular.value else "does NOT beat"
+    recall, recall_popular = metrics["recall_at_10"], metrics["recall_at_10_popularity"]
+    return [
+        f"  {'Recommendations':<22} hit rate@10 {hit.value:.1%} {verdict} popularity "
+        f"{hit_popular.value:.1%} (recall@10 {recall.value:.1%} vs {recall_popular.value:.1%}; "
+        f"{hit.n:,} customers in the holdout)"
+    ]
 
 
 def main() -> int:

@@ -21,8 +21,6 @@ import math
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import reference
 
 K = 10
@@ -31,8 +29,8 @@ DECIMALS = 9  # scores equal to this precision are ties (the model rounds to 10)
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +153,21 @@ def test_non_consenting_users_are_absent(demo_warehouse, staged):
     for table in ("scoring.product_recommendations", "intermediate.int_customer_products"):
         present = set(demo_warehouse.df(f"select distinct user_id from {table}")["user_id"])
         assert not present & refused, table
+
+
+def test_the_run_summary_prints_the_hit_rate_against_popularity(demo_warehouse):
+    """`make run`'s summary: the model's hit rate and recall at 10 against the baseline's, as
+    model_metrics holds them (the figures themselves: the test above)."""
+    from touchpoint_alchemy.summary import render
+
+    metrics = demo_warehouse.df(
+        "select metric, value, n from scoring.model_metrics where model = 'product_recommendations'"
+    ).set_index("metric")
+    with demo_warehouse.connect() as con:
+        text = render(con)
+    (line,) = [line for line in text.splitlines() if line.strip().startswith("Recommendations")]
+    hit, popular = metrics.loc["hit_rate_at_10"], metrics.loc["hit_rate_at_10_popularity"]
+    verdict = "beats" if hit["value"] > popular["value"] else "does NOT beat"
+    assert f"hit rate@10 {hit['value']:.1%} {verdict} popularity {popular['value']:.1%}" in line
+    assert f"recall@10 {metrics.loc['recall_at_10', 'value']:.1%}" in line
+    assert f"{int(hit['n']):,} customers" in line
