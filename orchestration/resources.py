@@ -42,6 +42,8 @@ class WarehouseResource(DuckDBResource):
     )
 
     _run_id: str | None = PrivateAttr(default=None)
+    _lock: snapshots.WarehouseLock | None = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
@@ -59,8 +61,16 @@ class WarehouseResource(DuckDBResource):
         # Only the path is resolved here; the copy is made lazily, inside the first step that
         # opens the warehouse, so a lock on the published file fails (and retries) that step.
         self._run_id = context.run_id if self.database != ":memory:" else None
+        self._log = context.log
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
+        try:
+            self._teardown(context)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _teardown(self, context: InitResourceContext) -> None:
         working = self.working_path
         if working is None or not working.exists():
             return
@@ -94,6 +104,13 @@ class WarehouseResource(DuckDBResource):
         working = self.working_path
         if working is None:
             return self.database
+        if not working.exists():
+            # one writer at a time: held until this run has published (or ends)
+            if self._lock is None:
+                self._lock = snapshots.WarehouseLock(self.published_path)
+            if not self._lock.held:
+                self._lock.acquire(on_wait=self._log.info if self._log else None)
+                self._lock.mark(f"run {self._run_id}")
         snapshots.prepare_working_copy(self.published_path, working)
         return str(working)
 
@@ -123,7 +140,11 @@ class WarehouseResource(DuckDBResource):
         working = self.working_path
         if working is None or not working.exists():
             raise RuntimeError(f"No working copy of run {run_id} to publish ({working}).")
-        return snapshots.publish(working, self.published_path, run_id, pii_key=pii_key)
+        try:
+            return snapshots.publish(working, self.published_path, run_id, pii_key=pii_key)
+        finally:
+            if self._lock is not None:
+                self._lock.release()  # the next run may copy the new snapshot
 
     def published_pii_key(self) -> tuple[str | None, str | None] | None:
         """The PII key fingerprint the published snapshot records (``snapshots``)."""

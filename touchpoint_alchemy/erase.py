@@ -169,13 +169,19 @@ def erase_user(published: Path, user_id: str) -> Erasure:
     if published.exists():
         run_id = f"erasure-{uuid.uuid4()}"
         working = snapshots.working_path(published, run_id)
-        snapshots.prepare_working_copy(published, working)
+        lock = snapshots.WarehouseLock(published)
+        lock.acquire(on_wait=print)  # a run building this warehouse publishes first
         try:
-            result.deleted[str(published)] = _erase_file(working, user_id)
-        except BaseException:
-            snapshots.remove_build(working)
-            raise
-        snapshots.publish(working, published, run_id)
+            lock.mark(f"erasure {run_id}")
+            snapshots.prepare_working_copy(published, working)
+            try:
+                result.deleted[str(published)] = _erase_file(working, user_id)
+            except BaseException:
+                snapshots.remove_build(working)
+                raise
+            snapshots.publish(working, published, run_id)
+        finally:
+            lock.release()
         _erase_exports(published, result)
     return result
 

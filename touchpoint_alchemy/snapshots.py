@@ -8,13 +8,19 @@ that already has the old file open keeps reading it (the old inode lives until i
 Working files that are never published (a failed or killed build) stay in their folder for
 inspection; the newest ``KEEP_BUILDS`` are kept. See DECISIONLOG.md, 36.
 
+One writer at a time: a run (or an erasure) takes :class:`WarehouseLock` before it copies the
+published file and keeps it until it has published (or ended), so a second run started meanwhile
+waits and then starts from the first one's snapshot instead of racing it to publish.
+
 No Dagster here: the orchestration layer and ``touchpoint_alchemy.erase`` both use it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +94,56 @@ def prune_builds(published: Path, keep: int = KEEP_BUILDS) -> list[Path]:
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return stale
+
+
+class WarehouseLock:
+    """An exclusive lock on one published warehouse, ``<dir>/.builds/<file name>.lock``
+    (``flock``: the operating system releases it when the holder exits, killed or not).
+
+    Held from before a run copies the published file until the run has published, so runs that
+    overlap (two CLI runs, a run and an erasure; the Dagster run queue only orders the runs it
+    launches) publish one after the other, each built on the snapshot before it."""
+
+    def __init__(self, published: Path) -> None:
+        self.path = builds_directory(published) / f"{published.name}.lock"
+        self._file = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the lock, waiting for the holder to finish; ``on_wait`` hears what is awaited."""
+        if self._file is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        file = self.path.open("a+")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "another run"
+            if on_wait is not None:
+                on_wait(f"Waiting for {holder} to finish with {self.path.parent.parent}")
+            fcntl.flock(file, fcntl.LOCK_EX)
+        self._file = file
+
+    def mark(self, holder: str) -> None:
+        """Say who holds the lock (read by a run that waits for it)."""
+        assert self._file is not None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(holder)
+        self._file.flush()
+
+    def release(self) -> None:
+        if self._file is None:
+            return
+        self._file.seek(0)
+        self._file.truncate()
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+        self._file = None
 
 
 def prepare_working_copy(published: Path, working: Path) -> None:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -127,6 +128,82 @@ def test_a_locked_warehouse_is_retried_until_the_lock_is_gone(tmp_path):
     assert [e.step_key for e in restarts] == ["raw_files"]
     errors = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert not errors
+
+
+#: one run of the raw step and the publish step into a warehouse, in a process of its own: prints
+#: its run id and when it published
+RAW_AND_PUBLISH = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from pathlib import Path
+import dagster as dg
+from builds import build_warehouse
+result = build_warehouse(
+    Path(sys.argv[1]), Path(sys.argv[2]),
+    selection=dg.AssetSelection.key_prefixes("raw")
+    | dg.AssetSelection.keys("warehouse/published_snapshot"),
+)
+assert result.success
+print(result.run_id)
+"""
+
+
+def test_two_runs_started_at_once_publish_one_after_the_other(tmp_path):
+    """Two runs of the same warehouse started together (the CLI does not go through Dagster's
+    run queue): the second waits for the warehouse lock, copies the first one's snapshot and
+    publishes over it. The raw step's ledger shows it: the parts of the published snapshot were
+    recorded by the first run and kept by the second, which started from its snapshot; had the
+    two raced, each would have started from nothing and recorded the parts itself."""
+    from touchpoint_alchemy.snapshots import WarehouseLock
+
+    path = tmp_path / "warehouse.duckdb"
+    support = str(DATA_DIR.parent / "support")
+    # Held here until both runs are under way, so that they overlap for sure.
+    held = WarehouseLock(path)
+    held.acquire()
+    held.mark("the test")
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RAW_AND_PUBLISH, str(SMALL_RAW_DATA_DIR), str(path), support],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    errors: list[list[str]] = [[], []]
+    readers = [
+        threading.Thread(target=lambda run=run, lines=lines: lines.extend(run.stderr), daemon=True)
+        for run, lines in zip(runs, errors, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        deadline = time.monotonic() + 240
+        while not all(any("Waiting for the test" in line for line in lines) for lines in errors):
+            assert time.monotonic() < deadline, "the runs did not wait for the lock"
+            assert all(run.poll() is None for run in runs), "a run ended without waiting"
+            time.sleep(0.5)
+        assert not path.exists()  # neither run got past the lock
+    finally:
+        held.release()
+    outputs = []
+    for run, reader, lines in zip(runs, readers, errors, strict=True):
+        out = run.stdout.read()
+        run.wait(timeout=300)
+        reader.join(timeout=30)
+        outputs.append((out, "".join(lines)))
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+    run_ids = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert len(run_ids) == 2
+    with duckdb.connect(str(path), read_only=True) as con:
+        (last,) = con.execute("select run_id from audit.build_info()").fetchone()
+        recorded = {
+            row[0] for row in con.execute("select recorded_by_run from audit.raw_parts").fetchall()
+        }
+    (first,) = run_ids - {last}
+    assert recorded == {first}
 
 
 def _attempt_counting_asset(counter, body):
