@@ -5,7 +5,9 @@
 with
 
 purchases as (
-    select purchases.order_id, cast(purchases.revenue as double) as revenue
+    select
+        purchases.order_id,
+        cast(purchases.revenue as double) as revenue
     from {{ ref('int_purchases') }} as purchases
     cross join {{ ref('int_data_cutoff') }} as cutoff
     where purchases.purchased_at <= cutoff.data_cutoff_at

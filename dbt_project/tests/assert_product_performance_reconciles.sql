@@ -13,34 +13,55 @@ lines as (
 ),
 
 monthly as (
-    select 'product_performance' as mart, month, sum(revenue) as revenue, sum(revenue_share) as share
+    select
+        'product_performance' as mart,
+        month,
+        sum(revenue) as revenue,
+        sum(revenue_share) as share
     from {{ ref('product_performance') }}
     group by month
     union all
-    select 'category_performance' as mart, month, sum(revenue) as revenue, sum(revenue_share) as share
+    select
+        'category_performance' as mart,
+        month,
+        sum(revenue) as revenue,
+        sum(revenue_share) as share
     from {{ ref('category_performance') }}
     group by month
 ),
 
 overall as (
-    select 'product_performance_overall' as mart, sum(revenue) as revenue, sum(revenue_share) as share
+    select
+        'product_performance_overall' as mart,
+        sum(revenue) as revenue,
+        sum(revenue_share) as share
     from {{ ref('product_performance_overall') }}
     union all
-    select 'category_performance_overall' as mart, sum(revenue) as revenue, sum(revenue_share) as share
+    select
+        'category_performance_overall' as mart,
+        sum(revenue) as revenue,
+        sum(revenue_share) as share
     from {{ ref('category_performance_overall') }}
+),
+
+monthly_marts as (
+    select 'product_performance' as mart
+    union all
+    select 'category_performance' as mart
+),
+
+total as (
+    select sum(revenue) as revenue
+    from lines
 ),
 
 expected as (
     select
-        marts.mart,
+        monthly_marts.mart,
         lines.purchase_month,
         lines.revenue
     from lines
-    cross join (
-        select 'product_performance' as mart
-        union all
-        select 'category_performance' as mart
-    ) as marts
+    cross join monthly_marts
 ),
 
 monthly_failures as (
@@ -58,9 +79,11 @@ monthly_failures as (
 ),
 
 overall_failures as (
-    select overall.mart, cast(null as date) as month
+    select
+        overall.mart,
+        cast(null as date) as month
     from overall
-    cross join (select sum(revenue) as revenue from lines) as total
+    cross join total
     where
         abs(overall.revenue - total.revenue) >= 1e-6
         or (abs(total.revenue) >= 1e-6 and abs(overall.share - 1) >= 1e-9)

@@ -150,6 +150,8 @@ def test_orders_of_users_without_consent_never_appear_downstream(demo_warehouse)
         for schema, table in tables:
             ids = {
                 r[0]
-                for r in con.execute(f'select distinct order_id from "{schema}"."{table}"').fetchall()
+                for r in con.execute(
+                    f'select distinct order_id from "{schema}"."{table}"'
+                ).fetchall()
             }
             assert not (ids & foreign), f"{schema}.{table} holds orders of non-consenting users"

@@ -45,8 +45,12 @@ def test_order_lines_match_reference(demo_warehouse, lines):
     # the demo data holds what the definition is about: discounted orders of several lines
     discounted = expected.groupby("order_id").filter(lambda o: len(o) >= 3)
     assert len(discounted) > 0
-    assert_same_rows(_with_line_key(actual), _with_line_key(expected), keys=["order_id", "line_number"])
-    sums = actual.groupby("order_id").agg(lines=("line_revenue", "sum"), order=("order_revenue", "max"))
+    assert_same_rows(
+        _with_line_key(actual), _with_line_key(expected), keys=["order_id", "line_number"]
+    )
+    sums = actual.groupby("order_id").agg(
+        lines=("line_revenue", "sum"), order=("order_revenue", "max")
+    )
     assert ((sums["lines"] - sums["order"].astype(float)).abs() < 1e-6).all()
 
 
