@@ -35,7 +35,7 @@ issues as (
         'purchases' as counted,
         sum(case when has_lines = 0 then 1 else 0 end) as affected,
         sum(case when has_lines = 0 then order_revenue else 0 end) as revenue,
-        'its revenue is product and category ''unknown'' with 0 units' as handling
+        'its revenue counts as product and category unknown, with 0 units' as handling
     from orders
 
     union all
@@ -74,7 +74,7 @@ issues as (
         'products' as counted,
         sum(case when categories > 1 then 1 else 0 end) as affected,
         sum(case when categories > 1 then revenue else 0 end) as revenue,
-        'the marts use the category of the product''s latest purchase line' as handling
+        'the marts use the category of the latest purchase line of the product' as handling
     from product_categories
 ),
 
