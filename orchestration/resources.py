@@ -151,6 +151,10 @@ class WarehouseResource(DuckDBResource):
             data = con.execute(f"select {selected} from {relation}").to_arrow_table()
         return in_stable_order(data)
 
+    def has_table(self, schema: str, table: str) -> bool:
+        with self.get_connection() as con:
+            return (schema, table) in {(s, t) for s, t, _ in catalog.tables(con, [schema])}
+
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:
         """Replace ``schema.table`` with ``data`` in one transaction."""
         relation = quote_relation(schema, table)

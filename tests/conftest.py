@@ -51,6 +51,22 @@ def demo_warehouse(tmp_path_factory) -> Warehouse:
 
 
 @pytest.fixture(scope="session")
+def _demo_validated():
+    import reference
+
+    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))
+
+
+@pytest.fixture(scope="module")
+def demo_validated(_demo_validated):
+    """The pandas reference's staged tables and rejected rows of the demo data
+    (``tests/support/reference.py``), validated once per worker (seconds); each module gets its
+    own copies, so no module sees another's changes."""
+    staged, rejected = _demo_validated
+    return {name: frame.copy() for name, frame in staged.items()}, rejected.copy()
+
+
+@pytest.fixture(scope="session")
 def cohorts_small_warehouse(tmp_path_factory) -> Warehouse:
     """The cohorts_small fixture built once per run, shared by every worker."""
     return shared_build(shared_root(tmp_path_factory), "cohorts_small", DATA_DIR / "cohorts_small")

@@ -40,6 +40,8 @@ class RawFile:
     columns: tuple[str, ...]
     size_bytes: int
     row_count: int | None  # known without a scan for Parquet only
+    #: each file read (the parts of a folder, or the file itself) and its row count (Parquet)
+    parts: tuple[tuple[Path, int | None], ...] = ()
 
 
 def parquet_parts(folder: Path) -> list[Path]:
@@ -191,6 +193,7 @@ def check_raw_file(raw_dir: Path, name: str, required_columns: list[str]) -> Raw
     files = parquet_parts(path) if path.is_dir() else [path]
     columns: list[str] = []
     row_count: int | None = 0
+    parts: list[tuple[Path, int | None]] = []
     for file in files:
         try:
             file_columns, count = read_columns(file)
@@ -208,6 +211,7 @@ def check_raw_file(raw_dir: Path, name: str, required_columns: list[str]) -> Raw
             )
         columns = columns or file_columns
         row_count = None if count is None or row_count is None else row_count + count
+        parts.append((file, count))
     return RawFile(
         name=name,
         path=path,
@@ -215,4 +219,5 @@ def check_raw_file(raw_dir: Path, name: str, required_columns: list[str]) -> Raw
         columns=tuple(columns),
         size_bytes=sum(file.stat().st_size for file in files),
         row_count=row_count,
+        parts=tuple(parts),
     )

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetExecutionContext,
@@ -47,6 +47,9 @@ from touchpoint_alchemy.dbt_targets import prune_step_folders, step_folder_name
 from touchpoint_alchemy.markdown import markdown_table
 from touchpoint_alchemy.settings import partitions_start_date
 from touchpoint_alchemy.sql import quote_relation
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # The incremental models, everything upstream of them, and the rest of the raw files' staging and
 # the quarantine (small, and the row-conservation tests join them with the touchpoints). Not the
@@ -311,6 +314,37 @@ def source_tables(source_name: str) -> dict[str, dict[str, Any]]:
         for node in manifest["sources"].values()
         if node["source_name"] == source_name
     }
+
+
+#: the dbt data_type of a column of a table Python writes -> its pyarrow type (constructor name)
+ARROW_TYPES = {
+    "string": ("string",),
+    "integer": ("int32",),
+    "bigint": ("int64",),
+    "double": ("float64",),
+    "boolean": ("bool_",),
+    "timestamp": ("timestamp", "us"),
+}
+
+
+def source_column_types(node: dict[str, Any]) -> dict[str, str]:
+    """Column -> dbt data_type of a source table Python writes, in the declared order."""
+    columns = {name: spec.get("data_type") for name, spec in node["columns"].items()}
+    untyped = [name for name, data_type in columns.items() if data_type not in ARROW_TYPES]
+    if untyped:
+        raise ValueError(f"{node['name']}: columns without a known data_type: {untyped}")
+    return columns
+
+
+def source_arrow_schema(node: dict[str, Any]) -> "pa.Schema":
+    """The Arrow schema of a source table Python writes, from its declared columns."""
+    import pyarrow as pa
+
+    def arrow_type(data_type: str) -> "pa.DataType":
+        constructor, *arguments = ARROW_TYPES[data_type]
+        return getattr(pa, constructor)(*arguments)
+
+    return pa.schema([(c, arrow_type(t)) for c, t in source_column_types(node).items()])
 
 
 def source_asset_keys(source_name: str) -> dict[str, AssetKey]:

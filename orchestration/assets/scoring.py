@@ -1,5 +1,6 @@
 """The Python scoring assets: RFM, Markov attribution, CLV (pymc-marketing), churn risk and
-behavioural clusters (scikit-learn), each a :class:`ScoringAsset` built by the one factory
+behavioural clusters (scikit-learn), product recommendations (scipy; its spec in
+orchestration/assets/recommendations.py), each a :class:`ScoringAsset` built by the one factory
 (orchestration/assets/scoring_factory.py).
 
 Each spec names the dbt models it reads, a fit that calls a plain function of
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dagster import AssetsDefinition, Config, MetadataValue
 from pydantic import Field
 
+from orchestration.assets.recommendations import RECOMMENDATIONS, RecommendationConfig
 from orchestration.assets.scoring_factory import (
     MODEL_METRICS_TABLE,
     SCORING_KEYS,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
     from touchpoint_alchemy.scoring import Scored
 
-__all__ = ["SCORING_ASSETS", "SCORING_KEYS"]
+__all__ = ["SCORING_ASSETS", "SCORING_KEYS", "RecommendationConfig"]
 
 
 class ClvConfig(Config):
@@ -381,6 +383,7 @@ SCORING_SPECS = [
             f"scoring.{MODEL_METRICS_TABLE} (model 'clusters')."
         ),
     ),
+    RECOMMENDATIONS,
 ]
 
 #: every scoring asset, in the order of SCORING_SPECS

@@ -43,7 +43,13 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.assets.dbt import model_asset_key, source_asset_keys, source_tables
+from orchestration.assets.dbt import (
+    model_asset_key,
+    source_arrow_schema,
+    source_asset_keys,
+    source_column_types,
+    source_tables,
+)
 from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
@@ -64,15 +70,6 @@ SCORING_KEYS = source_asset_keys(SCORING_SOURCE)
 #: the table of model-quality figures every model writes its own rows of
 MODEL_METRICS_TABLE = "model_metrics"
 DATA_CUTOFF = model_asset_key("int_data_cutoff")
-#: the dbt data_type of a scoring column -> its pyarrow type (by constructor name)
-ARROW_TYPES = {
-    "string": ("string",),
-    "integer": ("int32",),
-    "bigint": ("int64",),
-    "double": ("float64",),
-    "boolean": ("bool_",),
-    "timestamp": ("timestamp", "us"),
-}
 #: a declared column of this name that a fit does not return is the wall-clock time of the fit
 FITTED_AT = "fitted_at"
 
@@ -117,24 +114,12 @@ def tables_written_by(asset_name: str) -> list[str]:
 
 def declared_columns(table: str) -> dict[str, str]:
     """Column -> dbt data_type of scoring table ``table``, in the declared order."""
-    columns = {
-        name: spec.get("data_type") for name, spec in SCORING_TABLES[table]["columns"].items()
-    }
-    untyped = [name for name, data_type in columns.items() if data_type not in ARROW_TYPES]
-    if untyped:
-        raise ValueError(f"scoring.{table}: columns without a known data_type: {untyped}")
-    return columns
+    return source_column_types(SCORING_TABLES[table])
 
 
 def arrow_schema(table: str) -> "pa.Schema":
     """The Arrow schema of scoring table ``table``, from its declared columns."""
-    import pyarrow as pa
-
-    def arrow_type(data_type: str) -> "pa.DataType":
-        constructor, *arguments = ARROW_TYPES[data_type]
-        return getattr(pa, constructor)(*arguments)
-
-    return pa.schema([(c, arrow_type(t)) for c, t in declared_columns(table).items()])
+    return source_arrow_schema(SCORING_TABLES[table])
 
 
 def to_arrow(table: str, frame: "pd.DataFrame | None", fitted_at: datetime) -> "pa.Table":

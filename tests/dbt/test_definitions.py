@@ -49,6 +49,7 @@ EXPECTED_ASSETS = {
             "customer_clv",
             "customer_churn",
             "customer_clusters",
+            "product_recommendations",
         )
     }
     | {"staging/base_touchpoints_late"},
@@ -76,6 +77,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_customer_purchase_days",
         "intermediate/int_customer_touchpoint_counts",
         "intermediate/int_customer_features",
+        "intermediate/int_customer_products",
         "intermediate/int_order_lines",
     },
     "marts": {
@@ -117,6 +119,7 @@ EXPECTED_ASSETS = {
         "scoring/customer_clv",
         "scoring/customer_churn",
         "scoring/customer_clusters",
+        "scoring/product_recommendations",
         # side tables, each written with its model's scores, and the table of every model
         "scoring/markov_channel_effects",
         "scoring/clv_model_parameters",
@@ -177,7 +180,8 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
     assert "intermediate/int_customer_purchase_days" in parents("scoring/customer_clv")
     assert "intermediate/int_customer_features" in parents("scoring/customer_churn")
     assert "intermediate/int_customer_features" in parents("scoring/customer_clusters")
-    for score in ("customer_clv", "customer_churn", "customer_clusters"):
+    assert "intermediate/int_customer_products" in parents("scoring/product_recommendations")
+    for score in ("customer_clv", "customer_churn", "customer_clusters", "product_recommendations"):
         assert f"scoring/{score}" in parents(f"staging/stg_scoring__{score}")
         assert f"staging/stg_scoring__{score}" in parents("marts/customers")
     assert "staging/stg_scoring__markov_attribution" in parents("marts/attribution")

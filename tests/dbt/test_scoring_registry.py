@@ -22,6 +22,7 @@ ASSETS = (
     "customer_clv",
     "customer_rfm",
     "markov_attribution",
+    "product_recommendations",
 )
 FITTED = datetime(2025, 1, 1)
 
@@ -97,6 +98,24 @@ def inputs_of(name: str) -> tuple[dict[str, pd.DataFrame], object]:
         features, counts = _unit_tests("test_churn_scoring").synthetic()
         inputs = {"int_customer_features": features, "int_customer_touchpoint_counts": counts}
         return inputs, ChurnConfig(threads=1)
+    if name == "product_recommendations":
+        from orchestration.assets.scoring import RecommendationConfig
+
+        products = pd.DataFrame(
+            {
+                "user_id": ["a", "a", "b", "b", "c"],
+                "product_id": ["p1", "p2", "p1", "p3", "p2"],
+                "first_purchased_at": pd.to_datetime(
+                    ["2024-01-01", "2024-01-02", "2024-01-03", "2024-06-20", "2024-01-04"]
+                ),
+            }
+        )
+        inputs = {
+            "int_customer_products": products,
+            "int_users": pd.DataFrame({"user_id": ["a", "b", "c", "d"]}),
+            "int_data_cutoff": pd.DataFrame({"data_cutoff_at": [datetime(2024, 6, 30)]}),
+        }
+        return inputs, RecommendationConfig()
     if name == "customer_clusters":
         return {"int_customer_features": _unit_tests("test_clusters").blobs()}, ClusterConfig()
     raise KeyError(name)
@@ -120,7 +139,12 @@ def test_every_declared_table_has_a_scoring_asset_that_writes_it(specs):
         assert tables_written_by(name)[0] == name
     with_metrics = {name for name, spec in specs.items() if spec.model}
     assert set(writers(MODEL_METRICS_TABLE)) == with_metrics
-    assert {specs[name].model for name in with_metrics} == {"clv", "churn", "clusters"}
+    assert {specs[name].model for name in with_metrics} == {
+        "clv",
+        "churn",
+        "clusters",
+        "product_recommendations",
+    }
 
 
 @pytest.mark.parametrize("name", ASSETS)

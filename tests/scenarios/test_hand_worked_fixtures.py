@@ -101,7 +101,7 @@ def test_customers_on_cohorts_small_match_reference(cohorts_small_warehouse):
 def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_warehouse):
     """A fixture with a handful of customers still builds; the scores are empty and say why."""
     metrics = cohorts_small_warehouse.df("select model, metric from scoring.model_metrics")
-    assert set(metrics["model"]) == {"clv", "churn", "clusters"}
+    assert set(metrics["model"]) == {"clv", "churn", "clusters", "product_recommendations"}
     churn = metrics[metrics["model"] == "churn"]["metric"].tolist()
     assert churn == ["insufficient_data"]
     customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")

@@ -73,7 +73,9 @@ def _daily_assets():
     return [*assets, build_publish_asset(assets)]
 
 
-def build_partition(raw_dir: Path, warehouse: Path, day: date, full_refresh=False) -> None:
+def build_partition(
+    raw_dir: Path, warehouse: Path, day: date, full_refresh=False, raise_on_error=True
+):
     from orchestration.resources import build_resources
 
     settings = Settings(warehouse_path=warehouse, raw_data_dir=raw_dir)
@@ -86,8 +88,10 @@ def build_partition(raw_dir: Path, warehouse: Path, day: date, full_refresh=Fals
             instance=instance,
             partition_key=day.isoformat(),
             run_config=build_run_config(full_refresh=full_refresh),
+            raise_on_error=raise_on_error,
         )
-    assert result.success
+    assert result.success or not raise_on_error
+    return result
 
 
 def _write_parts(raw_dir: Path) -> str:
@@ -237,6 +241,7 @@ def daily_and_full(tmp_path_factory):
     build_partition(arriving, withdrawn, DAYS[-1])
     return {
         "raw_dir": raw_dir,
+        "arriving": arriving,
         "daily": daily,
         "full": full,
         "snapshots": snapshots,
@@ -377,3 +382,41 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
     finally:
         con.close()
         before.close()
+
+
+def test_a_part_rewritten_after_a_run_read_it_is_refused(daily_and_full, tmp_path):
+    """The ledger of raw parts (audit.raw_parts): each day's parts were recorded by the run that
+    found them; a part rewritten afterwards stops the next daily run before any model, with a
+    message naming the part, and nothing is published."""
+    raw = tmp_path / "raw"
+    shutil.copytree(daily_and_full["arriving"], raw)  # copy2: sizes and times kept
+    warehouse = tmp_path / "daily" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(daily_and_full["daily"], warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ledger = con.execute(
+            "select part, recorded_by_run, row_count from audit.raw_parts "
+            "where source = 'touchpoints' order by part"
+        ).fetchall()
+    parts = sorted(p.relative_to(raw).as_posix() for p in (raw / "touchpoints").rglob("*.parquet"))
+    assert [part for part, _, _ in ledger] == parts
+    # one run per arrival day found its parts (the history part and one per day)
+    assert len({run for _, run, _ in ledger}) == 1 + len(DAYS)
+    part, _, rows = ledger[0]
+    duckdb.execute(
+        f"copy (select * from read_parquet('{raw / part}') "
+        f"union all (select * from read_parquet('{raw / part}') limit 1)) "
+        f"to '{tmp_path / 'rewritten.parquet'}' (format parquet)"
+    )
+    (tmp_path / "rewritten.parquet").replace(raw / part)
+    before = warehouse.read_bytes()
+
+    result = build_partition(raw, warehouse, DAYS[-1], raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "raw_files"
+    message = failure.step_failure_data.user_failure_data.description
+    assert part in message and f"rows {rows} -> {rows + 1}" in message, message
+    assert "full refresh" in message
+    assert warehouse.read_bytes() == before

@@ -29,6 +29,8 @@ COMPARED = {
     "scoring.customer_churn": (),
     "scoring.customer_clusters": (),
     "scoring.cluster_profiles": (),
+    "intermediate.int_customer_products": (),
+    "scoring.product_recommendations": (),
     "scoring.model_metrics": ("fitted_at",),
 }
 

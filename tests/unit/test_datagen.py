@@ -519,3 +519,28 @@ def test_planted_keys_behave(con: duckdb.DuckDBPyConnection) -> None:
     assert len(odd) == 3
     assert any(c == "summer, sale\nsecond line" for c, _, _ in odd)
     assert any(p == '/search?q=Robert"); --' for _, p, _ in odd)
+
+
+def test_products_have_an_affinity_structure(con: duckdb.DuckDBPyConnection) -> None:
+    """Products bought together (in one order) and by the same customer over time are of one
+    category far more often than chance (the sum of squared category shares): complements and
+    persistent tastes, which the recommendations learn. Draws by popularity alone give about
+    chance (the generator before product lines: 0.17 and 0.18 against 0.18; with them about
+    0.68 and 0.70)."""
+    lines = """select o.order_id, o.user_id, try_cast(o.created_at as timestamptz) as t,
+               i.product_id, i.category
+               from orders o join order_items i using (order_id)
+               where o.paid_at is not null and o.user_id is not null"""
+    chance, same_order, same_customer = _one(
+        con,
+        f"""with l as ({lines}),
+        shares as (select count(*) / sum(count(*)) over () as s from l group by category),
+        in_order as (select a.category = b.category as same from l a join l b
+                     on a.order_id = b.order_id and a.product_id < b.product_id),
+        later as (select a.category = b.category as same from l a join l b
+                  on a.user_id = b.user_id and b.t > a.t and a.order_id <> b.order_id)
+        select (select sum(s * s) from shares), (select avg(same::int) from in_order),
+               (select avg(same::int) from later)""",
+    )
+    assert same_order > 2 * chance
+    assert same_customer > 2 * chance

@@ -14,8 +14,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import reference
 from compare import assert_same_rows
 
@@ -23,8 +21,8 @@ BREAKDOWNS = ("acquisition_channel", "device_type")
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR
 
 import reference
 from compare import assert_same_rows
@@ -36,8 +36,8 @@ def project_vars() -> dict:
 
 
 @pytest.fixture(scope="module")
-def staged() -> dict[str, pd.DataFrame]:
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated) -> dict[str, pd.DataFrame]:
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")

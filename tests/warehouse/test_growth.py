@@ -17,8 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import reference
 from compare import assert_same_rows
 
@@ -93,8 +91,8 @@ class Inputs:
 
 
 @pytest.fixture(scope="module")
-def inputs() -> Inputs:
-    staged, _ = reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))
+def inputs(demo_validated) -> Inputs:
+    staged, _ = demo_validated
     return Inputs(staged)
 
 

@@ -13,8 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import reference
 from compare import assert_same_rows
 
@@ -26,8 +24,8 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")

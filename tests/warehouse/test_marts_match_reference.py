@@ -16,14 +16,26 @@ from compare import assert_same_rows
 
 
 @pytest.fixture(scope="module")
-def validated():
-    raw = reference.load_raw(DEMO_RAW_DATA_DIR)
-    return reference.validate(raw)
+def validated(demo_validated):
+    return demo_validated
 
 
 @pytest.fixture(scope="module")
 def staged(validated):
     return validated[0]
+
+
+@pytest.fixture(scope="module")
+def reference_mart(staged):
+    """The reference marts, each computed once for the module (the funnel takes seconds)."""
+    computed: dict[str, pd.DataFrame] = {}
+
+    def get(name: str) -> pd.DataFrame:
+        if name not in computed:
+            computed[name] = getattr(reference, name)(staged)
+        return computed[name]
+
+    return get
 
 
 def test_rejected_rows_match_reference(demo_warehouse, validated):
@@ -50,8 +62,8 @@ def test_every_raw_row_is_staged_or_rejected(demo_warehouse, staged, validated):
             assert staged_rows == len(staged[name]), name
 
 
-def test_funnel_conversion(demo_warehouse, staged):
-    expected = reference.funnel_conversion(staged)
+def test_funnel_conversion(demo_warehouse, reference_mart):
+    expected = reference_mart("funnel_conversion")
     actual = demo_warehouse.df("select * from marts.funnel_conversion")
     assert len(expected) > 100
     assert_same_rows(
@@ -61,22 +73,22 @@ def test_funnel_conversion(demo_warehouse, staged):
     )
 
 
-def test_cohort_retention(demo_warehouse, staged):
-    expected = reference.cohort_retention(staged)
+def test_cohort_retention(demo_warehouse, reference_mart):
+    expected = reference_mart("cohort_retention")
     actual = demo_warehouse.df("select * from marts.cohort_retention")
     assert_same_rows(actual, expected, keys=["cohort_month", "months_since_first_order"])
 
 
-def test_cohort_ltv(demo_warehouse, staged):
-    expected = reference.cohort_ltv(staged)
+def test_cohort_ltv(demo_warehouse, reference_mart):
+    expected = reference_mart("cohort_ltv")
     actual = demo_warehouse.df("select * from marts.cohort_ltv")
     assert_same_rows(
         actual, expected, keys=["cohort_month", "months_since_first_order"], atol=0.005
     )
 
 
-def test_customers_and_rfm(demo_warehouse, staged):
-    expected = reference.customers(staged)
+def test_customers_and_rfm(demo_warehouse, reference_mart):
+    expected = reference_mart("customers")
     actual = demo_warehouse.df("select * from marts.customers")
     assert len(expected) > 100
     assert_same_rows(actual, expected, keys=["user_id"], atol=0.005)
@@ -86,25 +98,25 @@ def test_customers_and_rfm(demo_warehouse, staged):
     assert actual["rfm_segment"].nunique() >= 6
 
 
-def test_headline_metrics_agree_with_reference(demo_warehouse, staged):
+def test_headline_metrics_agree_with_reference(demo_warehouse, reference_mart):
     metrics = demo_warehouse.df("select metric, metric_value from marts.headline_metrics")
     value = dict(zip(metrics["metric"], metrics["metric_value"], strict=True))
-    funnel = reference.funnel_conversion(staged)
+    funnel = reference_mart("funnel_conversion")
     last = funnel["step_number"].max()
     entries = funnel.loc[funnel["step_number"] == 1, "users"].sum()
     completions = funnel.loc[funnel["step_number"] == last, "users"].sum()
     assert value["purchase funnel conversion"] == pytest.approx(completions / entries)
-    retention = reference.cohort_retention(staged)
+    retention = reference_mart("cohort_retention")
     month_1 = retention[retention["months_since_first_order"] == 1]
     assert value["month-1 retention"] == pytest.approx(
         month_1["active_customers"].sum() / month_1["cohort_size"].sum()
     )
-    ltv = reference.cohort_ltv(staged)
+    ltv = reference_mart("cohort_ltv")
     month_6 = ltv[ltv["months_since_first_order"] == 6]
     assert value["LTV at 6 months"] == pytest.approx(
         month_6["cumulative_revenue"].sum() / month_6["cohort_size"].sum()
     )
-    customers = reference.customers(staged)
+    customers = reference_mart("customers")
     assert value["customers"] == len(customers)
     assert value["net revenue"] == pytest.approx(customers["net_revenue"].sum())
     assert isinstance(metrics, pd.DataFrame)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import reference
 from compare import assert_same_rows
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")

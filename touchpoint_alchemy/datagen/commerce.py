@@ -3,6 +3,14 @@
 Orders are not drawn on their own: every ``payment_success`` touchpoint becomes a paid order and
 some ``payment_submit`` touchpoints without success become ``pending`` orders (see
 :func:`build_orders`). The amount of an order is the sum of its items.
+
+Products have an affinity structure for the recommendations to learn: each category is split
+into product *lines* of about :data:`vocab.LINE_SIZE` products that go together (a camera, its
+lens, its bag), and every visitor has a favourite line that persists (:class:`Tastes`). A visit's
+product is from the favourite line, its category or the whole catalogue; an order's further
+lines are mostly complements of its first product (its line). Every draw still takes its
+uniform numbers from the batch's stream as before, so the rest of the data does not move; the
+choices between taste and popularity come from a stream of their own.
 """
 
 from __future__ import annotations
@@ -27,21 +35,84 @@ STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
 ST = {name: code for code, name in enumerate(STATUSES)}
 
 
+def _grouped_cdf(group: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Products sorted by group, and their cumulative weights within the group offset by the
+    group number (group g spans (g, g + 1]), for :meth:`Catalog.draw_in`."""
+    order = np.argsort(group, kind="stable")
+    g, w = group[order], weights[order]
+    total = np.bincount(g, weights=w)
+    cum = np.cumsum(w) - np.r_[0.0, np.cumsum(total)][g]
+    edges = g + cum / total[g]
+    last = np.r_[g[1:] != g[:-1], True]
+    edges[last] = g[last] + 1.0
+    return order, edges
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Products ``p_1`` .. ``p_N`` with a category, a USD price and a popularity weight."""
+    """Products ``p_1`` .. ``p_N`` with a category, a USD price, a popularity weight and a
+    product line (products of one category that go together; numbered 0..lines - 1)."""
 
     category: np.ndarray
     price_usd: np.ndarray
     popularity: np.ndarray
+    line: np.ndarray
 
     @property
     def size(self) -> int:
         return int(self.category.size)
 
+    @property
+    def lines(self) -> int:
+        return int(self.line.max()) + 1
+
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Product indices drawn by popularity."""
         return weighted_choice(rng, self.popularity, size)
+
+    def draw_in(self, by: str, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Products drawn by popularity within ``group`` (a line or a category number per
+        draw, ``by`` = "line" or "category"), from the uniform numbers ``u``."""
+        order, edges = _grouped_cdf(getattr(self, by), self.popularity)
+        index = np.searchsorted(edges, group + u, side="right")
+        return order[np.minimum(index, order.size - 1)]
+
+    def draw_with_taste(
+        self,
+        rng: np.random.Generator,
+        tastes: Tastes,
+        line: np.ndarray,
+        shares: tuple[float, float],
+    ) -> np.ndarray:
+        """One product per entry of ``line`` (a product line each): from that line with
+        probability ``shares[0]``, from its category with ``shares[1]``, else by popularity.
+        The uniform numbers are ``rng``'s, as :meth:`draw` takes them."""
+        u = rng.random(line.size)
+        coin = tastes.rng.random(line.size)
+        category = self.category[self.draw_in("line", line, np.zeros(line.size))]
+        cdf = np.cumsum(self.popularity / self.popularity.sum())
+        cdf[-1] = 1.0
+        anywhere = np.searchsorted(cdf, u, side="right").astype(np.int64)
+        return np.where(
+            coin < shares[0],
+            self.draw_in("line", line, u),
+            np.where(coin < shares[0] + shares[1], self.draw_in("category", category, u), anywhere),
+        )
+
+
+@dataclass(frozen=True)
+class Tastes:
+    """Every visitor's favourite product line (by owner, kept for all their visits), and the
+    stream that decides between taste and popularity."""
+
+    line: np.ndarray
+    rng: np.random.Generator
+
+    @classmethod
+    def draw(cls, catalog: Catalog, owners: int, seed: list[int]) -> Tastes:
+        rng = np.random.default_rng(seed)
+        weight = np.bincount(catalog.line, weights=catalog.popularity)
+        return cls(line=weighted_choice(rng, weight, owners), rng=rng)
 
 
 def make_catalog(rng: np.random.Generator) -> Catalog:
@@ -54,9 +125,16 @@ def make_catalog(rng: np.random.Generator) -> Catalog:
     price = np.clip(
         np.floor(raw) + np.array([0.99, 0.5, 0.0, 0.9])[rng.integers(0, 4, n)], 3.99, 249.0
     )
-    popularity = 1.0 / (1.0 + np.arange(n)) ** 0.8
+    popularity = rng.permutation(1.0 / (1.0 + np.arange(n)) ** 0.8)
+    # product lines: each category's products in random order, cut into lines of LINE_SIZE
+    order = np.lexsort((rng.random(n), category))
+    position = np.arange(n) - np.r_[0, np.cumsum(np.bincount(category[order]))][category[order]]
+    chunk = position // vocab.LINE_SIZE
+    new_line = np.r_[True, (category[order][1:] != category[order][:-1]) | (np.diff(chunk) != 0)]
+    line = np.empty(n, dtype=np.int64)
+    line[order] = np.cumsum(new_line) - 1
     return Catalog(
-        category=category, price_usd=np.round(price, 2), popularity=rng.permutation(popularity)
+        category=category, price_usd=np.round(price, 2), popularity=popularity, line=line
     )
 
 
@@ -97,11 +175,14 @@ def build_orders(
     cny: np.ndarray,
     end_us: int,
     id_offset: int,
+    tastes: Tastes,
 ) -> Orders:
     """Orders from purchase events.
 
     ``event_us`` is the ``payment_success`` time for paid orders and the ``payment_submit`` time
-    for pending ones (``paid`` false). ``first_product`` is the product put in the cart.
+    for pending ones (``paid`` false). ``first_product`` is the product put in the cart; the
+    further lines are mostly its complements (its product line), some of the owner's taste
+    (``tastes``, by owner).
     """
     n = owner.size
     created = np.where(
@@ -116,8 +197,11 @@ def build_orders(
 
     lines = weighted_choice(rng, (0.55, 0.25, 0.13, 0.07), n) + 1
     item_order, rank = expand(lines)
-    product = catalog.draw(rng, item_order.size)
-    product = np.where(rank == 0, first_product[item_order], product)
+    first = first_product[item_order]
+    complement = tastes.rng.random(item_order.size) < 0.6
+    line = np.where(complement, catalog.line[first], tastes.line[owner[item_order]])
+    product = catalog.draw_with_taste(rng, tastes, line, (0.75, 0.05))
+    product = np.where(rank == 0, first, product)
     quantity = weighted_choice(rng, (0.80, 0.15, 0.05), item_order.size) + 1
     price = catalog.price_usd[product]
     cny_price = np.round(price * vocab.CNY_PER_USD, 0) - 0.1  # priced like 143.90 yuan

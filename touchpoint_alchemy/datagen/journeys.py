@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import vocab
-from .commerce import Catalog, Orders, build_orders
+from .commerce import Catalog, Orders, Tastes, build_orders
 from .marketing import CampaignCalendar
 from .pages import dwell_ms, event_text
 from .people import ANON_ONLY_BASE, People, anonymous_ids
@@ -200,11 +200,14 @@ def simulate_batch(
     login_at_signup = (ev_code == EV["login"]) & (ev_kind == KIND_SIGNUP)
     signup_us[ev_owner[login_at_signup]] = t_out[login_at_signup]
 
-    # --- products -------------------------------------------------------------------------------
-    focus = catalog.draw(rng, nv)
+    # --- products: of the visitor's taste, which persists over their visits ------------------
+    tastes = Tastes.draw(catalog, n_owner, [salt, order_offset, anon_offset])
+    focus = catalog.draw_with_taste(rng, tastes, tastes.line[owner], (0.7, 0.15))
     product = focus[ev_v]
     browse_more = (ev_code == EV["product_view"]) & (ev_rank > 0)
-    product[browse_more] = catalog.draw(rng, int(browse_more.sum()))
+    product[browse_more] = catalog.draw_with_taste(
+        rng, tastes, tastes.line[ev_owner[browse_more]], (0.4, 0.2)
+    )
 
     # --- orders ---------------------------------------------------------------------------------
     # The warehouse reports in one currency (see DECISIONLOG.md), so every order is in USD. The
@@ -228,6 +231,7 @@ def simulate_batch(
         cny=owner_cny[owner[o_visit]],
         end_us=cal.end_us,
         id_offset=order_offset,
+        tastes=tastes,
     )
     order_of_visit = np.full(nv, -1, dtype=np.int64)
     order_of_visit[orders.visit] = np.arange(orders.size)

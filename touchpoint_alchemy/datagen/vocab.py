@@ -300,6 +300,9 @@ CATEGORIES: Final = (
     ("sports", 0.08, 45.0, 0.6),
 )
 N_PRODUCTS: Final = 400
+#: products per product line (products of one category bought together; the last of a category
+#: may be shorter)
+LINE_SIZE: Final = 8
 CNY_PER_USD: Final = 7.2
 
 # --- NPS comments ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 -- One row per customer: a consenting user with at least one purchase up to the data cutoff,
 -- with their order summary and the scores computed by the Python scoring assets: RFM, CLV
--- (p_alive, clv_12m), churn risk and behavioural cluster. A score is null when its model had
+-- (p_alive, clv_12m), churn risk, behavioural cluster and the next best product (rank 1 of the
+-- product recommendations). A score is null when its model had
 -- too little data to fit (scoring.model_metrics says so).
 with
 
@@ -28,6 +29,14 @@ clusters as (
     select * from {{ ref('stg_scoring__customer_clusters') }}
 ),
 
+next_best_products as (
+    select
+        user_id,
+        product_id
+    from {{ ref('stg_scoring__product_recommendations') }}
+    where rank = 1
+),
+
 final as (
     select
         cast(customer_orders.user_id as {{ dbt.type_string() }}) as user_id,
@@ -50,13 +59,15 @@ final as (
         cast(clv.clv_12m as double) as clv_12m,
         cast(churn.churn_probability as double) as churn_probability,
         cast(churn.risk_band as {{ dbt.type_string() }}) as risk_band,
-        cast(clusters.cluster_name as {{ dbt.type_string() }}) as cluster_name
+        cast(clusters.cluster_name as {{ dbt.type_string() }}) as cluster_name,
+        cast(next_best_products.product_id as {{ dbt.type_string() }}) as next_best_product_id
     from customer_orders
     inner join users on customer_orders.user_id = users.user_id
     left join rfm on customer_orders.user_id = rfm.user_id
     left join clv on customer_orders.user_id = clv.user_id
     left join churn on customer_orders.user_id = churn.user_id
     left join clusters on customer_orders.user_id = clusters.user_id
+    left join next_best_products on customer_orders.user_id = next_best_products.user_id
 )
 
 select * from final

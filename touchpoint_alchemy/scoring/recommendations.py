@@ -1,0 +1,276 @@
+"""Product recommendations: item-to-item collaborative filtering with cosine similarity.
+
+The customer x product purchase matrix X is binary (1: the customer bought the product at least
+once up to the data cutoff). Two products are similar when the same customers bought both:
+``sim(i, j) = |C_i & C_j| / sqrt(|C_i| |C_j|)``, the cosine of their columns, with the diagonal
+set to 0. A customer's score of product j is the sum of sim(i, j) over the products i they
+bought; ``because_of_product_id`` is the bought product with the largest sim(i, j) (ties: the
+smallest product_id). Products the customer bought are excluded unless repeatable. Scores are
+rounded to :data:`SCORE_DECIMALS` decimals, so that sums equal up to float error tie.
+
+Each user gets ``count`` products (fewer only when fewer are left to recommend): the products
+with a positive score by score (ties: product_id), then, to fill the list, by popularity
+(distinct customers, ties: product_id). A user with no purchase gets the popularity ranking;
+a popularity row has ``because_of_product_id`` null and, as score, the share of customers who
+bought the product.
+
+:func:`evaluate` measures the method on a holdout (DECISIONLOG.md, 62). No Dagster, no database;
+scipy and pandas are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from touchpoint_alchemy.scoring import InsufficientDataError, Metric
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+#: the columns of scoring.product_recommendations, in order
+COLUMNS = ("user_id", "rank", "product_id", "score", "because_of_product_id")
+#: the list length the evaluation measures (hit_rate_at_10, recall_at_10)
+EVALUATION_K = 10
+#: the decimals scores are compared (and written) at
+SCORE_DECIMALS = 10
+#: users scored at once (a dense block of users x products)
+CHUNK_USERS = 2_000
+
+
+@dataclass(frozen=True)
+class RecommendationSettings:
+    """recommendation_count: products per user; holdout_days: the evaluation's holdout;
+    repeatable: products recommended again to customers who bought them."""
+
+    recommendation_count: int = 10
+    holdout_days: int = 60
+    repeatable: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.recommendation_count < 1:
+            raise ValueError("recommendation_count must be at least 1")
+        if self.holdout_days < 1:
+            raise ValueError("holdout_days must be at least 1")
+
+
+@dataclass
+class Recommendations:
+    """The recommendations of every user and the evaluation's model_metrics rows."""
+
+    table: pd.DataFrame
+    metrics: dict[str, Metric]
+
+
+def purchase_matrix(
+    pairs: pd.DataFrame, products: Sequence[str], users: Sequence[str]
+) -> sp.csr_matrix:
+    """The binary users x products matrix of ``pairs`` (user_id, product_id), rows in the order
+    of ``users`` and columns in that of ``products`` (pairs outside them are ignored)."""
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    row = pd.Index(users).get_indexer(pairs["user_id"])
+    col = pd.Index(products).get_indexer(pairs["product_id"])
+    keep = (row >= 0) & (col >= 0)
+    data = np.ones(int(keep.sum()), dtype=np.float64)
+    matrix = sp.csr_matrix((data, (row[keep], col[keep])), shape=(len(users), len(products)))
+    matrix.data[:] = 1.0  # a pair listed twice is still one purchase relation
+    return matrix
+
+
+def cosine_similarity(matrix: sp.csr_matrix) -> np.ndarray:
+    """products x products cosine similarity of the columns of the binary ``matrix``, with a
+    zero diagonal (dense: the catalogue is hundreds to thousands of products)."""
+    import numpy as np
+
+    co = (matrix.T @ matrix).toarray()
+    buyers = np.sqrt(np.diag(co))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        similarity = co / np.outer(buyers, buyers)
+    similarity = np.nan_to_num(similarity, nan=0.0, posinf=0.0)
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
+def popularity_order(pairs: pd.DataFrame, products: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per product of ``products``: its distinct customers, and its rank by them (0 = most;
+    ties: product_id, i.e. the order of ``products``, which is sorted)."""
+    import numpy as np
+
+    customers = (
+        pairs.drop_duplicates(["user_id", "product_id"])
+        .groupby("product_id")["user_id"]
+        .size()
+        .reindex(products, fill_value=0)
+        .to_numpy()
+    )
+    order = np.lexsort((np.arange(len(products)), -customers))
+    rank = np.empty(len(products), dtype=np.int64)
+    rank[order] = np.arange(len(products))
+    return customers, rank
+
+
+def recommend(
+    pairs: pd.DataFrame,
+    users: Iterable[str],
+    count: int,
+    repeatable: Iterable[str] = (),
+    similarity: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Top ``count`` products for each of ``users`` from the purchases ``pairs`` (user_id,
+    product_id: bought up to the fit's end). The catalogue is the products of ``pairs``;
+    ``similarity`` (from :func:`cosine_similarity`) is computed when not given."""
+    import numpy as np
+    import pandas as pd
+
+    products = sorted(pairs["product_id"].unique())
+    users = sorted(set(users))
+    if not products or not users:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+    matrix = purchase_matrix(pairs, products, users)
+    if similarity is None:
+        similarity = cosine_similarity(
+            purchase_matrix(pairs, products, sorted(set(pairs["user_id"])))
+        )
+    customers, pop_rank = popularity_order(pairs, products)
+    share = customers / max(int(pairs["user_id"].nunique()), 1)
+    repeat = np.isin(np.asarray(products, dtype=object), list(repeatable))
+    k = min(count, len(products))
+    frames = []
+    for start in range(0, len(users), CHUNK_USERS):
+        bought = matrix[start : start + CHUNK_USERS].toarray() > 0
+        # rounded: scores equal up to float error are ties (broken by product_id) on any engine
+        scores = np.round(bought.astype(np.float64) @ similarity, SCORE_DECIMALS)
+        # one key: recommendations first by score, then popularity, bought products never
+        key = np.where(scores > 1e-12, -scores, 1.0 + pop_rank[np.newaxis, :])
+        key[bought & ~repeat[np.newaxis, :]] = np.inf
+        top = np.argsort(key, axis=1, kind="stable")[:, :k]
+        top_key = np.take_along_axis(key, top, axis=1)
+        row, rank = np.nonzero(np.isfinite(top_key))
+        product = top[row, rank]
+        model = top_key[row, rank] < 0
+        # because_of: the bought product with the largest similarity (ties: product_id)
+        because = np.full(row.size, -1, dtype=np.int64)
+        if model.any():
+            contribution = np.where(
+                bought[row[model]],
+                np.round(similarity[:, product[model]].T, SCORE_DECIMALS),
+                -np.inf,
+            )
+            because[model] = np.argmax(contribution, axis=1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": np.asarray(users, dtype=object)[start + row],
+                    "rank": rank + 1,
+                    "product_id": np.asarray(products, dtype=object)[product],
+                    "score": np.where(model, -top_key[row, rank], share[product]),
+                    "because_of_product_id": np.where(
+                        model, np.asarray(products, dtype=object)[np.maximum(because, 0)], None
+                    ),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return table.astype({"rank": "int64", "score": "float64"})[list(COLUMNS)]
+
+
+def popularity_baseline(pairs: pd.DataFrame, users: Iterable[str], count: int) -> pd.DataFrame:
+    """The popularity baseline: the ``count`` products bought by most distinct customers
+    (ties: product_id), each user's own products excluded (user_id, rank, product_id)."""
+    import pandas as pd
+
+    products = sorted(pairs["product_id"].unique())
+    _, rank = popularity_order(pairs, products)
+    ranked = [products[i] for i in sorted(range(len(products)), key=lambda i: rank[i])]
+    own = pairs.groupby("user_id")["product_id"].agg(set).to_dict()
+    rows = []
+    for user in sorted(set(users)):
+        mine = own.get(user, set())
+        picks = [p for p in ranked if p not in mine][:count]
+        rows.extend((user, r + 1, p) for r, p in enumerate(picks))
+    return pd.DataFrame(rows, columns=["user_id", "rank", "product_id"])
+
+
+def _list_metrics(
+    recommended: pd.DataFrame, targets: pd.DataFrame, catalog: int, k: int, suffix: str
+) -> dict[str, Metric]:
+    """hit rate, recall and catalogue coverage of top-``k`` lists against the targets."""
+    found = recommended.merge(targets, on=["user_id", "product_id"])
+    per_user = targets.groupby("user_id").size().rename("targets").to_frame()
+    per_user["found"] = found.groupby("user_id").size().reindex(per_user.index, fill_value=0)
+    n = len(per_user)
+    if n == 0:
+        return {
+            f"{name}{suffix}": Metric(None, 0, "no customer to evaluate")
+            for name in (
+                f"hit_rate_at_{k}",
+                f"recall_at_{k}",
+                "catalog_coverage",
+            )
+        }
+    return {
+        f"hit_rate_at_{k}{suffix}": Metric(float((per_user["found"] > 0).mean()), n),
+        f"recall_at_{k}{suffix}": Metric(
+            float((per_user["found"] / per_user["targets"]).mean()), n
+        ),
+        f"catalog_coverage{suffix}": Metric(
+            float(recommended["product_id"].nunique() / catalog) if catalog else None, n
+        ),
+    }
+
+
+def evaluate(
+    customer_products: pd.DataFrame,
+    cutoff: datetime,
+    holdout_days: int = 60,
+    repeatable: Iterable[str] = (),
+    k: int = EVALUATION_K,
+) -> dict[str, Metric]:
+    """Fit on the purchases up to ``cutoff - holdout_days``, then measure the top-10 lists of
+    the customers who bought before the holdout and bought, in it (up to ``cutoff``), products
+    they had not bought before (the targets), for the model and the popularity baseline
+    (metrics ``hit_rate_at_<k>``, ``recall_at_<k>``, ``catalog_coverage``, and the same with
+    ``_popularity``; ``n`` = the evaluated customers)."""
+    import pandas as pd
+
+    fit_end = pd.Timestamp(cutoff) - pd.Timedelta(days=holdout_days)
+    first = pd.to_datetime(customer_products["first_purchased_at"])
+    fit = customer_products.loc[first <= fit_end, ["user_id", "product_id"]]
+    new = customer_products.loc[
+        (first > fit_end) & (first <= pd.Timestamp(cutoff)), ["user_id", "product_id"]
+    ]
+    targets = new[new["user_id"].isin(set(fit["user_id"]))].drop_duplicates()
+    evaluated = sorted(targets["user_id"].unique())
+    catalog = int(fit["product_id"].nunique())
+    model = recommend(fit, evaluated, k, repeatable)
+    baseline = popularity_baseline(fit, evaluated, k)
+    metrics = _list_metrics(model, targets, catalog, k, "")
+    metrics.update(_list_metrics(baseline, targets, catalog, k, "_popularity"))
+    return metrics
+
+
+def score_recommendations(
+    customer_products: pd.DataFrame,
+    users: Iterable[str],
+    cutoff: datetime,
+    settings: RecommendationSettings | None = None,
+) -> Recommendations:
+    """Recommendations of every user in ``users`` (and every customer) from
+    ``customer_products`` (user_id, product_id, first_purchased_at: purchases up to the data
+    ``cutoff``), and the holdout evaluation."""
+    settings = settings or RecommendationSettings()
+    if customer_products.empty:
+        raise InsufficientDataError("product_recommendations: no purchase with a product")
+    pairs = customer_products[["user_id", "product_id"]]
+    everyone = set(users) | set(pairs["user_id"])
+    table = recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
+    metrics = evaluate(customer_products, cutoff, settings.holdout_days, settings.repeatable)
+    return Recommendations(table=table, metrics=metrics)
