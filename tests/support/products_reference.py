@@ -199,13 +199,3 @@ def order_line_issues(staged: dict[str, pd.DataFrame], cutoff: object = None) ->
         ("product under several categories", "products", len(several), float(several_revenue)),
     ]
     return pd.DataFrame(rows, columns=["issue", "counted", "affected", "revenue"])
-
-
-def load_staged(raw_dir) -> dict[str, pd.DataFrame]:
-    """The staged users, orders and order_items of ``raw_dir`` (the files the product
-    definitions read), validated by ``reference.validate``; the other files are left empty, so
-    the touchpoints are not parsed."""
-    raw = reference.load_raw(raw_dir)
-    for name in ("touchpoints", "marketing_spend", "nps_responses", "experiment_assignments"):
-        raw[name] = raw[name].iloc[0:0]
-    return reference.validate(raw)[0]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
-
 import products_reference
 from compare import assert_same_rows
 
@@ -23,8 +21,8 @@ PERFORMANCE = [
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return products_reference.load_staged(DEMO_RAW_DATA_DIR)
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")
