@@ -30,11 +30,12 @@ FOLDER_TITLES = {
     "marts": "Funnels, cohorts, customers and headline metrics",
     "marts/journeys": "Customer journeys",
     "marts/activity": "Product activity: active users, stickiness, retention",
+    "marts/products": "Products: what sells and what sells together",
     "marts/attribution": "Attribution",
     "marts/growth": "Growth and channel economics",
     "marts/experiments": "Experiments",
     "marts/feedback": "NPS",
-    "audit": "Quarantine (audit)",
+    "audit": "Quarantine and audit",
 }
 FOLDER_ORDER = list(FOLDER_TITLES)
 

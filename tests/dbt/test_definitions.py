@@ -78,6 +78,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_customer_touchpoint_counts",
         "intermediate/int_customer_features",
         "intermediate/int_customer_products",
+        "intermediate/int_order_lines",
     },
     "marts": {
         "marts/funnel_conversion",
@@ -106,6 +107,11 @@ EXPECTED_ASSETS = {
         "marts/nps_monthly",
         "marts/nps_overall",
         "marts/metricflow_time_spine",
+        "marts/product_performance",
+        "marts/product_performance_overall",
+        "marts/category_performance",
+        "marts/category_performance_overall",
+        "marts/product_affinity",
     },
     "scoring": {
         "scoring/customer_rfm",
@@ -120,7 +126,7 @@ EXPECTED_ASSETS = {
         "scoring/cluster_profiles",
         "scoring/model_metrics",
     },
-    "audit": {"audit/rejected_rows"},
+    "audit": {"audit/rejected_rows", "audit/order_line_issues"},
     "reports": {"reports/journey_report"},
     "publish": {"warehouse/published_snapshot", "warehouse/parquet_exports"},
 }

@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+import products_reference
 import reference
 from builds import DATA_DIR
 from compare import assert_same_rows
@@ -105,3 +106,168 @@ def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_wa
     assert churn == ["insufficient_data"]
     customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")
     assert len(customers) > 0 and customers["churn_probability"].isna().all()
+
+
+# --- products (issue 20): tests/data/cohorts_small/README.md, "Order lines" -------------------
+# Purchases of consenting users up to the cutoff (2025-04-29 10:00) and their lines, revenue =
+# amount - discount split by quantity x unit_price / the order's gross:
+#   o01 c1 Jan  100.00: sku-1 1 x 100                          -> 100
+#   o02 c1 Feb   40.00 (50 - 10): sku-2 socks 2 x 25            -> 40
+#   o03 c1 Apr   30.10: no lines                                -> unknown 30.10
+#   o04 c2 Jan   80.00: sku-3 1 x 80                            -> 80
+#   o07 c3 Feb   60.00: sku-1 1 x 40, sku-2 socks 1 x 20        -> 40, 20
+#   o08 c3 Feb   20.00 (25 - 5): no lines                       -> unknown 20
+#   o10 c4 Feb  100.00 (120 - 20): sku-1 1 x 60, sku-2 socks 3 x 12, sku-4 2 x 12 (gross 120)
+#                                  -> 100 x 60/120 = 50, 100 x 36/120 = 30, 100 x 24/120 = 20
+#   o11 c4 Apr   90.00: sku-1 1 x 70, sku-2 accessories 1 x 20  -> 70, 20
+#   o14 c6 Mar   40.00 (45.50 - 5.50): sku-3 1 x 40 (gross 40 != amount 45.50) -> 40
+#   o15 c6 Mar   10.00: sku-6 1 x 0, sku-7 2 x 0 (gross 0: equal split) -> 5, 5
+#   o17 c8 Apr   25.99: sku-1 1 x 25.99                         -> 25.99
+# Month totals: Jan 180, Feb 40 + 60 + 20 + 100 = 220, Mar 50, Apr 30.10 + 90 + 25.99 = 146.09;
+# all 596.09. Not counted: c5's o12 and o13 (no consent; o13 calls sku-1 "boots" at the
+# cutoff and o12 + o13 would make sku-1 + sku-4 a third co-order), cancelled o18 (sku-2 "gifts").
+
+PRODUCT_COLUMNS = [
+    "product_id", "category", "month", "orders", "units", "revenue", "customers",
+    "new_customers", "repeat_customers", "revenue_share", "revenue_rank",
+]  # fmt: skip
+
+
+def _frame(rows, columns):
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_order_lines_allocate_revenue_by_hand(cohorts_small_warehouse):
+    actual = cohorts_small_warehouse.df(
+        "select order_id, coalesce(line_number, 0) as line_number, product_id, category, "
+        "line_category, quantity, line_revenue from intermediate.int_order_lines"
+    )
+    # sku-2's latest purchase line is o11 (04-10, 'accessories'): its category on every line;
+    # sku-1 stays 'shoes' (c5's 'boots' line does not count)
+    expected = _frame(
+        [
+            ("o01", 1, "sku-1", "shoes", "shoes", 1, 100.00),
+            ("o02", 1, "sku-2", "accessories", "socks", 2, 40.00),
+            ("o03", 0, "unknown", "unknown", "unknown", 0, 30.10),
+            ("o04", 1, "sku-3", "bags", "bags", 1, 80.00),
+            ("o07", 1, "sku-1", "shoes", "shoes", 1, 40.00),
+            ("o07", 2, "sku-2", "accessories", "socks", 1, 20.00),
+            ("o08", 0, "unknown", "unknown", "unknown", 0, 20.00),
+            ("o10", 1, "sku-1", "shoes", "shoes", 1, 50.00),  # 100 x 60 / 120
+            ("o10", 2, "sku-2", "accessories", "socks", 3, 30.00),  # 100 x 36 / 120
+            ("o10", 3, "sku-4", "belts", "belts", 2, 20.00),  # 100 x 24 / 120
+            ("o11", 1, "sku-1", "shoes", "shoes", 1, 70.00),
+            ("o11", 2, "sku-2", "accessories", "accessories", 1, 20.00),
+            ("o14", 1, "sku-3", "bags", "bags", 1, 40.00),
+            ("o15", 1, "sku-6", "gifts", "gifts", 1, 5.00),  # 10 / 2 lines
+            ("o15", 2, "sku-7", "gifts", "gifts", 2, 5.00),
+            ("o17", 1, "sku-1", "shoes", "shoes", 1, 25.99),
+        ],
+        ["order_id", "line_number", "product_id", "category", "line_category", "quantity",
+         "line_revenue"],
+    )  # fmt: skip
+    assert_same_rows(actual, expected, keys=["order_id", "line_number"])
+
+
+def test_product_performance_by_hand(cohorts_small_warehouse):
+    jan, feb, mar, apr = "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"
+    expected = _frame(
+        [
+            ("sku-1", "shoes", jan, 1, 1, 100.00, 1, 1, 0, 100 / 180, 1),
+            ("sku-3", "bags", jan, 1, 1, 80.00, 1, 1, 0, 80 / 180, 2),
+            # Feb: sku-1 o07 40 + o10 50; sku-2 o02 40 + o07 20 + o10 30: a tie at 90, rank 1
+            ("sku-1", "shoes", feb, 2, 2, 90.00, 2, 2, 0, 90 / 220, 1),
+            ("sku-2", "accessories", feb, 3, 6, 90.00, 3, 3, 0, 90 / 220, 1),
+            ("sku-4", "belts", feb, 1, 2, 20.00, 1, 1, 0, 20 / 220, 3),
+            ("unknown", "unknown", feb, 1, 0, 20.00, 1, 1, 0, 20 / 220, 3),
+            ("sku-3", "bags", mar, 1, 1, 40.00, 1, 1, 0, 40 / 50, 1),
+            ("sku-6", "gifts", mar, 1, 1, 5.00, 1, 1, 0, 5 / 50, 2),
+            ("sku-7", "gifts", mar, 1, 2, 5.00, 1, 1, 0, 5 / 50, 2),
+            # Apr: sku-1 o11 70 (c4: bought it in o10, repeat) + o17 25.99 (c8: new)
+            ("sku-1", "shoes", apr, 2, 2, 95.99, 2, 1, 1, 95.99 / 146.09, 1),
+            ("unknown", "unknown", apr, 1, 0, 30.10, 1, 1, 0, 30.10 / 146.09, 2),
+            ("sku-2", "accessories", apr, 1, 1, 20.00, 1, 0, 1, 20 / 146.09, 3),
+        ],
+        PRODUCT_COLUMNS,
+    )
+    actual = cohorts_small_warehouse.df("select * from marts.product_performance")
+    assert_same_rows(actual, expected, keys=["product_id", "month"])
+
+
+def test_product_and_category_performance_overall_by_hand(cohorts_small_warehouse):
+    columns = [c for c in PRODUCT_COLUMNS if c != "month"]
+    products = _frame(
+        [
+            # sku-1: o01 100 + o07 40 + o10 50 + o11 70 + o17 25.99; c4 bought it twice
+            ("sku-1", "shoes", 5, 5, 285.99, 4, 4, 1, 285.99 / 596.09, 1),
+            ("sku-3", "bags", 2, 2, 120.00, 2, 2, 0, 120 / 596.09, 2),
+            # sku-2: o02 40 + o07 20 + o10 30 + o11 20, units 2 + 1 + 3 + 1
+            ("sku-2", "accessories", 4, 7, 110.00, 3, 3, 1, 110 / 596.09, 3),
+            ("unknown", "unknown", 2, 0, 50.10, 2, 2, 0, 50.10 / 596.09, 4),
+            ("sku-4", "belts", 1, 2, 20.00, 1, 1, 0, 20 / 596.09, 5),
+            ("sku-6", "gifts", 1, 1, 5.00, 1, 1, 0, 5 / 596.09, 6),
+            ("sku-7", "gifts", 1, 2, 5.00, 1, 1, 0, 5 / 596.09, 6),
+        ],
+        columns,
+    )
+    actual = cohorts_small_warehouse.df("select * from marts.product_performance_overall")
+    assert_same_rows(actual, products, keys=["product_id"])
+    # categories: gifts = sku-6 + sku-7 in one purchase (o15): 1 order, 1 + 2 units, 5 + 5
+    categories = products.drop(columns=["product_id"]).iloc[:5]
+    gifts = ("gifts", 1, 3, 10.00, 1, 1, 0, 10 / 596.09, 6)
+    categories = pd.concat([categories, _frame([gifts], columns[1:])], ignore_index=True)
+    actual = cohorts_small_warehouse.df("select * from marts.category_performance_overall")
+    assert_same_rows(actual, categories, keys=["category"])
+    march = cohorts_small_warehouse.df(
+        "select * from marts.category_performance where month = date '2025-03-01'"
+    )
+    expected_march = _frame(
+        [
+            ("bags", "2025-03-01", 1, 1, 40.00, 1, 1, 0, 0.8, 1),
+            ("gifts", "2025-03-01", 1, 3, 10.00, 1, 1, 0, 0.2, 2),
+        ],
+        ["category", *PRODUCT_COLUMNS[2:]],
+    )
+    assert_same_rows(march, expected_march, keys=["category"])
+
+
+def test_product_affinity_by_hand(cohorts_small_warehouse):
+    # purchases with lines: N = 9 (o01 o02 o04 o07 o10 o11 o14 o15 o17); sku-1 in 5 of them
+    # (o01 o07 o10 o11 o17), sku-2 in 4 (o02 o07 o10 o11). Together in o07, o10, o11: 3 >= 3,
+    # kept; sku-1 + sku-4, sku-2 + sku-4 (o10) and sku-6 + sku-7 (o15) have 1 each: dropped.
+    # support 3/9; confidence 3/5 and 3/4; lift 3 x 9 / (5 x 4) = 1.35
+    expected = _frame(
+        [("sku-1", "sku-2", 3, 3 / 9, 3 / 5, 1.35), ("sku-2", "sku-1", 3, 3 / 9, 3 / 4, 1.35)],
+        ["product_id", "related_product_id", "co_orders", "support", "confidence", "lift"],
+    )
+    actual = cohorts_small_warehouse.df("select * from marts.product_affinity")
+    assert_same_rows(actual, expected, keys=["product_id", "related_product_id"])
+
+
+def test_order_line_issues_by_hand(cohorts_small_warehouse):
+    expected = _frame(
+        [
+            ("purchase without lines", "purchases", 2, 50.10),  # o03 30.10 + o08 20.00
+            ("lines gross differs from amount", "purchases", 2, 50.00),  # o14 40, o15 10
+            ("lines gross is zero", "purchases", 1, 10.00),  # o15
+            ("product under several categories", "products", 1, 110.00),  # sku-2
+        ],
+        ["issue", "counted", "affected", "revenue"],
+    )
+    actual = cohorts_small_warehouse.df("select * from audit.order_line_issues")
+    assert_same_rows(actual, expected, keys=["issue"])
+
+
+def test_product_tables_on_cohorts_small_match_reference(cohorts_small_warehouse):
+    """The pandas reference of the demo tests agrees with the hand-worked numbers too."""
+    staged, _ = reference.validate(reference.load_raw(COHORTS_SMALL))
+    lines = products_reference.order_lines(staged)
+    for table, key, by_month, keys in [
+        ("product_performance", "product_id", True, ["product_id", "month"]),
+        ("category_performance", "category", True, ["category", "month"]),
+    ]:
+        actual = cohorts_small_warehouse.df(f"select * from marts.{table}")
+        assert_same_rows(actual, products_reference.performance(lines, key, by_month), keys=keys)
+    actual = cohorts_small_warehouse.df("select * from marts.product_affinity")
+    expected = products_reference.affinity(lines)
+    assert_same_rows(actual, expected, keys=["product_id", "related_product_id"])

@@ -147,3 +147,30 @@ def test_the_pii_check_passes_on_the_demo_build(demo_warehouse):
     metadata = evaluation.metadata
     assert metadata["tables_scanned"].value >= 40
     assert metadata["text_columns_scanned"].value >= 100
+
+
+def test_orders_of_users_without_consent_never_appear_downstream(demo_warehouse):
+    """Tables keyed by order (int_order_lines, ...) hold no order of a non-consenting user, and
+    the product marts, which hold no user or order, count none of their lines (the product
+    tables are checked against a reference over consenting purchases in test_products.py)."""
+    users = _raw_users()
+    consent = users["consent_analytics"].str.strip().str.lower()
+    no_consent = set(users.loc[~consent.isin(["true", "t", "1", "yes", "y"]), "user_id"])
+    orders = pd.read_csv(DEMO_RAW_DATA_DIR / "orders.csv", dtype=str, keep_default_na=False)
+    foreign = set(orders.loc[orders["user_id"].isin(no_consent), "order_id"])
+    assert len(foreign) > 50
+    with demo_warehouse.connect() as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.columns "
+            "where table_catalog = current_database() and column_name = 'order_id' "
+            f"and table_schema in {DOWNSTREAM}"
+        ).fetchall()
+        assert ("intermediate", "int_order_lines") in tables
+        for schema, table in tables:
+            ids = {
+                r[0]
+                for r in con.execute(
+                    f'select distinct order_id from "{schema}"."{table}"'
+                ).fetchall()
+            }
+            assert not (ids & foreign), f"{schema}.{table} holds orders of non-consenting users"
