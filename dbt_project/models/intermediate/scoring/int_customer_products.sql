@@ -1,32 +1,11 @@
 -- One row per customer and product bought up to the data cutoff: the purchase matrix of the
 -- product recommendations (scoring.product_recommendations). A purchase's products are its
--- lines in stg_order_items; a purchase without lines has no product here. The purchase
--- definition and the consent filter are int_purchases'. (To be read from int_order_lines once
--- that model exists: same grain, one line per purchase and product.)
+-- order lines (int_order_lines: the purchase definition, the consent filter and the cutoff are
+-- its); the placeholder row of a purchase without lines (product 'unknown') is not a product.
 with
 
-purchases as (
-    select * from {{ ref('int_purchases') }}
-),
-
-order_items as (
-    select * from {{ ref('stg_order_items') }}
-),
-
-cutoff as (
-    select * from {{ ref('int_data_cutoff') }}
-),
-
-purchase_lines as (
-    select
-        purchases.user_id,
-        order_items.product_id,
-        purchases.order_id,
-        purchases.purchased_at
-    from purchases
-    inner join order_items on purchases.order_id = order_items.order_id
-    cross join cutoff
-    where purchases.purchased_at <= cutoff.data_cutoff_at
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 final as (
@@ -36,7 +15,8 @@ final as (
         min(purchased_at) as first_purchased_at,
         max(purchased_at) as last_purchased_at,
         count(distinct order_id) as purchases
-    from purchase_lines
+    from order_lines
+    where has_lines
     group by user_id, product_id
 )
 
