@@ -3,8 +3,8 @@
 A model's asset key is ``<schema>/<model name>`` (``marts/customers``) and its group the layer
 folder it lives in (``staging``, ``intermediate``, ``marts``, ``audit``); sources keep dbt's
 ``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``); seeds (reference
-data users edit, ``dbt_seeds/``) are loaded into the staging schema and join its group. No model name is
-written here, so new models land in the right place by where they are put. Every dbt asset is
+data users edit, ``dbt_seeds/``) load into the staging schema and join its group. No model name
+is written here, so new models land in the right place by where they are put. Every dbt asset is
 owned by the analytics-engineering team and carries the kinds ``dbt`` and ``duckdb`` (the UI's
 kind badges); its description is the model's YAML description. The marts carry the daily
 freshness policy (``orchestration/freshness.py``).
