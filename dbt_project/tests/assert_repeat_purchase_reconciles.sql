@@ -29,18 +29,29 @@ at_churn_day as (
     where days_since_first_purchase = {{ churn_days }}
 ),
 
-final as (
-    select cohort_month from falling where falls
-    {%- if churn_days | int <= 365 %}
-    union all
+falls as (
+    select cohort_month from falling
+    where falls
+),
+
+disagreeing as (
     select churn.cohort_month
     from churn
     left join at_churn_day on churn.cohort_month = at_churn_day.cohort_month
     where
-        at_churn_day.cohort_month is null
-        or churn.customers <> at_churn_day.customers
-        or churn.churned_30d > at_churn_day.customers - at_churn_day.second_purchase_customers
-    {%- endif %}
+        {{ churn_days | int }} <= 365
+        and (
+            at_churn_day.cohort_month is null
+            or churn.customers != at_churn_day.customers
+            or churn.churned_30d
+            > at_churn_day.customers - at_churn_day.second_purchase_customers
+        )
+),
+
+final as (
+    select cohort_month from falls
+    union all
+    select cohort_month from disagreeing
 )
 
 select * from final

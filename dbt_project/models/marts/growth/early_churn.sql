@@ -27,11 +27,13 @@ cutoff as (
 ),
 
 cohorts as (
-    select cohort_month
+    select customers.cohort_month
     from customers
     cross join cutoff
-    group by cohort_month, cutoff.data_cutoff_at
-    having {{ dbt.dateadd('day', churn_days, 'max(first_order_at)') }} <= cutoff.data_cutoff_at
+    group by customers.cohort_month, cutoff.data_cutoff_at
+    having
+        {{ dbt.dateadd('day', churn_days, 'max(customers.first_order_at)') }}
+        <= cutoff.data_cutoff_at
 ),
 
 windows as (
@@ -52,8 +54,8 @@ returned_by_touchpoint as (
     inner join touchpoints
         on
             windows.user_id = touchpoints.actor_id
-            and touchpoints.occurred_at > windows.first_order_at
-            and touchpoints.occurred_at <= windows.window_ends_at
+            and windows.first_order_at < touchpoints.occurred_at
+            and windows.window_ends_at >= touchpoints.occurred_at
 ),
 
 flagged as (
