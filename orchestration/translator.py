@@ -33,6 +33,17 @@ def _layer(props: Mapping[str, Any]) -> str | None:
     return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else None
 
 
+def _raw_keys(manifest: Mapping[str, Any]) -> list[AssetKey]:
+    return sorted(
+        (
+            AssetKey(["raw", source["name"]])
+            for source in manifest["sources"].values()
+            if source["source_name"] == "raw"
+        ),
+        key=lambda key: key.path,
+    )
+
+
 class TouchpointTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         super().__init__(
@@ -51,6 +62,10 @@ class TouchpointTranslator(DagsterDbtTranslator):
             spec = super().get_asset_spec(manifest, unique_id, project)
         spec = spec.merge_attributes(kinds=set(DBT_KINDS))
         node = manifest["nodes"].get(unique_id) or {}
+        if node.get("resource_type") == "seed":
+            # a seed reads no raw file, but loads only once the raw files passed their check:
+            # a build whose raw contract fails writes no table at all
+            spec = spec.merge_attributes(deps=_raw_keys(manifest))
         if _layer(node) == "marts":
             # the marts are what BI reads: stale when the night's run is missing
             spec = spec.replace_attributes(freshness_policy=DAILY_FRESHNESS)
