@@ -46,7 +46,7 @@ install: $(BIN)/dagster ## Create .venv with the locked dependencies
 manifest: install $(MANIFEST)
 
 # Parsed again only when a file of the dbt project changed.
-DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f) \
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests dbt_project/dbt_seeds -type f) \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
 $(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster

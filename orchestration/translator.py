@@ -2,8 +2,9 @@
 
 A model's asset key is ``<schema>/<model name>`` (``marts/customers``) and its group the layer
 folder it lives in (``staging``, ``intermediate``, ``marts``, ``audit``); sources keep dbt's
-``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``). No model name is
-written here, so new models land in the right place by where they are put. Every dbt asset is
+``<source>/<table>`` key and are grouped by source name (``raw``, ``scoring``); seeds (reference
+data users edit, ``dbt_seeds/``) load into the staging schema and join its group. No model name
+is written here, so new models land in the right place by where they are put. Every dbt asset is
 owned by the analytics-engineering team and carries the kinds ``dbt`` and ``duckdb`` (the UI's
 kind badges); its description is the model's YAML description. The marts carry the daily
 freshness policy (``orchestration/freshness.py``).
@@ -32,6 +33,17 @@ def _layer(props: Mapping[str, Any]) -> str | None:
     return fqn[1] if len(fqn) > 2 and fqn[1] in LAYERS else None
 
 
+def _raw_keys(manifest: Mapping[str, Any]) -> list[AssetKey]:
+    return sorted(
+        (
+            AssetKey(["raw", source["name"]])
+            for source in manifest["sources"].values()
+            if source["source_name"] == "raw"
+        ),
+        key=lambda key: key.path,
+    )
+
+
 class TouchpointTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         super().__init__(
@@ -50,6 +62,10 @@ class TouchpointTranslator(DagsterDbtTranslator):
             spec = super().get_asset_spec(manifest, unique_id, project)
         spec = spec.merge_attributes(kinds=set(DBT_KINDS))
         node = manifest["nodes"].get(unique_id) or {}
+        if node.get("resource_type") == "seed":
+            # a seed reads no raw file, but loads only once the raw files passed their check:
+            # a build whose raw contract fails writes no table at all
+            spec = spec.merge_attributes(deps=_raw_keys(manifest))
         if _layer(node) == "marts":
             # the marts are what BI reads: stale when the night's run is missing
             spec = spec.replace_attributes(freshness_policy=DAILY_FRESHNESS)
@@ -63,6 +79,8 @@ class TouchpointTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return dbt_resource_props["source_name"]
+        if dbt_resource_props["resource_type"] == "seed":
+            return "staging"
         return _layer(dbt_resource_props)
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:

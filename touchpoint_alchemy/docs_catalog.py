@@ -127,7 +127,11 @@ def _node_section(node: dict, tests: _Tests, yaml_path: str, sql_path: str | Non
     if grain:
         lines += [grain, ""]
     upstream = sorted(
-        dep.split(".")[-1] if dep.startswith("model.") else ".".join(dep.split(".")[-2:])
+        dep.split(".")[-1]
+        if dep.startswith("model.")
+        else f"seed {dep.split('.')[-1]}"
+        if dep.startswith("seed.")
+        else ".".join(dep.split(".")[-2:])
         for dep in node.get("depends_on", {}).get("nodes", [])
     )
     if upstream:

@@ -18,6 +18,9 @@ def asset_graph(defs):
     return defs.resolve_asset_graph()
 
 
+#: dbt seeds: reference data users edit (dbt_seeds/); loaded after the raw-file check
+SEEDS = {"staging/benchmarks"}
+
 EXPECTED_ASSETS = {
     "raw": {
         "raw/users",
@@ -52,7 +55,8 @@ EXPECTED_ASSETS = {
             "product_recommendations",
         )
     }
-    | {"staging/base_touchpoints_late"},
+    | {"staging/base_touchpoints_late"}
+    | SEEDS,
     "intermediate": {
         "intermediate/int_users",
         "intermediate/int_identity_map",
@@ -73,6 +77,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_actor_event_days",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
+        "intermediate/int_customer_second_purchases",
         "intermediate/int_channel_performance",
         "intermediate/int_customer_purchase_days",
         "intermediate/int_customer_touchpoint_counts",
@@ -103,6 +108,9 @@ EXPECTED_ASSETS = {
         "marts/channel_performance",
         "marts/channel_performance_overall",
         "marts/aarrr_monthly",
+        "marts/repeat_purchase_curve",
+        "marts/early_churn",
+        "marts/aarrr_benchmarks",
         "marts/experiment_results",
         "marts/nps_monthly",
         "marts/nps_overall",

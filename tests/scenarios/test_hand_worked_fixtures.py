@@ -271,3 +271,107 @@ def test_product_tables_on_cohorts_small_match_reference(cohorts_small_warehouse
     actual = cohorts_small_warehouse.df("select * from marts.product_affinity")
     expected = products_reference.affinity(lines)
     assert_same_rows(actual, expected, keys=["product_id", "related_product_id"])
+
+
+# Repeat purchase and early churn on cohorts_small (README: "Repeat purchase and early churn").
+# Data cutoff 2025-04-29 10:00. Second purchases (the next purchase on a later timestamp):
+#   c1 01-05 10:00 -> o02 02-10 12:00: 36 d + 2 h = 36.0833 d, so counted from d = 37
+#   c2 01-31 23:00 -> none (o05 cancelled)
+#   c3 02-14 18:00 -> o08 02-20 18:00: 6 d exactly, counted from d = 6 (the boundary counts)
+#   c4 02-05 09:30 -> o11 04-10 14:00: 23 + 31 + 10 = 64 d + 4.5 h = 64.1875 d, from d = 65
+#   c6 03-08 16:00 -> o15 03-25 16:00: 17 d exactly, from d = 17
+#   c8 04-15 20:00 -> none
+# eligible while latest first purchase + d <= cutoff:
+#   2025-01: c2 01-31 23:00 + 87 d = 04-28 23:00 <= cutoff; + 88 d = 04-29 23:00 > cutoff -> d <= 87
+#   2025-02: c3 02-14 18:00 + 73 d = 04-28 18:00; + 74 d = 04-29 18:00 -> d <= 73
+#   2025-03: c6 03-08 16:00 + 51 d = 04-28 16:00; + 52 d = 04-29 16:00 -> d <= 51
+#   2025-04: c8 04-15 20:00 + 13 d = 04-28 20:00; + 14 d = 04-29 20:00 -> d <= 13 (d = 30 is open)
+# cohort -> (customers, days from which each second purchase counts, last eligible day)
+CURVE_COHORTS = {
+    "2025-01-01": (2, [37], 87),  # c1, c2 (c5 does not consent: not 3)
+    "2025-02-01": (2, [6, 65], 73),  # c3, c4
+    "2025-03-01": (1, [17], 51),  # c6
+    "2025-04-01": (1, [], 13),  # c8
+}
+
+
+def test_repeat_purchase_curve_hand_worked(cohorts_small_warehouse):
+    rows = []
+    for cohort, (customers, from_days, last_eligible) in CURVE_COHORTS.items():
+        for d in range(1, 366):
+            buyers = sum(1 for start in from_days if d >= start)
+            rows.append(
+                {
+                    "cohort_month": cohort,
+                    "days_since_first_purchase": d,
+                    "customers": customers,
+                    "second_purchase_customers": buyers,
+                    "second_purchase_rate": buyers / customers,
+                    "eligible": d <= last_eligible,
+                }
+            )
+    actual = cohorts_small_warehouse.df("select * from marts.repeat_purchase_curve")
+    assert_same_rows(actual, pd.DataFrame(rows), keys=["cohort_month", "days_since_first_purchase"])
+
+
+def test_early_churn_hand_worked(cohorts_small_warehouse):
+    """Windows (first, first + 30 d], the four touchpoints tp-ec-* (README):
+    2025-01: c1 has no purchase in (01-05 10:00, 02-04 10:00] and tp-ec-c1 is 1 us past the end;
+      c2's only touchpoint tp-ec-c2 is at the first purchase's own instant (excluded): 2 of 2
+      churned, rate 1.0, gap 1.0 - 0.28 = 0.72; median over c1 alone = 36 + 2/24 = 36.083333 d.
+    2025-02: c3 bought again at 6 d; c4 did not buy until 64.19 d, but the anonymous touchpoint
+      tp-ec-a4 (device dev-c4, stitched to c4 by the later login tp-ec-c4) is at exactly 02-05
+      09:30 + 30 d = 03-07 09:30 (the end counts): 0 of 2, gap -0.28; median of 6 and 64.1875 =
+      35.09375.
+    2025-03: c6 bought again at 17 d: 0 of 1, median 17.0.
+    2025-04: c8's window ends 05-15 20:00 > the cutoff 04-29 10:00: no row."""
+    expected = pd.DataFrame(
+        [
+            ("2025-01-01", 2, 2, 1.0, 36 + 2 / 24, 0.28, 0.72),
+            ("2025-02-01", 2, 0, 0.0, (6 + 64.1875) / 2, 0.28, -0.28),
+            ("2025-03-01", 1, 0, 0.0, 17.0, 0.28, -0.28),
+        ],
+        columns=[
+            "cohort_month",
+            "customers",
+            "churned_30d",
+            "churn_30d_rate",
+            "median_days_to_second_purchase",
+            "benchmark_churn_30d_rate",
+            "gap",
+        ],
+    )
+    actual = cohorts_small_warehouse.df("select * from marts.early_churn")
+    assert_same_rows(actual, expected, keys=["cohort_month"])
+
+
+def test_aarrr_benchmarks_hand_worked(cohorts_small_warehouse):
+    """Months from December 2024 (the signups) to April 2025; two months worked by hand.
+    2024-12: 7 consenting signups (c5 does not consent), none active within 7 days, 1 referral
+      (c6); no touchpoint, spend or customer yet.
+    2025-01: reached c1 (tp-c1-*) and c2 (tp-ec-c2) = 2; acquisition cost = 250.00 paid_search
+      spend / 2 new customers (c1, c2) = 125.0; early churn of the January cohort 1.0."""
+    nan = float("nan")
+    expected = pd.DataFrame(
+        [
+            ("2024-12-01", "reached_users", 0.0, 15000.0, -15000.0, "worse"),
+            ("2024-12-01", "acquisition_cost", nan, 30.0, nan, None),
+            ("2024-12-01", "activation_rate", 0 / 7, 0.15, -0.15, "worse"),
+            ("2024-12-01", "repeat_purchase_rate", nan, 0.30, nan, None),
+            ("2024-12-01", "referral_rate", 1 / 7, 0.08, 1 / 7 - 0.08, "better"),
+            ("2024-12-01", "early_churn_30d", nan, 0.28, nan, None),
+            ("2025-01-01", "reached_users", 2.0, 15000.0, -14998.0, "worse"),
+            ("2025-01-01", "acquisition_cost", 125.0, 30.0, 95.0, "worse"),
+            ("2025-01-01", "activation_rate", nan, 0.15, nan, None),
+            ("2025-01-01", "repeat_purchase_rate", nan, 0.30, nan, None),
+            ("2025-01-01", "referral_rate", nan, 0.08, nan, None),
+            ("2025-01-01", "early_churn_30d", 1.0, 0.28, 0.72, "worse"),
+        ],
+        columns=["month", "metric", "current_value", "benchmark_value", "gap", "status"],
+    )
+    actual = cohorts_small_warehouse.df(
+        "select * from marts.aarrr_benchmarks where month <= date '2025-01-01'"
+    )
+    assert_same_rows(actual, expected, keys=["month", "metric"])
+    months = cohorts_small_warehouse.df("select distinct month from marts.aarrr_benchmarks")
+    assert len(months) == 5  # 2024-12 .. 2025-04

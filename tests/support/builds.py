@@ -32,7 +32,7 @@ TESTS_DIR = SUPPORT_DIR.parent
 DATA_DIR = TESTS_DIR / "data"
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
-PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "dbt_seeds")
 
 #: the file beside a shared build that holds its Dagster events (written last: the build is done)
 EVENTS_FILE = "events.json"
