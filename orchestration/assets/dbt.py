@@ -53,10 +53,11 @@ if TYPE_CHECKING:
 
 # The incremental models, everything upstream of them, and the rest of the raw files' staging and
 # the quarantine (small, and the row-conservation tests join them with the touchpoints). Not the
-# stg_scoring__* views: they read the Python scores, which read the unpartitioned models. The
-# seeds (dbt_seeds/, reference data such as the benchmarks) load here too, after the raw-file
-# check (orchestration/translator.py): elsewhere Dagster would give them a dbt step of their own.
-DAILY_SELECTION = "+tag:daily source:raw+,path:models/staging path:models/audit resource_type:seed"
+# stg_scoring__* views: they read the Python scores, which read the unpartitioned models; nor the
+# other audit models (order_line_issues reads the unpartitioned order lines). The seeds
+# (dbt_seeds/, reference data such as the benchmarks) load here too, after the raw-file check
+# (orchestration/translator.py): elsewhere Dagster would give them a dbt step of their own.
+DAILY_SELECTION = "+tag:daily source:raw+,path:models/staging rejected_rows resource_type:seed"
 
 daily_partitions = DailyPartitionsDefinition(
     start_date=partitions_start_date(), timezone="UTC", end_offset=0

@@ -275,6 +275,21 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         assert asset_graph.get(AssetKey.from_user_string(key)).partitions_def is None, key
 
 
+def test_the_daily_step_reads_nothing_the_unpartitioned_step_builds():
+    """A daily partition run builds the daily dbt assets alone (the incremental runs): none of
+    them may read a model of the unpartitioned definition, which that run does not build."""
+    from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
+
+    unpartitioned = set(warehouse_dbt_assets.keys)
+    assert len(daily_dbt_assets.keys) > 20
+    reads = {
+        key.to_user_string(): sorted(dep.to_user_string() for dep in deps & unpartitioned)
+        for key, deps in daily_dbt_assets.asset_deps.items()
+        if deps & unpartitioned
+    }
+    assert reads == {}
+
+
 def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
     """Importing the code location reads the prepared manifest only: no dbt parse (the target
     folder gets no new files), no DuckDB file is created, and no heavy scoring imports."""

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from touchpoint_alchemy.report.section import Section
 from touchpoint_alchemy.report.sections import (
+    aarrr_benchmarks,
+    affinity,
     attribution,
     clv_risk,
     cohort_ltv,
@@ -27,6 +29,8 @@ from touchpoint_alchemy.report.sections import (
     lifecycle,
     ltv_cac,
     nps,
+    products,
+    repeat_purchase,
     rfm,
     touchpoint_value,
 )
@@ -41,11 +45,15 @@ SECTIONS: tuple[ModuleType, ...] = (
     cohort_retention,
     cohort_ltv,
     ltv_cac,
+    aarrr_benchmarks,
     attribution,
     touchpoint_value,
     lifecycle,
+    repeat_purchase,
     rfm,
     clv_risk,
+    products,
+    affinity,
     nps,
     experiments,
     hour_weekday,
