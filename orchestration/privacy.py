@@ -116,6 +116,26 @@ def check_salt_rotation(
 
 #: the dbt tag of the model the no_raw_pii check sits on (the staged file that carries PII)
 PII_TAG = "pii"
+#: a column's ``meta.pii_scan`` value for machine-written text scanned for raw values only
+EXACT_ONLY = "exact_only"
+
+
+def exact_only_columns() -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every source and model column the dbt project declares
+    ``meta: {pii_scan: exact_only}`` (file paths and run ids of the ledger of raw parts)."""
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    from orchestration.assets.dbt import warehouse_dbt_assets
+
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
+    nodes = [*manifest["sources"].values(), *manifest["nodes"].values()]
+    return {
+        (node["schema"], node.get("alias") or node.get("identifier") or node["name"], name)
+        for node in nodes
+        for name, column in (node.get("columns") or {}).items()
+        if (column.get("meta") or column.get("config", {}).get("meta") or {}).get("pii_scan")
+        == EXACT_ONLY
+    }
 
 
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:
@@ -145,7 +165,9 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
         with warehouse.get_connection() as con:
-            findings, tables, columns = scan_for_pii(con, Path(warehouse.raw_data_dir))
+            findings, tables, columns = scan_for_pii(
+                con, Path(warehouse.raw_data_dir), exact_only=exact_only_columns()
+            )
         description = (
             f"PII found in {len(findings)} column(s): " + "; ".join(findings)
             if findings

@@ -113,9 +113,29 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         )
     else:
         lines.append("Best LTV:CAC channel: n/a (no channel has both spend and new customers)")
+    lines.append(_early_churn_line(con))
     lines.append("")
     lines.extend(_scoring_lines(con))
     return "\n".join(lines)
+
+
+def _early_churn_line(con: duckdb.DuckDBPyConnection) -> str:
+    """The latest closed first-purchase cohort's 30-day early churn against its benchmark."""
+    latest = con.execute(
+        "select cohort_month, customers, churn_30d_rate, benchmark_churn_30d_rate, gap "
+        f"from {_sql('early_churn')} order by cohort_month desc limit 1"
+    ).fetchone()
+    if latest is None:
+        return f"Early churn ({_table('early_churn')}): n/a (no cohort's window has closed yet)"
+    cohort, customers, rate, benchmark, gap = latest
+    if benchmark is None:
+        verdict = "no benchmark"
+    else:
+        verdict = f"{'better' if gap <= 0 else 'worse'} than the benchmark {benchmark:.0%}"
+    return (
+        f"Early churn ({_table('early_churn')}): {rate:.1%} of the {cohort:%Y-%m} cohort "
+        f"({customers:,} customers) neither bought nor visited within 30 days, {verdict}"
+    )
 
 
 def _metrics(con: duckdb.DuckDBPyConnection, model: str) -> dict[str, Metric]:

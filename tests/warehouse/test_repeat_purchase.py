@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR
 
 import reference
 import repeat_reference
@@ -25,8 +25,8 @@ NEW_TABLES = ("repeat_purchase_curve", "early_churn", "aarrr_benchmarks")
 
 
 @pytest.fixture(scope="module")
-def staged():
-    return reference.validate(reference.load_raw(DEMO_RAW_DATA_DIR))[0]
+def staged(demo_validated):
+    return demo_validated[0]
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,22 @@ def test_non_consenting_users_are_in_none_of_the_new_tables(demo_warehouse, stag
         "group by cohort_month"
     )
     assert int(curve["customers"].sum()) == len(buyers & consenting) < len(buyers)
+
+
+def test_the_run_summary_prints_early_churn_against_its_benchmark(demo_warehouse):
+    """`make run`'s summary: the latest closed cohort's early churn and the benchmark, as the mart
+    holds them (the figures themselves: test_early_churn_matches_reference)."""
+    from touchpoint_alchemy.summary import render
+
+    latest = demo_warehouse.df(
+        "select * from marts.early_churn order by cohort_month desc limit 1"
+    ).iloc[0]
+    with demo_warehouse.connect() as con:
+        text = render(con)
+    (line,) = [line for line in text.splitlines() if line.startswith("Early churn")]
+    verdict = "better" if latest["gap"] <= 0 else "worse"
+    assert (
+        f"{latest['churn_30d_rate']:.1%} of the {latest['cohort_month']:%Y-%m} cohort "
+        f"({latest['customers']:,} customers)"
+    ) in line
+    assert f"{verdict} than the benchmark {latest['benchmark_churn_30d_rate']:.0%}" in line
