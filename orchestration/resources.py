@@ -155,8 +155,12 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        """Point the dbt process at this run's working copy for the duration."""
-        values = {"WAREHOUSE_DUCKDB_PATH": self.active_database()}
+        """Point the dbt process at this run's working copy for the duration, through the path
+        every run shares (``snapshots.active_path``), so dbt's saved parse outlives the run."""
+        database = self.active_database()
+        if self.working_path is not None:
+            database = str(snapshots.active_path(self.published_path, self.working_path))
+        values = {"WAREHOUSE_DUCKDB_PATH": database}
         if "memory_limit" in self.connection_config:
             values["DUCKDB_MEMORY_LIMIT"] = str(self.connection_config["memory_limit"])
         with environment(values):

@@ -54,6 +54,25 @@ def working_path(published: Path, run_id: str) -> Path:
     return builds_directory(published) / run_id / published.name
 
 
+def active_path(published: Path, working: Path) -> Path:
+    """``working`` under a path that is the same for every run: ``<dir>/.builds/<file name>.active``
+    is a symbolic link to the run's folder (repointed atomically), and dbt opens
+    ``<that link>/<file name>``.
+
+    dbt keys its saved parse on the connection's settings, the database path among them: with a
+    path per run, every run parsed the whole project again. The link is repointed only under the
+    :class:`WarehouseLock`, so it names the folder of the one run that builds. It links the
+    folder, not the file, so DuckDB's WAL beside the file lands in the run's folder."""
+    link = builds_directory(published) / f"{published.name}.active"
+    target = os.path.relpath(working.parent, link.parent)
+    if not (link.is_symlink() and os.readlink(link) == target):
+        staging = link.with_name(f"{link.name}.{os.getpid()}")
+        staging.unlink(missing_ok=True)
+        staging.symlink_to(target, target_is_directory=True)
+        os.replace(staging, link)
+    return link / published.name
+
+
 def wal_path(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
@@ -65,7 +84,12 @@ def _run_folders(published: Path) -> dict[Path, float]:
         return {}
     folders: dict[Path, float] = {}
     for folder in directory.iterdir():
-        files = list(folder.glob(f"{published.name}*")) if folder.is_dir() else []
+        # a run's own folder; not the link to the active one (``active_path``)
+        files = (
+            list(folder.glob(f"{published.name}*"))
+            if folder.is_dir() and not folder.is_symlink()
+            else []
+        )
         times = []
         for path in files:
             try:

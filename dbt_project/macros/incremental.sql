@@ -1,8 +1,11 @@
 {#-
     Daily incremental processing of the touchpoint-heavy models (tag `daily`).
 
-    Dagster's daily partitions reach dbt as the var `incremental_window_start` ('YYYY-MM-DD',
-    the first day of the partitions being built). An incremental run reprocesses every
+    Dagster's daily partitions reach dbt as the environment variable INCREMENTAL_WINDOW_START
+    ('YYYY-MM-DD', the first day of the partitions being built), read only when a model runs:
+    a var, or an env var read while dbt parses, would be part of the saved parse and make every
+    day's run parse the whole project again (DECISIONLOG 71). The var `incremental_window_start`
+    does the same for a plain `dbt build --vars` and wins when set. An incremental run reprocesses every
     touchpoint that occurred on or after that day minus `incremental_lookback_days`, so events
     that arrive up to that many days late are picked up. The window has no upper end: later
     days already present are reprocessed too, so a backfill never leaves newer rows stale.
@@ -14,13 +17,17 @@
 {% macro incremental_since() -%}
     {#- The reprocessing lower bound as a SQL timestamp expression, or none for a full build. -#}
     {%- set start = var('incremental_window_start', none) -%}
+    {%- if (start is none or (start | string | trim) == '') and execute -%}
+        {%- set start = env_var('INCREMENTAL_WINDOW_START', '') -%}
+    {%- endif -%}
     {%- if start is none or (start | string | trim) == '' or flags.FULL_REFRESH -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set start = start | string | trim -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', start) -%}
         {{ exceptions.raise_compiler_error(
-            "incremental_window_start must be a date YYYY-MM-DD, got '" ~ start ~ "'") }}
+            "incremental_window_start (INCREMENTAL_WINDOW_START) must be a date YYYY-MM-DD, got '"
+            ~ start ~ "'") }}
     {%- endif -%}
     {%- set lookback = var('incremental_lookback_days') -%}
     {%- if lookback is not number or lookback < 0 -%}

@@ -4,13 +4,15 @@ Two definitions share the manifest:
 
 - ``daily_dbt_assets``: the touchpoint-heavy incremental models (dbt tag ``daily``) and
   everything upstream of them, partitioned by day. The partition window's first day reaches
-  dbt as the var ``incremental_window_start``; the models reprocess from that day minus
-  ``incremental_lookback_days`` (macros/incremental.sql). A range of days (a backfill) runs as
-  one dbt invocation (``BackfillPolicy.single_run``), so partitions never clobber each other.
+  dbt as the environment variable ``INCREMENTAL_WINDOW_START``; the models reprocess from that
+  day minus ``incremental_lookback_days`` (macros/incremental.sql). A range of days (a
+  backfill) runs as one dbt invocation (``BackfillPolicy.single_run``), so partitions never
+  clobber each other.
 - ``warehouse_dbt_assets``: everything else, unpartitioned; marts and aggregates rebuild in full
   from the incremental facts.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -38,7 +40,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
 from orchestration.project import dbt_project
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WarehouseResource, environment
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
 from orchestration.translator import TouchpointTranslator
@@ -90,19 +92,14 @@ def daily_dbt_assets(
     config: DailyBuildConfig,
 ) -> Iterator[Any]:
     """`dbt build` of the incremental touchpoint models for the partition window."""
-    dbt_vars = _run_vars(context, warehouse)
-    if config.full_refresh:
-        dbt_vars.pop("incremental_window_start", None)
-        args = ["--full-refresh"]
-    else:
-        window = context.partition_time_window
-        dbt_vars["incremental_window_start"] = window.start.date().isoformat()
-        args = []
+    args = ["--full-refresh"] if config.full_refresh else []
+    window_start = _window_start(context)
+    if window_start:
         context.log.info(
-            f"Reprocessing touchpoints from {dbt_vars['incremental_window_start']} minus the "
-            "lookback (dbt var incremental_lookback_days)."
+            f"Reprocessing touchpoints from {window_start} minus the lookback "
+            "(dbt var incremental_lookback_days)."
         )
-    yield from _dbt_build(context, dbt, warehouse, dbt_vars, args)
+    yield from _dbt_build(context, dbt, warehouse, args)
 
 
 @dbt_assets(
@@ -118,7 +115,7 @@ def warehouse_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
     """`dbt build` of the unpartitioned models with their data tests."""
-    yield from _dbt_build(context, dbt, warehouse, _run_vars(context, warehouse), [])
+    yield from _dbt_build(context, dbt, warehouse, [])
 
 
 #: Both dbt definitions; look models up with ``model_asset_key``
@@ -129,10 +126,15 @@ def _dbt_build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
-    dbt_vars: dict[str, Any],
     extra_args: list[str],
 ) -> Iterator[Any]:
     """`dbt build` of the selected models with their data tests (unit tests: ``make test``).
+
+    Every dbt step of every run passes the same vars (the warehouse's settings) and opens the
+    warehouse under the same path (``snapshots.active_path``), so dbt's saved parse stays valid
+    from one step and one run to the next; the day to reprocess reaches the models as the
+    environment variable ``INCREMENTAL_WINDOW_START``, which they read only when they run
+    (macros/incremental.sql; DECISIONLOG 71).
 
     DuckDB allows one writer at a time, so the row counts and column schemas of the built tables
     are read after dbt has finished, through one short-lived connection.
@@ -140,19 +142,21 @@ def _dbt_build(
     warehouse.ensure_directory()
     # Unit tests check the SQL, not the data: `make test` runs them once
     # (tests/warehouse/test_build.py), never a production run.
+    dbt_vars = json.dumps(warehouse.dbt_vars())
     args = [
         "build",
         "--vars",
-        json.dumps(dbt_vars),
+        dbt_vars,
         "--exclude-resource-type",
         "unit_test",
         *extra_args,
     ]
-    with warehouse.dbt_environment(), _buildable_tests():
-        invocation = dbt.cli(
-            args, context=context, raise_on_error=False, target_path=_target_path(context)
-        )
+    window = {"INCREMENTAL_WINDOW_START": _window_start(context) or ""}
+    with warehouse.dbt_environment(), environment(window), _buildable_tests():
+        target_path, parse_cache = _target_path(context, dbt_vars, dbt.target)
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         events = list(invocation.stream())
+        _save_parse(target_path, parse_cache)
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
         error = invocation.get_error() or RuntimeError("dbt build failed")
@@ -165,39 +169,62 @@ def _dbt_build(
         ) from error
 
 
-def _target_path(context: AssetExecutionContext) -> Path:
-    """dagster-dbt's target folder for this dbt step, ``<op>-<run id[:7]>-<uuid>``, seeded with
-    the parse of this run's previous dbt step.
+PARTIAL_PARSE = "partial_parse.msgpack"
 
-    dbt parses the whole project again (about 15 s) when the vars or the profile differ from
-    those of the ``partial_parse.msgpack`` it finds, and a run's working copy and vars are its
-    own, so the project's parse never fits. The run's first dbt step parses; the next ones start
-    from its ``partial_parse.msgpack`` (same vars: :func:`_run_vars`). Each step keeps its own
-    folder, so each keeps its own ``run_results.json`` (the journey report reads them all)."""
-    base = Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+
+def dbt_target_base() -> Path:
+    """The folder of the dbt steps' target folders (DBT_TARGET_PATH, default dbt_project/target)."""
+    return Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+
+
+def _target_path(
+    context: AssetExecutionContext, dbt_vars: str, target: str | None
+) -> tuple[Path, Path]:
+    """dagster-dbt's target folder for this dbt step, ``<op>-<run id[:7]>-<uuid>``, seeded with
+    the saved parse of the last dbt step that had the same vars and profile, and that saved
+    parse's file (``<target>/parse-cache/<key>.msgpack``).
+
+    dbt parses the whole project again (about 15 s) when the vars or the profile's connection
+    settings differ from those of the ``partial_parse.msgpack`` it finds: hence one cache per
+    combination (several warehouses may share this dbt project; dbt checks the rest itself and
+    re-parses what changed). Each step keeps its own folder, so each keeps its own
+    ``run_results.json`` (the journey report reads them all)."""
+    base = dbt_target_base()
     run = context.run_id[:7]
     path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)
-    earlier = sorted(
-        base.glob(f"*-{run}-*/partial_parse.msgpack"), key=lambda file: file.stat().st_mtime
-    )
     path.mkdir(parents=True, exist_ok=True)
-    if earlier:
-        shutil.copy(earlier[-1], path / "partial_parse.msgpack")
+    # what dbt's check compares: the vars, the target, the profile's connection settings (not
+    # the selection or --full-refresh: every dbt step of a run shares the parse)
+    profile = ("WAREHOUSE_DUCKDB_PATH", "DUCKDB_MEMORY_LIMIT", "WAREHOUSE_TARGET", "SPARK_DATA_DIR")
+    settings = [dbt_vars, target or "", *(os.environ.get(name, "") for name in profile)]
+    key = hashlib.sha256("\x00".join(settings).encode()).hexdigest()[:16]
+    cache = base / "parse-cache" / f"{key}.msgpack"
+    if cache.exists():
+        shutil.copy(cache, path / PARTIAL_PARSE)
     prune_step_folders(base)  # older runs' folders (touchpoint_alchemy/dbt_targets.py)
-    return path
+    return path, cache
 
 
-def _run_vars(context: AssetExecutionContext, warehouse: WarehouseResource) -> dict[str, Any]:
-    """The dbt vars of every dbt step of this run: the warehouse's, plus, in a partitioned run
-    that is not a full refresh, ``incremental_window_start`` (the first day of the partition
-    or range). Only the daily models read it; passing it to every step keeps the vars, and so
-    dbt's parse, the same across the run."""
-    dbt_vars = warehouse.dbt_vars()
+def _save_parse(target_path: Path, cache: Path) -> None:
+    """Keep this step's saved parse for the next step with the same settings (atomically:
+    another process may be reading the cache)."""
+    saved = target_path / PARTIAL_PARSE
+    if not saved.exists():
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_name(f"{cache.name}.{uuid.uuid4().hex[:8]}")
+    shutil.copy(saved, partial)
+    os.replace(partial, cache)
+
+
+def _window_start(context: AssetExecutionContext) -> str | None:
+    """The first day the daily models reprocess (the partition's, or a range's first), or None
+    for a full refresh or an unpartitioned run (the models rebuild from all history)."""
     tags = context.run.tags
     first_day = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
     if first_day and not full_refresh_requested(context.run.run_config):
-        dbt_vars["incremental_window_start"] = first_day[:10]
-    return dbt_vars
+        return first_day[:10]
+    return None
 
 
 @contextmanager

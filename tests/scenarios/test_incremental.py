@@ -216,9 +216,10 @@ def daily_and_full(tmp_path_factory):
     arrive(FIRST_DAY - timedelta(days=1))
     build_partition(arriving, daily, FIRST_DAY - timedelta(days=1))
     snapshots = {}
+    runs = []
     for day in DAYS:
         arrive(day)
-        build_partition(arriving, daily, day)
+        runs.append(build_partition(arriving, daily, day).run_id)
         snapshots[day] = tmp_path_factory.mktemp(f"after_{day}") / "warehouse.duckdb"
         shutil.copy(daily, snapshots[day])
     # the same partition again: nothing may change
@@ -247,6 +248,7 @@ def daily_and_full(tmp_path_factory):
         "snapshots": snapshots,
         "withdrawn": withdrawn,
         "user_id": user_id,
+        "daily_runs": runs,
     }
 
 
@@ -420,3 +422,26 @@ def test_a_part_rewritten_after_a_run_read_it_is_refused(daily_and_full, tmp_pat
     assert part in message and f"rows {rows} -> {rows + 1}" in message, message
     assert "full refresh" in message
     assert warehouse.read_bytes() == before
+
+
+def test_daily_runs_reuse_the_saved_dbt_parse(daily_and_full):
+    """Every run after the first on a warehouse starts dbt from the saved parse: the vars and
+    the database path dbt sees are the same from one day to the next (DECISIONLOG 71), so dbt
+    never parses the whole project again (about 15 s a run)."""
+    from orchestration.assets.dbt import dbt_target_base
+
+    later_runs = daily_and_full["daily_runs"][1:]
+    logs = [
+        log
+        for run in later_runs
+        for log in dbt_target_base().glob(f"daily_dbt_assets-{run[:7]}-*/dbt.log")
+    ]
+    assert len(logs) == len(later_runs)
+    for log, day in zip(sorted(logs, key=lambda path: path.stat().st_mtime), DAYS[1:], strict=True):
+        text = log.read_text()
+        assert '"name": "PartialParsingEnabled"' in text, log
+        assert '"name": "UnableToPartialParse"' not in text, log
+        # and the day still reached the models (INCREMENTAL_WINDOW_START, read at run time)
+        changes = log.parent / "run/touchpoint_alchemy/models/intermediate"
+        changes = changes / "int_touchpoint_changes.sql"
+        assert f"cast('{day.isoformat()}' as timestamp)" in changes.read_text(), changes
