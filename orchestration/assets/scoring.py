@@ -17,18 +17,18 @@ at once (``orchestration.retries.fail_fast_unless_transient``).
 """
 
 import os
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from dagster import AssetsDefinition, Config, MetadataValue
-from pydantic import Field
+from dagster import AssetsDefinition, MetadataValue
 
 from orchestration.assets.recommendations import RECOMMENDATIONS, RecommendationConfig
+from orchestration.assets.scoring_config import ChurnConfig, ClusterConfig, ClvConfig
 from orchestration.assets.scoring_factory import (
     MODEL_METRICS_TABLE,
     SCORING_KEYS,
     ScoringAsset,
     build_scoring_asset,
-    model_metrics_spec,
+    shared_table_specs,
 )
 
 if TYPE_CHECKING:
@@ -36,59 +36,14 @@ if TYPE_CHECKING:
 
     from touchpoint_alchemy.scoring import Scored
 
-__all__ = ["SCORING_ASSETS", "SCORING_KEYS", "RecommendationConfig"]
-
-
-class ClvConfig(Config):
-    """CLV settings (Dagster run config of ``scoring/customer_clv``)."""
-
-    time_unit: Literal["day", "week", "month"] = Field(
-        default="week", description="Time unit of frequency, recency and T."
-    )
-    monthly_discount_rate: float = Field(
-        default=0.01, description="Monthly discount rate of clv_12m."
-    )
-    method: Literal["map", "mcmc"] = Field(
-        default="map",
-        description="'map': flat priors, maximum likelihood point estimate. 'mcmc': posterior "
-        "sampling, adds the 90% credible interval clv_12m_lower/upper (minutes, not seconds).",
-    )
-    holdout_days: int = Field(
-        default=90, description="Length of the holdout period of the validation fit."
-    )
-    seed: int = 42
-    draws: int = Field(default=1000, description="MCMC draws per chain.")
-    tune: int = Field(default=1000, description="MCMC tuning steps per chain.")
-    chains: int = Field(default=2, description="MCMC chains.")
-
-
-class ChurnConfig(Config):
-    """Churn model settings (Dagster run config of ``scoring/customer_churn``)."""
-
-    medium_threshold: float = Field(
-        default=0.5, description="churn_probability at or above this is 'medium' risk."
-    )
-    high_threshold: float = Field(
-        default=0.75, description="churn_probability at or above this is 'high' risk."
-    )
-    seed: int = 42
-    threads: int = Field(
-        default=2,
-        description="OpenMP threads of the gradient boosting, at most (one below 50,000 "
-        "feature rows: faster on small data). The machines have 2 cores, "
-        "shared with DuckDB; steps run one at a time (in-process executor), so the model has "
-        "both while it runs. Set 1 (or the environment variable OMP_WAIT_POLICY=PASSIVE) when "
-        "other work shares the cores: OpenMP threads busy-wait, and two fits on two cores each "
-        "ran about ten times slower.",
-    )
-
-
-class ClusterConfig(Config):
-    """Behavioural clustering settings (Dagster run config of ``scoring/customer_clusters``)."""
-
-    k_min: int = 3
-    k_max: int = 8
-    seed: int = 42
+__all__ = [
+    "SCORING_ASSETS",
+    "SCORING_KEYS",
+    "ChurnConfig",
+    "ClusterConfig",
+    "ClvConfig",
+    "RecommendationConfig",
+]
 
 
 def _md(text: str) -> MetadataValue:
@@ -226,7 +181,22 @@ def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Score
     metrics = {
         row.metric: Metric(float(row.value), int(row.n)) for row in result.metrics.itertuples()
     }
-    return Scored({"customer_churn": result.scores}, metrics=metrics)
+    return Scored({"customer_churn": result.scores}, metrics=metrics, model=result.model)
+
+
+def _apply_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig, model: Any) -> "Scored":
+    from touchpoint_alchemy.scoring import Scored
+    from touchpoint_alchemy.scoring.churn_model import score_with_model
+
+    scores = score_with_model(
+        model,
+        inputs["int_customer_features"],
+        inputs["int_customer_touchpoint_counts"],
+        medium_threshold=config.medium_threshold,
+        high_threshold=config.high_threshold,
+        threads=config.threads,
+    )
+    return Scored({"customer_churn": scores})
 
 
 def _describe_churn(scored: "Scored", config: ChurnConfig) -> dict[str, Any]:
@@ -266,7 +236,18 @@ def _fit_clusters(inputs: "dict[str, pd.DataFrame]", config: ClusterConfig) -> "
     return Scored(
         {"customer_clusters": result.assignments, "cluster_profiles": result.profiles},
         metrics=metrics,
+        model=result.model,
     )
+
+
+def _apply_clusters(
+    inputs: "dict[str, pd.DataFrame]", config: ClusterConfig, model: Any
+) -> "Scored":
+    from touchpoint_alchemy.scoring import Scored
+    from touchpoint_alchemy.scoring.clusters import assign_with_model
+
+    assignments, profiles = assign_with_model(model, inputs["int_customer_features"])
+    return Scored({"customer_clusters": assignments, "cluster_profiles": profiles})
 
 
 def _describe_clusters(scored: "Scored", config: ClusterConfig) -> dict[str, Any]:
@@ -342,10 +323,13 @@ SCORING_SPECS = [
             "touchpoint_alchemy.scoring",
             "touchpoint_alchemy.scoring.churn",
             "touchpoint_alchemy.scoring.churn_drivers",
+            "touchpoint_alchemy.scoring.churn_model",
+            "touchpoint_alchemy.scoring.stored",
             "touchpoint_alchemy.labels",
         ),
         inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
         fit=_fit_churn,
+        apply=_apply_churn,
         prepare=_churn_threads,
         describe=_describe_churn,
         config=ChurnConfig,
@@ -366,10 +350,12 @@ SCORING_SPECS = [
         modules=(
             "touchpoint_alchemy.scoring",
             "touchpoint_alchemy.scoring.clusters",
+            "touchpoint_alchemy.scoring.stored",
             "touchpoint_alchemy.labels",
         ),
         inputs={"int_customer_features": None},
         fit=_fit_clusters,
+        apply=_apply_clusters,
         describe=_describe_clusters,
         config=ClusterConfig,
         model="clusters",
@@ -390,5 +376,5 @@ SCORING_SPECS = [
 SCORING_ASSETS = [
     *(build_scoring_asset(spec) for spec in SCORING_SPECS),
     # the table every model writes its own rows of: an asset without a step of its own
-    AssetsDefinition(specs=[model_metrics_spec()]),
+    AssetsDefinition(specs=shared_table_specs()),
 ]

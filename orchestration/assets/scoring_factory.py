@@ -50,6 +50,12 @@ from orchestration.assets.dbt import (
     source_column_types,
     source_tables,
 )
+from orchestration.assets.model_store import (
+    keep_model,
+    read_stored,
+    refit_requested,
+    store_table,
+)
 from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
@@ -104,9 +110,15 @@ def writers(table: str) -> list[str]:
     return [written_by] if isinstance(written_by, str) else list(written_by)
 
 
+def shared(table: str) -> bool:
+    """Whether several assets write rows of ``table``, each replacing its own model's
+    (``meta.replaced_by``: model_metrics, model_store)."""
+    return bool((SCORING_TABLES[table].get("meta") or {}).get("replaced_by"))
+
+
 def tables_written_by(asset_name: str) -> list[str]:
-    """The scoring tables ``asset_name`` writes besides model_metrics, its own table first."""
-    tables = [t for t in SCORING_TABLES if asset_name in writers(t) and t != MODEL_METRICS_TABLE]
+    """The scoring tables ``asset_name`` writes besides the shared ones, its own table first."""
+    tables = [t for t in SCORING_TABLES if asset_name in writers(t) and not shared(t)]
     if asset_name not in tables:
         raise ValueError(f"the scoring source declares no table {asset_name!r} written by it")
     return sorted(tables, key=lambda table: table != asset_name)
@@ -199,6 +211,10 @@ class ScoringAsset:
     unfitted_n: "Callable[[dict[str, pd.DataFrame]], int]" = lambda inputs: 0
     #: called with the config first thing in the step, before any import (e.g. thread settings)
     prepare: Callable[[Any], None] | None = None
+    #: (DataFrames, config, the model a refit stored) -> the tables, without a fit: the daily
+    #: runs score this way (orchestration/assets/model_store.py); None: refit every run. A fit
+    #: returns the model to store as ``Scored.model``.
+    apply: "Callable[[dict[str, pd.DataFrame], Any, Any], Scored] | None" = None
     #: the asset's own metadata from the fit's result and the config (scores may be empty)
     describe: "Callable[[Scored, Any], dict[str, Any]]" = field(default=lambda scored, config: {})
 
@@ -213,11 +229,16 @@ def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
 
 
 def _materialize(
-    spec: ScoringAsset, context: AssetExecutionContext, warehouse: WarehouseResource, config: Any
+    spec: ScoringAsset,
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    config: Any,
+    version: str | None = None,
 ) -> Iterator[MaterializeResult]:
     if spec.prepare is not None:
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
+    from touchpoint_alchemy.scoring.stored import loads
 
     fitted_at = _now()
     cutoff = _data_cutoff(warehouse) if spec.model else None
@@ -227,8 +248,23 @@ def _materialize(
         ).to_pandas()
         for model, columns in spec.inputs.items()
     }
+    schema_name = SCORING_KEYS[spec.name].path[-2]
+    stored = None
+    if spec.apply is not None:
+        refit, why = refit_requested(context)
+        stored = None if refit else read_stored(warehouse, schema_name, spec.model, version)
+        if not refit and stored is None:
+            why = "no stored model of this code version"
+        context.log.info(
+            f"{spec.model}: scoring with the stored model {stored.version} ({why})"
+            if stored is not None
+            else f"{spec.model}: fitting ({why})"
+        )
     try:
-        scored = spec.fit(inputs, config)
+        if stored is not None:
+            scored = spec.apply(inputs, config, loads(stored.artifact))
+        else:
+            scored = spec.fit(inputs, config)
     except ModelNotFitted as error:
         if spec.model is None:
             raise
@@ -236,7 +272,18 @@ def _materialize(
         scored = Scored(
             tables={}, metrics={error.metric: Metric(1.0, spec.unfitted_n(inputs), str(error))}
         )
-    schema_name = SCORING_KEYS[spec.name].path[-2]
+    if spec.apply is not None:
+        stored, cutoff = keep_model(
+            context,
+            warehouse,
+            (schema_name, spec.name, spec.model),
+            scored,
+            stored,
+            version,
+            fitted_at,
+            cutoff,
+        )
+        fitted_at = stored.fitted_at
     # every table is written, whatever the selection: they come from one fit
     rows = {}
     for table in tables_written_by(spec.name):
@@ -273,23 +320,23 @@ def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
     and :func:`fail_fast_unless_transient` around its body. A selection of some of its tables
     still writes them all (one fit) and reports the selected ones."""
     tables = tables_written_by(spec.name)  # fails at import when the registry does not declare it
+    version = code_version(spec.modules) if spec.modules else None
     if spec.config is None:
 
         def compute(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
-            yield from _materialize(spec, context, warehouse, None)
+            yield from _materialize(spec, context, warehouse, None, version)
 
     else:
 
         def compute(  # type: ignore[misc]
             context: AssetExecutionContext, config: Config, warehouse: WarehouseResource
         ) -> Any:
-            yield from _materialize(spec, context, warehouse, config)
+            yield from _materialize(spec, context, warehouse, config, version)
 
         # Dagster finds the run config class in the signature
         compute.__annotations__["config"] = spec.config
     compute.__name__ = compute.__qualname__ = spec.name
     deps = [model_asset_key(model) for model in spec.inputs]
-    version = code_version(spec.modules) if spec.modules else None
     specs = []
     for table in tables:
         with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
@@ -325,22 +372,27 @@ def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
     )(fail_fast_unless_transient(compute))
 
 
-def model_metrics_spec() -> AssetSpec:
-    """``scoring.model_metrics``: every model writes its own rows (``meta.written_by``), so no
-    one asset owns it; an asset spec without a step, depending on its writers, which report its
-    materializations."""
+def shared_table_specs() -> list[AssetSpec]:
+    """Every shared scoring table (``shared``): model_metrics, model_store."""
+    return [model_metrics_spec(table) for table in SCORING_TABLES if shared(table)]
+
+
+def model_metrics_spec(table: str = MODEL_METRICS_TABLE) -> AssetSpec:
+    """``scoring.model_metrics`` (or another shared table): every model writes its own rows
+    (``meta.written_by``), so no one asset owns it; an asset spec without a step, depending on
+    its writers, which report its materializations."""
     with warnings.catch_warnings():  # code references are a beta feature; we mean to use it
         warnings.simplefilter("ignore", BetaWarning)
         metadata = add_code_references(
-            {"dagster/table_name": table_name(MODEL_METRICS_TABLE)},
-            [function_reference(metrics_table)],
+            {"dagster/table_name": table_name(table)},
+            [function_reference(metrics_table if table == MODEL_METRICS_TABLE else store_table)],
         )
     return AssetSpec(
-        key=SCORING_KEYS[MODEL_METRICS_TABLE],
-        deps=[SCORING_KEYS[writer] for writer in writers(MODEL_METRICS_TABLE)],
+        key=SCORING_KEYS[table],
+        deps=[SCORING_KEYS[writer] for writer in writers(table)],
         group_name="scoring",
         owners=[OWNER],
         kinds={"python", "duckdb"},
-        description=SCORING_TABLES[MODEL_METRICS_TABLE].get("description"),
+        description=SCORING_TABLES[table].get("description"),
         metadata=metadata,
     )

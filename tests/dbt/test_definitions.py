@@ -133,6 +133,7 @@ EXPECTED_ASSETS = {
         "scoring/clv_model_parameters",
         "scoring/cluster_profiles",
         "scoring/model_metrics",
+        "scoring/model_store",
     },
     "audit": {"audit/rejected_rows", "audit/order_line_issues"},
     "reports": {"reports/journey_report"},
@@ -243,14 +244,25 @@ def test_daily_schedule_materializes_everything_at_two_utc(defs, asset_graph):
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
     job = defs.resolve_job_def(schedule.job_name)
-    # every asset with a step (scoring.model_metrics has none: its writers report it)
+    # every asset with a step (scoring.model_metrics and model_store have none: their writers
+    # report them)
     executable = {k for k in asset_graph.get_all_asset_keys() if asset_graph.get(k).is_executable}
     assert set(job.asset_layer.selected_asset_keys) == executable
-    assert len(executable) == len(asset_graph.get_all_asset_keys()) - 1
-    # the run of 2026-03-02 02:00 UTC builds partition 2026-03-01 (yesterday)
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 2, 2, 0))
+    assert len(executable) == len(asset_graph.get_all_asset_keys()) - 2
+    # the run of Monday 2026-03-02 02:00 UTC builds partition 2026-03-01 (yesterday), scoring
+    # with the stored models; Sunday's run refits them
+    repository = defs.get_repository_def()
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 2, 2, 0), repository_def=repository
+    )
     (request,) = list(schedule.evaluate_tick(context).run_requests or [])
     assert request.partition_key == "2026-03-01"
+    assert "touchpoint/refit" not in request.tags
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 3, 8, 2, 0), repository_def=repository
+    )
+    (request,) = list(schedule.evaluate_tick(context).run_requests or [])
+    assert (request.partition_key, request.tags["touchpoint/refit"]) == ("2026-03-07", "true")
 
 
 def test_incremental_models_are_daily_partitioned(asset_graph):

@@ -46,6 +46,9 @@ class Scored:
     tables: dict[str, pd.DataFrame]
     metrics: dict[str, Metric] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    #: the fitted model, for the runs that score without refitting (``scoring.stored``); None
+    #: for a model that is refitted on every run
+    model: Any = None
 
 
 class ModelNotFitted(ValueError):

@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,7 @@ from touchpoint_alchemy.scoring.churn_drivers import (
     DRIVER_SAMPLE,
     TOP_DRIVERS,
     describe_feature,
+    reference_medians,
     top_drivers,
 )
 
@@ -90,7 +92,6 @@ __all__ = [
     "build_feature_matrix",
     "describe_feature",
     "make_estimator",
-    "risk_band",
     "sanitise_touchpoint",
     "score_churn",
     "top_drivers",
@@ -154,6 +155,8 @@ class ChurnResult:
     feature_names: tuple[str, ...] = field(default_factory=tuple)
     #: calibration method of the evaluation fit (train) and of the final fit (all labelled)
     calibration_method: dict[str, str] = field(default_factory=dict)
+    #: the final model (churn_model.ChurnModel), which the daily runs score with
+    model: Any = None
 
 
 def sanitise_touchpoint(touchpoint: object) -> str:
@@ -272,16 +275,6 @@ def _snapshot(matrix: pd.DataFrame, snapshot: str) -> pd.DataFrame:
     return matrix.iloc[:0].droplevel("snapshot")
 
 
-def risk_band(
-    probability: np.ndarray, medium_threshold: float = 0.5, high_threshold: float = 0.75
-) -> np.ndarray:
-    """'low' below medium_threshold, 'high' from high_threshold, 'medium' in between."""
-    bands = np.full(len(probability), RISK_BANDS[0], dtype=object)
-    bands[probability >= medium_threshold] = RISK_BANDS[1]
-    bands[probability >= high_threshold] = RISK_BANDS[2]
-    return bands
-
-
 #: at most this many rows per fit (a seeded sample): enough for a stable model, bounded time
 MAX_FIT_ROWS = 200_000
 
@@ -337,7 +330,6 @@ def score_churn(
     feature_names = tuple(str(column) for column in matrix.columns)
     train = _training_rows(matrix)
     validation = _snapshot(matrix, "validation")
-    scoring = _snapshot(matrix, "score")
     y_train = _labels(features, train.index, "train")
     y_validation = _labels(
         features, pd.MultiIndex.from_product([["validation"], validation.index]), "validation"
@@ -345,7 +337,6 @@ def score_churn(
     _check_fittable(matrix)
     x_train = train.to_numpy(dtype="float64")
     x_validation = validation.to_numpy(dtype="float64")
-    x_score = scoring.to_numpy(dtype="float64")
 
     x_fit, y_fit = _cap_rows(x_train, y_train, seed)
     evaluation = make_estimator(len(x_fit), seed)
@@ -364,19 +355,19 @@ def score_churn(
     final = make_estimator(len(x_final), seed)
     with threadpool_limits(threads):
         final.fit(x_final, y_final)
-        p_score = final.predict_proba(x_score)[:, 1] if len(x_score) else np.empty(0)
-    drivers = top_drivers(final, x_score, x_validation, feature_names, threads)
+    from touchpoint_alchemy.scoring.churn_model import ChurnModel, score_with_model
 
-    scores = pd.DataFrame(
-        {
-            "user_id": scoring.index.astype(str).to_numpy(dtype=object),
-            "churn_probability": p_score.astype("float64"),
-            "risk_band": risk_band(p_score, medium_threshold, high_threshold),
-            "top_drivers": np.array(drivers, dtype=object),
-        }
+    model = ChurnModel(final, feature_names, reference_medians(x_validation))
+    scores = score_with_model(
+        model,
+        features,
+        touchpoint_counts,
+        medium_threshold=medium_threshold,
+        high_threshold=high_threshold,
+        threads=threads,
+        matrix=matrix,
     )
-    scores = scores.sort_values("user_id", kind="mergesort").reset_index(drop=True)
-    n_train, n_validation, n_score = len(x_train), len(x_validation), len(x_score)
+    n_train, n_validation, n_score = len(x_train), len(x_validation), len(scores)
     metrics = pd.DataFrame(
         [
             ("holdout_auc", roc_auc_score(y_validation, p_validation), n_validation),
@@ -390,7 +381,8 @@ def score_churn(
         columns=list(METRIC_COLUMNS),
     ).astype({"metric": object, "value": "float64", "n": "int64"})
     return ChurnResult(
-        scores=scores[list(SCORE_COLUMNS)],
+        model=model,
+        scores=scores,
         metrics=metrics,
         feature_names=feature_names,
         calibration_method={

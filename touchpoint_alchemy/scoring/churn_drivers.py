@@ -76,10 +76,21 @@ def describe_feature(name: str, value: object) -> str:
     return f"{name.replace('_', ' ')} {_number(number)}"
 
 
+def reference_medians(reference: np.ndarray) -> np.ndarray:
+    """Each feature's median over the reference rows (NaN for an all-missing feature): the value
+    :func:`top_drivers` replaces a feature with. Kept with the stored model."""
+    medians = np.full(reference.shape[1], np.nan)
+    for j in range(reference.shape[1]):
+        column = reference[:, j]
+        if not np.isnan(column).all():
+            medians[j] = np.nanmedian(column)
+    return medians
+
+
 def top_drivers(
     model: CalibratedClassifierCV,
     x: np.ndarray,
-    reference: np.ndarray,
+    medians: np.ndarray,
     feature_names: tuple[str, ...],
     threads: int = 1,
 ) -> list[str]:
@@ -93,11 +104,6 @@ def top_drivers(
     outside them matters little for most customers."""
     if len(x) == 0:
         return []
-    medians = np.full(x.shape[1], np.nan)
-    for j in range(x.shape[1]):
-        column = reference[:, j]
-        if not np.isnan(column).all():
-            medians[j] = np.nanmedian(column)
     boosters = [fold.estimator for fold in model.calibrated_classifiers_]
 
     def raw_score(rows: np.ndarray) -> np.ndarray:

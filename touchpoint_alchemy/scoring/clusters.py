@@ -39,6 +39,7 @@ Threads: KMeans uses OpenMP; the machines have 2 cores shared with DuckDB, so fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,6 +96,8 @@ class ClusterResult:
     #: the chosen k and its silhouette
     k: int = 0
     silhouette: float = float("nan")
+    #: the fitted model (ClusterModel), which the daily runs assign customers with
+    model: Any = None
 
 
 def behaviour_frame(features: pd.DataFrame) -> pd.DataFrame:
@@ -113,24 +116,102 @@ def behaviour_frame(features: pd.DataFrame) -> pd.DataFrame:
     return raw[list(BEHAVIOUR_FEATURES)]
 
 
-def _filled(raw: pd.DataFrame) -> pd.DataFrame:
+def _tenure_median(raw: pd.DataFrame) -> float:
+    median = raw["tenure_days"].median()
+    return 0.0 if np.isnan(median) else float(median)
+
+
+def _transformed(raw: pd.DataFrame, tenure_median: float) -> np.ndarray:
+    """Missing values filled (module doc), log1p of the clipped LOG_FEATURES."""
     filled = raw.copy()
     for column in ("frequency", "avg_order_value", "sessions_90d", "touchpoints_90d"):
         filled[column] = filled[column].fillna(0.0)
-    tenure_median = filled["tenure_days"].median()
-    filled["tenure_days"] = filled["tenure_days"].fillna(
-        0.0 if np.isnan(tenure_median) else tenure_median
-    )
+    filled["tenure_days"] = filled["tenure_days"].fillna(tenure_median)
     filled["recency_days"] = filled["recency_days"].fillna(filled["tenure_days"])
-    return filled
+    for column in LOG_FEATURES:
+        filled[column] = np.log1p(filled[column].clip(lower=0.0))
+    return filled.to_numpy(dtype="float64")
 
 
 def standardised(raw: pd.DataFrame) -> np.ndarray:
     """log1p of the clipped LOG_FEATURES, then StandardScaler over all BEHAVIOUR_FEATURES."""
-    transformed = _filled(raw)
-    for column in LOG_FEATURES:
-        transformed[column] = np.log1p(transformed[column].clip(lower=0.0))
-    return StandardScaler().fit_transform(transformed.to_numpy(dtype="float64"))
+    return StandardScaler().fit_transform(_transformed(raw, _tenure_median(raw)))
+
+
+@dataclass
+class ClusterModel:
+    """The fitted clustering, kept between runs: the daily runs assign customers with it
+    (``assign_with_model``) and a refit replaces it (touchpoint_alchemy/scoring/stored.py)."""
+
+    #: the fill value of a missing tenure_days (the fit's median)
+    tenure_median: float
+    scaler: StandardScaler
+    kmeans: KMeans
+    #: KMeans label -> cluster_id (1 = the largest cluster of the fit)
+    cluster_ids: dict[int, int]
+    #: cluster_id -> its name (from the fit's profile)
+    names: dict[int, str]
+
+
+def _score_rows(features: pd.DataFrame) -> pd.DataFrame:
+    """The score snapshot's behaviour features, by user_id (checked: one row per customer)."""
+    missing = [c for c in ("user_id", *BEHAVIOUR_FEATURES) if c not in features.columns]
+    if missing:
+        raise ValueError(f"cluster_customers needs columns {missing}")
+    if "snapshot" in features.columns:
+        features = features[features["snapshot"].astype(str) == "score"]
+    if features["user_id"].astype(str).duplicated().any():
+        raise ValueError("cluster_customers needs one row per user_id")
+    return behaviour_frame(features).sort_index(kind="mergesort")
+
+
+def _tables(
+    raw: pd.DataFrame, cluster_ids: np.ndarray, name_of: dict[int, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assignments and the profiles of ``raw``'s customers in clusters ``cluster_ids``."""
+    grouped = raw.groupby(cluster_ids)
+    sizes = grouped.size()
+    profiles = pd.DataFrame(
+        {
+            "cluster_id": sizes.index.to_numpy(dtype="int64"),
+            "cluster_name": [name_of[int(cid)] for cid in sizes.index],
+            "customers": sizes.to_numpy(dtype="int64"),
+            "share": (sizes / len(raw)).to_numpy(dtype="float64"),
+        }
+    )
+    means = grouped.mean()
+    for feature in BEHAVIOUR_FEATURES:
+        if feature != "is_mobile":
+            profiles[f"mean_{feature}"] = means[feature].to_numpy(dtype="float64")
+    profiles["mobile_share"] = grouped["is_mobile"].mean().to_numpy(dtype="float64")
+    assignments = pd.DataFrame(
+        {
+            "user_id": raw.index.to_numpy(dtype=object),
+            "cluster_id": cluster_ids,
+            "cluster_name": [name_of[int(cid)] for cid in cluster_ids],
+        }
+    )
+    return (
+        assignments.reset_index(drop=True)[list(ASSIGNMENT_COLUMNS)],
+        profiles[list(PROFILE_COLUMNS)],
+    )
+
+
+def assign_with_model(
+    model: ClusterModel, features: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The assignments and profiles of the score snapshot's customers under a stored model:
+    the fit's fill value, scaling and centroids; each customer goes to the nearest centroid, and
+    the clusters keep the fit's ids and names (the profiles are today's customers')."""
+    raw = _score_rows(features)
+    if raw.empty:
+        return pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS)), pd.DataFrame(
+            columns=list(PROFILE_COLUMNS)
+        )
+    x = model.scaler.transform(_transformed(raw, model.tenure_median))
+    labels = model.kmeans.predict(x)
+    cluster_ids = np.array([model.cluster_ids[int(label)] for label in labels], dtype="int64")
+    return _tables(raw, cluster_ids, model.names)
 
 
 def cluster_name(z: pd.Series, mobile_share: float) -> str:
@@ -192,23 +273,16 @@ def cluster_customers(
     threads: int = 1,
 ) -> ClusterResult:
     """Cluster the score-snapshot customers by behaviour and name the clusters (module doc)."""
-    missing = [c for c in ("user_id", *BEHAVIOUR_FEATURES) if c not in features.columns]
-    if missing:
-        raise ValueError(f"cluster_customers needs columns {missing}")
     if k_min < 2 or k_max < k_min:
         raise ValueError("cluster_customers needs 2 <= k_min <= k_max")
     if silhouette_sample < 2:
         raise ValueError("cluster_customers needs silhouette_sample >= 2")
-    if "snapshot" in features.columns:
-        features = features[features["snapshot"].astype(str) == "score"]
-    if features["user_id"].astype(str).duplicated().any():
-        raise ValueError("cluster_customers needs one row per user_id")
-    n = len(features)
+    raw = _score_rows(features)
+    n = len(raw)
     if n < k_min + 1:
         raise InsufficientDataError(
             f"cluster_customers needs at least k_min + 1 = {k_min + 1} customers, got {n}"
         )
-    raw = behaviour_frame(features).sort_index(kind="mergesort")
     infinite = np.isposinf(raw.to_numpy(dtype="float64")).sum(axis=0)
     if infinite.any():
         # StandardScaler would raise ValueError; a ValueError from the fit is then a bug of ours
@@ -218,14 +292,18 @@ def cluster_customers(
             if count
         )
         raise ModelFitError(f"clusters: infinite behaviour feature values: {columns}")
-    x = standardised(raw)
+    tenure_median = _tenure_median(raw)
+    scaler = StandardScaler()
+    x = scaler.fit_transform(_transformed(raw, tenure_median))
 
     silhouettes: dict[int, float] = {}
     labels_by_k: dict[int, np.ndarray] = {}
+    fits: dict[int, KMeans] = {}
     sample_size = min(silhouette_sample, n)
     with threadpool_limits(threads):
         for k in range(k_min, min(k_max, n - 1) + 1):
-            labels = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit_predict(x)
+            fits[k] = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed)
+            labels = fits[k].fit_predict(x)
             if len(np.unique(labels)) < 2:
                 continue
             try:
@@ -248,33 +326,20 @@ def cluster_customers(
     names = unique_names(
         [cluster_name(z.loc[cid], float(mobile_share.loc[cid])) for cid in sizes.index]
     )
-    name_of = dict(zip(sizes.index.tolist(), names, strict=True))
-
-    profiles = pd.DataFrame(
-        {
-            "cluster_id": sizes.index.to_numpy(dtype="int64"),
-            "cluster_name": names,
-            "customers": sizes.to_numpy(dtype="int64"),
-            "share": (sizes / n).to_numpy(dtype="float64"),
-        }
+    labels = labels_by_k[best_k]
+    model = ClusterModel(
+        tenure_median=tenure_median,
+        scaler=scaler,
+        kmeans=fits[best_k],
+        cluster_ids={int(label): int(cid) for label, cid in zip(labels, cluster_ids, strict=True)},
+        names=dict(zip(sizes.index.tolist(), names, strict=True)),
     )
-    means = grouped.mean()
-    for feature in BEHAVIOUR_FEATURES:
-        if feature != "is_mobile":
-            profiles[f"mean_{feature}"] = means[feature].to_numpy(dtype="float64")
-    profiles["mobile_share"] = mobile_share.to_numpy(dtype="float64")
-
-    assignments = pd.DataFrame(
-        {
-            "user_id": raw.index.to_numpy(dtype=object),
-            "cluster_id": cluster_ids,
-            "cluster_name": [name_of[int(cid)] for cid in cluster_ids],
-        }
-    )
+    assignments, profiles = assign_with_model(model, features)
     return ClusterResult(
-        assignments=assignments.reset_index(drop=True)[list(ASSIGNMENT_COLUMNS)],
-        profiles=profiles[list(PROFILE_COLUMNS)],
+        assignments=assignments,
+        profiles=profiles,
         silhouettes=silhouettes,
         k=best_k,
         silhouette=silhouettes[best_k],
+        model=model,
     )

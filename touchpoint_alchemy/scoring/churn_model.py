@@ -1,0 +1,88 @@
+"""The fitted churn model, and scoring with it.
+
+:func:`touchpoint_alchemy.scoring.churn.score_churn` fits the model (evaluation on the time-based
+holdout, then the final fit on every labelled snapshot) and scores the ``score`` snapshot through
+:func:`score_with_model`; a run that does not refit calls :func:`score_with_model` with the
+model a refit stored (``touchpoint_alchemy.scoring.stored``), so both score the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from threadpoolctl import threadpool_limits
+
+from touchpoint_alchemy.scoring.churn import (
+    PARALLEL_MIN_ROWS,
+    RISK_BANDS,
+    SCORE_COLUMNS,
+    _snapshot,
+    build_feature_matrix,
+)
+from touchpoint_alchemy.scoring.churn_drivers import top_drivers
+
+
+@dataclass
+class ChurnModel:
+    """The final churn model and what scoring with it needs besides the features."""
+
+    estimator: CalibratedClassifierCV
+    #: its feature columns, in order (a column today's features lack is 0: a touchpoint type
+    #: nobody had; a column the model does not know is left out)
+    feature_names: tuple[str, ...]
+    #: each feature's median over the validation snapshot: the drivers' reference
+    medians: np.ndarray
+
+
+def risk_band(
+    probability: np.ndarray, medium_threshold: float = 0.5, high_threshold: float = 0.75
+) -> np.ndarray:
+    """'low' below medium_threshold, 'high' from high_threshold, 'medium' in between."""
+    bands = np.full(len(probability), RISK_BANDS[0], dtype=object)
+    bands[probability >= medium_threshold] = RISK_BANDS[1]
+    bands[probability >= high_threshold] = RISK_BANDS[2]
+    return bands
+
+
+def score_matrix(model: ChurnModel, matrix: pd.DataFrame) -> pd.DataFrame:
+    """The ``score`` snapshot's rows of ``matrix`` (``build_feature_matrix``) in the model's
+    columns."""
+    scoring = _snapshot(matrix, "score")
+    return scoring.reindex(columns=list(model.feature_names), fill_value=0.0)
+
+
+def score_with_model(
+    model: ChurnModel,
+    features: pd.DataFrame,
+    touchpoint_counts: pd.DataFrame,
+    *,
+    medium_threshold: float = 0.5,
+    high_threshold: float = 0.75,
+    threads: int = 1,
+    matrix: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Churn probability, risk band and drivers of every customer of the ``score`` snapshot
+    (SCORE_COLUMNS, by user_id). ``matrix``: the feature matrix, when the caller has built it."""
+    if not 0.0 <= medium_threshold <= high_threshold <= 1.0:
+        raise ValueError("score_with_model needs 0 <= medium_threshold <= high_threshold <= 1")
+    if matrix is None:
+        matrix = build_feature_matrix(features, touchpoint_counts)
+    scoring = score_matrix(model, matrix)
+    threads = threads if len(scoring) >= PARALLEL_MIN_ROWS else 1
+    x_score = scoring.to_numpy(dtype="float64")
+    with threadpool_limits(threads):
+        p_score = model.estimator.predict_proba(x_score)[:, 1] if len(x_score) else np.empty(0)
+    drivers = top_drivers(model.estimator, x_score, model.medians, model.feature_names, threads)
+    scores = pd.DataFrame(
+        {
+            "user_id": scoring.index.astype(str).to_numpy(dtype=object),
+            "churn_probability": p_score.astype("float64"),
+            "risk_band": risk_band(p_score, medium_threshold, high_threshold),
+            "top_drivers": np.array(drivers, dtype=object),
+        }
+    )
+    scores = scores.sort_values("user_id", kind="mergesort").reset_index(drop=True)
+    return scores[list(SCORE_COLUMNS)]
