@@ -31,6 +31,8 @@ from dagster import (
     MetadataValue,
     Output,
     TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
     TableSchema,
 )
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
@@ -42,7 +44,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
 from orchestration.translator import TouchpointTranslator
-from touchpoint_alchemy import catalog
+from touchpoint_alchemy import catalog, lineage
 from touchpoint_alchemy.dbt_targets import prune_step_folders, step_folder_name
 from touchpoint_alchemy.markdown import markdown_table
 from touchpoint_alchemy.settings import partitions_start_date
@@ -153,7 +155,9 @@ def _dbt_build(
             args, context=context, raise_on_error=False, target_path=_target_path(context)
         )
         events = list(invocation.stream())
-    yield from _with_table_metadata(context, events, warehouse)
+    yield from _with_table_metadata(
+        context, events, warehouse, _column_lineage(context, invocation)
+    )
     if not invocation.is_successful():
         error = invocation.get_error() or RuntimeError("dbt build failed")
         if is_transient(str(error)):
@@ -165,6 +169,38 @@ def _dbt_build(
         ) from error
 
 
+def _target_base() -> Path:
+    """dbt's target folder of the project (DBT_TARGET_PATH, default ``dbt_project/target``)."""
+    return Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+
+
+def _column_lineage(context: AssetExecutionContext, invocation: Any) -> dict[AssetKey, Any]:
+    """``dagster/column_lineage`` of the models this dbt invocation compiled, from its own
+    manifest.json (declared columns, compiled SQL; ``touchpoint_alchemy.lineage``), cached in the
+    target folder. A model sqlglot cannot resolve gets none (a debug log), never an error."""
+    try:
+        compiled = json.loads((invocation.target_path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    found = lineage.column_lineage(compiled, cache_path=_target_base() / lineage.CACHE_FILE)
+    for model, reason in found.unresolved.items():
+        context.log.debug(f"No column lineage for {model}: sqlglot cannot resolve it: {reason}")
+    nodes = {**invocation.manifest["nodes"], **invocation.manifest["sources"]}
+    key = {
+        uid: invocation.dagster_dbt_translator.get_asset_key(node) for uid, node in nodes.items()
+    }
+    return {
+        key[model]: TableColumnLineage(
+            deps_by_column={
+                column: [TableColumnDep(asset_key=key[p], column_name=c) for p, c in deps]
+                for column, deps in columns.items()
+            }
+        )
+        for model, columns in found.lineage.items()
+        if model in key and all(p in key for deps in columns.values() for p, _ in deps)
+    }
+
+
 def _target_path(context: AssetExecutionContext) -> Path:
     """dagster-dbt's target folder for this dbt step, ``<op>-<run id[:7]>-<uuid>``, seeded with
     the parse of this run's previous dbt step.
@@ -174,7 +210,7 @@ def _target_path(context: AssetExecutionContext) -> Path:
     own, so the project's parse never fits. The run's first dbt step parses; the next ones start
     from its ``partial_parse.msgpack`` (same vars: :func:`_run_vars`). Each step keeps its own
     folder, so each keeps its own ``run_results.json`` (the journey report reads them all)."""
-    base = Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+    base = _target_base()
     run = context.run_id[:7]
     path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)
     earlier = sorted(
@@ -238,10 +274,14 @@ def _preview(con: Any, schema: str, table: str) -> str:
 
 
 def _with_table_metadata(
-    context: AssetExecutionContext, events: list[Any], warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    events: list[Any],
+    warehouse: WarehouseResource,
+    column_lineage: dict[AssetKey, Any],
 ) -> Iterator[Any]:
-    """Attach ``dagster/row_count`` (tables) and ``dagster/column_schema`` to materializations,
-    and to marts a markdown ``preview`` of their first rows."""
+    """Attach ``dagster/row_count`` (tables), ``dagster/column_schema`` and
+    ``dagster/column_lineage`` to materializations, and to marts a markdown ``preview`` of their
+    first rows."""
     built = {key for event in events if (key := _event_key(context, event)) is not None}
     if not built or not isinstance(warehouse, WarehouseResource):  # Spark: dbt's metadata only
         yield from events
@@ -279,6 +319,8 @@ def _with_table_metadata(
             metadata["dagster/row_count"] = row_counts[relation]
         if relation in previews:
             metadata["preview"] = MetadataValue.md(previews[relation])
+        if key in column_lineage:
+            metadata["dagster/column_lineage"] = column_lineage[key]
         yield event.with_metadata({**event.metadata, **metadata}) if metadata else event
 
 
