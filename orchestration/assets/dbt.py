@@ -178,17 +178,16 @@ def _column_lineage(context: AssetExecutionContext, invocation: Any) -> dict[Ass
     """``dagster/column_lineage`` of the models this dbt invocation compiled, from its own
     manifest.json (declared columns, compiled SQL; ``touchpoint_alchemy.lineage``), cached in the
     target folder. A model sqlglot cannot resolve gets none (a debug log), never an error."""
-    try:
+    try:  # metadata only: nothing here may fail the build
         compiled = json.loads((invocation.target_path / "manifest.json").read_text())
-    except (OSError, ValueError):
+        found = lineage.column_lineage(compiled, cache_path=_target_base() / lineage.CACHE_FILE)
+        nodes = {**invocation.manifest["nodes"], **invocation.manifest["sources"]}
+        key = {uid: invocation.dagster_dbt_translator.get_asset_key(n) for uid, n in nodes.items()}
+    except Exception as error:  # noqa: BLE001
+        context.log.debug(f"No column lineage in this step: {type(error).__name__}: {error}")
         return {}
-    found = lineage.column_lineage(compiled, cache_path=_target_base() / lineage.CACHE_FILE)
     for model, reason in found.unresolved.items():
         context.log.debug(f"No column lineage for {model}: sqlglot cannot resolve it: {reason}")
-    nodes = {**invocation.manifest["nodes"], **invocation.manifest["sources"]}
-    key = {
-        uid: invocation.dagster_dbt_translator.get_asset_key(node) for uid, node in nodes.items()
-    }
     return {
         key[model]: TableColumnLineage(
             deps_by_column={
