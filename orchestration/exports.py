@@ -3,7 +3,7 @@
 A thin wrapper of ``touchpoint_alchemy.exports``: it runs after ``warehouse/published_snapshot``
 materialized (a run that did not publish exports nothing), reads the marts from the dbt manifest
 and exports them from the published file into a new set that replaces the current one
-atomically. PARQUET_EXPORTS=false (``WarehouseResource.parquet_exports``) turns it off.
+atomically. PARQUET_EXPORTS=false (the ``warehouse`` resource's ``parquet_exports``) turns it off.
 """
 
 import json
@@ -39,7 +39,7 @@ PARQUET_EXPORTS = AssetKey(["warehouse", "parquet_exports"])
 def parquet_exports(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
-    if not warehouse.parquet_exports:
+    if not warehouse.exports_enabled:
         context.log.info("Parquet exports are off (PARQUET_EXPORTS=false): nothing exported.")
         return
     manifest = json.loads(dbt_project.manifest_path.read_text())

@@ -15,7 +15,6 @@ fingerprint with the published warehouse's: a change warns, and refuses in produ
 
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -166,7 +165,7 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
     ) -> AssetCheckResult:
         with warehouse.get_connection() as con:
             findings, tables, columns = scan_for_pii(
-                con, Path(warehouse.raw_data_dir), exact_only=exact_only_columns()
+                con, warehouse.raw_path, exact_only=exact_only_columns()
             )
         description = (
             f"PII found in {len(findings)} column(s): " + "; ".join(findings)

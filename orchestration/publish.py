@@ -120,7 +120,7 @@ def build_publish_asset(assets_defs: Sequence[AssetsDefinition]) -> AssetsDefini
         problems = _problems(context)
         if problems:
             message = (
-                f"Not published: {'; '.join(problems)}. {warehouse.database} is unchanged; "
+                f"Not published: {'; '.join(problems)}. {warehouse.published_path} is unchanged; "
                 f"this run's build is kept at {warehouse.working_path}."
             )
             if any(problem.startswith("step ") for problem in problems):

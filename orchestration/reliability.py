@@ -11,6 +11,9 @@
   files: the newest valid timestamp of a file must be at most ``RAW_FRESHNESS_HOURS`` old. A
   stale file warns; with ``RAW_FRESHNESS_ACTION=fail`` the check step fails, and so does the
   run.
+
+The four settings are fields of the ``operations`` resource (``orchestration/settings.py``),
+which the sensor and the checks take.
 """
 
 import json
@@ -36,16 +39,10 @@ from dagster import (
 from orchestration.assets.dbt import model_asset_key, source_tables
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
-from touchpoint_alchemy.settings import REPO_ROOT
+from orchestration.settings import OperationsResource
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 # --- run failures ------------------------------------------------------------------------------
-
-
-def failure_directory() -> Path:
-    value = os.environ.get("RUN_FAILURE_DIR", "").strip() or "data/run_failures"
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def failure_record(context: RunFailureSensorContext) -> dict:
@@ -141,11 +138,11 @@ def post_webhook(url: str, record: dict, timeout: float = 10.0) -> int:
     default_status=DefaultSensorStatus.RUNNING,
     monitor_all_code_locations=False,
 )
-def record_run_failure(context: RunFailureSensorContext) -> None:
+def record_run_failure(context: RunFailureSensorContext, operations: OperationsResource) -> None:
     record = failure_record(context)
-    path = write_failure_record(record, failure_directory())
+    path = write_failure_record(record, operations.failure_directory())
     context.log.info(f"Run failure recorded in {path}")
-    url = os.environ.get("RUN_FAILURE_WEBHOOK_URL", "").strip()
+    url = operations.webhook_url()
     if url:
         try:
             status = post_webhook(url, record)
@@ -163,15 +160,6 @@ FRESHNESS_COLUMNS = {
     for name, node in source_tables("raw").items()
     if (node.get("meta") or {}).get("freshness")
 }
-DEFAULT_FRESHNESS_HOURS = 36.0
-
-
-def freshness_settings() -> tuple[float, bool]:
-    hours = float(os.environ.get("RAW_FRESHNESS_HOURS", "").strip() or DEFAULT_FRESHNESS_HOURS)
-    action = os.environ.get("RAW_FRESHNESS_ACTION", "").strip().lower() or "warn"
-    if action not in ("warn", "fail"):
-        raise ValueError(f"RAW_FRESHNESS_ACTION must be 'warn' or 'fail', got {action!r}")
-    return hours, action == "fail"
 
 
 def _freshness_check(name: str, staged_key: AssetKey, column: str):
@@ -186,9 +174,11 @@ def _freshness_check(name: str, staged_key: AssetKey, column: str):
     )
     @fail_fast_unless_transient
     def check(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        operations: OperationsResource,
     ) -> AssetCheckResult:
-        hours, fail = freshness_settings()
+        hours, fail = operations.freshness_limit()
         schema, table = staged_key.path[-2:]
         with warehouse.get_connection() as con:
             newest = con.execute(

@@ -1,4 +1,6 @@
-"""Resources: the warehouse (DuckDB file and raw data folder) and the dbt CLI."""
+"""Resources: the warehouse (DuckDB file and raw data folder), the dbt CLI and the run
+operations (freshness limits, failure alerts). Every setting a run reads is a field of one of
+them (``orchestration.settings``), filled from the environment by :func:`build_resources`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from orchestration.project import WarehouseDbtCli, dbt_executable, dbt_project
+from orchestration.settings import OperationsResource, from_environment
 from touchpoint_alchemy import catalog, snapshots
+from touchpoint_alchemy import settings as config
 from touchpoint_alchemy.settings import Settings
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
@@ -34,11 +38,23 @@ class WarehouseResource(DuckDBResource):
     (DECISIONLOG.md, 36). Outside a run (no run id) the resource opens ``database`` itself.
     """
 
-    raw_data_dir: str = Field(description="Folder of the raw files (RAW_DATA_DIR).")
+    database: str = Field(
+        default=config.DEFAULT_WAREHOUSE_PATH,
+        description="The published DuckDB file BI tools read (WAREHOUSE_DUCKDB_PATH); a relative "
+        "path is relative to the repository root.",
+    )
+    raw_data_dir: str = Field(
+        default="", description="Folder of the raw files (RAW_DATA_DIR); blank: seeds/."
+    )
     data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
-    parquet_exports: bool = Field(
-        default=True,
-        description="Export every mart to Parquet after each publish (PARQUET_EXPORTS).",
+    memory_limit: str = Field(
+        default=config.DEFAULT_MEMORY_LIMIT,
+        description="DuckDB's memory limit, for dbt and the Python steps (DUCKDB_MEMORY_LIMIT).",
+    )
+    parquet_exports: str = Field(
+        default="true",
+        description="Export every mart to Parquet after each publish: true or false "
+        "(PARQUET_EXPORTS).",
     )
 
     _run_id: str | None = PrivateAttr(default=None)
@@ -51,9 +67,19 @@ class WarehouseResource(DuckDBResource):
             database=str(settings.warehouse_path),
             raw_data_dir=str(settings.raw_data_dir),
             data_cutoff=settings.data_cutoff,
-            parquet_exports=settings.parquet_exports,
-            connection_config={"memory_limit": settings.memory_limit},
+            memory_limit=settings.memory_limit,
+            parquet_exports=str(settings.parquet_exports).lower(),
         )
+
+    # --- the settings, parsed (a relative path is relative to the repository root) ------------
+
+    @property
+    def raw_path(self) -> Path:
+        return config.raw_data_path(self.raw_data_dir)
+
+    @property
+    def exports_enabled(self) -> bool:
+        return config.parse_flag("PARQUET_EXPORTS", self.parquet_exports, True)
 
     # --- the published file and the run's working copy -----------------------------------------
 
@@ -83,13 +109,16 @@ class WarehouseResource(DuckDBResource):
             snapshots.remove_build(working)
             return
         context.log.warning(
-            f"This run did not publish: {self.database} is unchanged. Its build is kept for "
+            f"This run did not publish: {self.published_path} is unchanged. Its build is kept for "
             f"inspection at {working} (the newest {snapshots.KEEP_BUILDS} are kept)."
         )
 
     @property
     def published_path(self) -> Path:
-        return Path(self.database)
+        """The published file (WAREHOUSE_DUCKDB_PATH)."""
+        if self.database == ":memory:":
+            return Path(self.database)
+        return config.resolve_path(self.database, config.DEFAULT_WAREHOUSE_PATH)
 
     @property
     def working_path(self) -> Path | None:
@@ -103,7 +132,7 @@ class WarehouseResource(DuckDBResource):
         published file outside a run."""
         working = self.working_path
         if working is None:
-            return self.database
+            return str(self.published_path)
         if not working.exists():
             # one writer at a time: held until this run has published (or ends)
             if self._lock is None:
@@ -115,17 +144,21 @@ class WarehouseResource(DuckDBResource):
         return str(working)
 
     def ensure_directory(self) -> None:
-        os.makedirs(os.path.dirname(self.database) or ".", exist_ok=True)
+        os.makedirs(self.published_path.parent, exist_ok=True)
         self.active_database()
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to :meth:`active_database` (DuckDBResource's, retargeted)."""
-        config = {"custom_user_agent": "dagster", **self.connection_config}
+        options = {
+            "custom_user_agent": "dagster",
+            "memory_limit": self.memory_limit.strip() or config.DEFAULT_MEMORY_LIMIT,
+            **self.connection_config,
+        }
         conn = backoff(
             fn=duckdb.connect,
             retry_on=(RuntimeError, duckdb.IOException),
-            kwargs={"database": self.active_database(), "read_only": False, "config": config},
+            kwargs={"database": self.active_database(), "read_only": False, "config": options},
             max_retries=10,
         )
         try:
@@ -151,18 +184,20 @@ class WarehouseResource(DuckDBResource):
         return snapshots.published_pii_key(self.published_path)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return jinja_inert({"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff})
+        return _dbt_vars(self.raw_data_dir, self.data_cutoff)
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        """Point the dbt process at this run's working copy for the duration, through the path
-        every run shares (``snapshots.active_path``), so dbt's saved parse outlives the run."""
-        database = self.active_database()
-        if self.working_path is not None:
-            database = str(snapshots.active_path(self.published_path, self.working_path))
-        values = {"WAREHOUSE_DUCKDB_PATH": database}
-        if "memory_limit" in self.connection_config:
-            values["DUCKDB_MEMORY_LIMIT"] = str(self.connection_config["memory_limit"])
+        """Point dbt at this run's working copy for the duration, through the path every run
+        shares (``snapshots.active_path``), so dbt's saved parse outlives the run."""
+        database, working = self.active_database(), self.working_path
+        active = snapshots.active_path(self.published_path, working) if working else database
+        values = {"WAREHOUSE_DUCKDB_PATH": str(active)}
+        values["DUCKDB_MEMORY_LIMIT"] = str(
+            self.connection_config.get("memory_limit")
+            or self.memory_limit.strip()
+            or config.DEFAULT_MEMORY_LIMIT
+        )
         with environment(values):
             yield
 
@@ -227,8 +262,13 @@ class SparkWarehouseResource(ConfigurableResource):
     step, the mart previews) are not available on Spark (docs/spark.md).
     """
 
-    data_dir: str = Field(description="Spark's metastore and warehouse folder (SPARK_DATA_DIR).")
-    raw_data_dir: str = Field(description="Folder of the raw files (RAW_DATA_DIR).")
+    data_dir: str = Field(
+        default=config.DEFAULT_SPARK_DATA_DIR,
+        description="Spark's metastore and warehouse folder (SPARK_DATA_DIR).",
+    )
+    raw_data_dir: str = Field(
+        default="", description="Folder of the raw files (RAW_DATA_DIR); blank: seeds/."
+    )
     data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
 
     @classmethod
@@ -239,16 +279,24 @@ class SparkWarehouseResource(ConfigurableResource):
             data_cutoff=settings.data_cutoff,
         )
 
+    @property
+    def raw_path(self) -> Path:
+        return config.raw_data_path(self.raw_data_dir)
+
+    @property
+    def data_path(self) -> Path:
+        return config.resolve_path(self.data_dir, config.DEFAULT_SPARK_DATA_DIR)
+
     def ensure_directory(self) -> None:
-        os.makedirs(self.data_dir, exist_ok=True)
+        os.makedirs(self.data_path, exist_ok=True)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return jinja_inert({"raw_data_dir": self.raw_data_dir, "data_cutoff": self.data_cutoff})
+        return _dbt_vars(self.raw_data_dir, self.data_cutoff)
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
         """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``."""
-        with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": self.data_dir}):
+        with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": str(self.data_path)}):
             yield
 
     def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
@@ -269,6 +317,12 @@ class SparkWarehouseResource(ConfigurableResource):
 
         with self.dbt_environment():
             spark.replace_rows(schema, table, data, key_column)
+
+
+def _dbt_vars(raw_data_dir: str, data_cutoff: str | None) -> dict[str, Any]:
+    """The vars every dbt command of a run gets: the raw folder, absolute, and the cutoff."""
+    raw = str(config.raw_data_path(raw_data_dir))
+    return jinja_inert({"raw_data_dir": raw, "data_cutoff": config.optional_text(data_cutoff)})
 
 
 @contextmanager
@@ -315,19 +369,31 @@ def jinja_inert(value: Any) -> Any:
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:
-    settings = settings or Settings.from_env()
-    warehouse = (
-        SparkWarehouseResource.from_settings(settings)
-        if settings.warehouse_target == "spark"
-        else WarehouseResource.from_settings(settings)
+    """The resources of the code location. Without ``settings`` (the Definitions, ``make
+    run``, the CLI) each setting set in the environment becomes ``EnvVar(<variable>)``, the
+    others keep their defaults; the environment is also parsed once here, so a bad value stops
+    the code location loading, naming the variable. With ``settings`` (tests, scripts) the
+    warehouse takes them as values; the operations settings come from the environment."""
+    resolved = settings or Settings.from_env()
+    spark = resolved.warehouse_target == "spark"
+    warehouse_class = SparkWarehouseResource if spark else WarehouseResource
+    if settings is None:
+        warehouse = warehouse_class(**from_environment(warehouse_class, "warehouse"))
+    else:
+        warehouse = warehouse_class.from_settings(settings)
+    # a bad value fails here, naming its variable, when the code location loads
+    config.freshness_limit(
+        os.environ.get("RAW_FRESHNESS_HOURS"), os.environ.get("RAW_FRESHNESS_ACTION")
     )
+    operations = OperationsResource(**from_environment(OperationsResource, "operations"))
     return {
         "warehouse": warehouse,
+        "operations": operations,
         # The target explicitly: dbt's default target is plain dbt's development database
         # (profiles.yml), never the warehouse (DECISIONLOG.md, 54).
         "dbt": WarehouseDbtCli(
             project_dir=dbt_project,
             dbt_executable=dbt_executable(),
-            target=settings.warehouse_target,
+            target=resolved.warehouse_target,
         ),
     }

@@ -26,20 +26,56 @@ DEFAULT_SPARK_DATA_DIR = "data/spark"
 DEFAULT_DEV_DIR = "data/dev"
 #: accepted spellings of a true / false setting (PARQUET_EXPORTS)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+#: the raw_fresh checks (RAW_FRESHNESS_HOURS, RAW_FRESHNESS_ACTION)
+DEFAULT_FRESHNESS_HOURS = "36"
+FRESHNESS_ACTIONS = ("warn", "fail")
+#: where the run-failure sensor writes its records (RUN_FAILURE_DIR)
+DEFAULT_RUN_FAILURE_DIR = "data/run_failures"
+
+# Each setting is parsed by one function below from its text (an environment variable's value,
+# or the Dagster resource field that holds it): Settings.from_env and the orchestration's
+# resources (orchestration/resources.py) share them.
 
 
-def _absolute(value: str | os.PathLike[str]) -> Path:
-    path = Path(value).expanduser()
+def resolve_path(value: str | os.PathLike[str] | None, default: str | Path) -> Path:
+    """A path setting: blank gives ``default``; a relative path is relative to the repository
+    root, so make, dbt and Dagster agree on the same files."""
+    text = str(value or "").strip() or str(default)
+    path = Path(text).expanduser()
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
 
 
-def _flag(name: str, value: str | None, default: bool) -> bool:
+def raw_data_path(value: str | os.PathLike[str] | None) -> Path:
+    """RAW_DATA_DIR: blank is the demo data in seeds/."""
+    return resolve_path(value, DEMO_RAW_DATA_DIR)
+
+
+def optional_text(value: str | None) -> str | None:
+    """A setting whose blank means unset (DATA_CUTOFF)."""
+    return (value or "").strip() or None
+
+
+def parse_flag(name: str, value: str | None, default: bool) -> bool:
     text = (value or "").strip().lower()
     if not text:
         return default
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
     raise ValueError(f"{name} must be true or false, got {value!r}.")
+
+
+def freshness_limit(hours: str | None, action: str | None) -> tuple[float, bool]:
+    """RAW_FRESHNESS_HOURS and RAW_FRESHNESS_ACTION: the age limit in hours, and whether a
+    stale file fails (``fail``) rather than warns (``warn``, the default)."""
+    text = (hours or "").strip() or DEFAULT_FRESHNESS_HOURS
+    try:
+        limit = float(text)
+    except ValueError:
+        raise ValueError(f"RAW_FRESHNESS_HOURS must be a number, got {hours!r}.") from None
+    verdict = (action or "").strip().lower() or FRESHNESS_ACTIONS[0]
+    if verdict not in FRESHNESS_ACTIONS:
+        raise ValueError(f"RAW_FRESHNESS_ACTION must be 'warn' or 'fail', got {action!r}")
+    return limit, verdict == "fail"
 
 
 @dataclass(frozen=True)
@@ -65,13 +101,13 @@ class Settings:
                 f"WAREHOUSE_TARGET must be one of {', '.join(WAREHOUSE_TARGETS)}, got {target!r}."
             )
         return cls(
-            warehouse_path=_absolute(env.get("WAREHOUSE_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH),
-            raw_data_dir=_absolute(raw_dir) if raw_dir.strip() else DEMO_RAW_DATA_DIR,
-            data_cutoff=(env.get("DATA_CUTOFF") or "").strip() or None,
-            memory_limit=(env.get("DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT,
+            warehouse_path=resolve_path(env.get("WAREHOUSE_DUCKDB_PATH"), DEFAULT_WAREHOUSE_PATH),
+            raw_data_dir=raw_data_path(raw_dir),
+            data_cutoff=optional_text(env.get("DATA_CUTOFF")),
+            memory_limit=optional_text(env.get("DUCKDB_MEMORY_LIMIT")) or DEFAULT_MEMORY_LIMIT,
             warehouse_target=target,
-            spark_data_dir=_absolute(env.get("SPARK_DATA_DIR") or DEFAULT_SPARK_DATA_DIR),
-            parquet_exports=_flag("PARQUET_EXPORTS", env.get("PARQUET_EXPORTS"), True),
+            spark_data_dir=resolve_path(env.get("SPARK_DATA_DIR"), DEFAULT_SPARK_DATA_DIR),
+            parquet_exports=parse_flag("PARQUET_EXPORTS", env.get("PARQUET_EXPORTS"), True),
         )
 
 

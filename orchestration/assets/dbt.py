@@ -12,14 +12,10 @@ Two definitions share the manifest:
   from the incremental facts.
 """
 
-import hashlib
 import json
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -39,13 +35,13 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
+from orchestration.dbt_steps import column_lineage, save_parse, step_target_path
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource, environment
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
 from orchestration.translator import TouchpointTranslator
 from touchpoint_alchemy import catalog
-from touchpoint_alchemy.dbt_targets import prune_step_folders, step_folder_name
 from touchpoint_alchemy.markdown import markdown_table
 from touchpoint_alchemy.settings import partitions_start_date
 from touchpoint_alchemy.sql import quote_relation
@@ -153,11 +149,11 @@ def _dbt_build(
     ]
     window = {"INCREMENTAL_WINDOW_START": _window_start(context) or ""}
     with warehouse.dbt_environment(), environment(window), _buildable_tests():
-        target_path, parse_cache = _target_path(context, dbt_vars, dbt.target)
+        target_path, parse_cache = step_target_path(context, dbt_vars, dbt.target)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         events = list(invocation.stream())
-        _save_parse(target_path, parse_cache)
-    yield from _with_table_metadata(context, events, warehouse)
+        save_parse(target_path, parse_cache)
+    yield from _with_table_metadata(context, events, warehouse, column_lineage(context, invocation))
     if not invocation.is_successful():
         error = invocation.get_error() or RuntimeError("dbt build failed")
         if is_transient(str(error)):
@@ -167,54 +163,6 @@ def _dbt_build(
             description=f"dbt build failed (not retried: not a transient error).\n{error}",
             allow_retries=False,
         ) from error
-
-
-PARTIAL_PARSE = "partial_parse.msgpack"
-
-
-def dbt_target_base() -> Path:
-    """The folder of the dbt steps' target folders (DBT_TARGET_PATH, default dbt_project/target)."""
-    return Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
-
-
-def _target_path(
-    context: AssetExecutionContext, dbt_vars: str, target: str | None
-) -> tuple[Path, Path]:
-    """dagster-dbt's target folder for this dbt step, ``<op>-<run id[:7]>-<uuid>``, seeded with
-    the saved parse of the last dbt step that had the same vars and profile, and that saved
-    parse's file (``<target>/parse-cache/<key>.msgpack``).
-
-    dbt parses the whole project again (about 15 s) when the vars or the profile's connection
-    settings differ from those of the ``partial_parse.msgpack`` it finds: hence one cache per
-    combination (several warehouses may share this dbt project; dbt checks the rest itself and
-    re-parses what changed). Each step keeps its own folder, so each keeps its own
-    ``run_results.json`` (the journey report reads them all)."""
-    base = dbt_target_base()
-    run = context.run_id[:7]
-    path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)
-    path.mkdir(parents=True, exist_ok=True)
-    # what dbt's check compares: the vars, the target, the profile's connection settings (not
-    # the selection or --full-refresh: every dbt step of a run shares the parse)
-    profile = ("WAREHOUSE_DUCKDB_PATH", "DUCKDB_MEMORY_LIMIT", "WAREHOUSE_TARGET", "SPARK_DATA_DIR")
-    settings = [dbt_vars, target or "", *(os.environ.get(name, "") for name in profile)]
-    key = hashlib.sha256("\x00".join(settings).encode()).hexdigest()[:16]
-    cache = base / "parse-cache" / f"{key}.msgpack"
-    if cache.exists():
-        shutil.copy(cache, path / PARTIAL_PARSE)
-    prune_step_folders(base)  # older runs' folders (touchpoint_alchemy/dbt_targets.py)
-    return path, cache
-
-
-def _save_parse(target_path: Path, cache: Path) -> None:
-    """Keep this step's saved parse for the next step with the same settings (atomically:
-    another process may be reading the cache)."""
-    saved = target_path / PARTIAL_PARSE
-    if not saved.exists():
-        return
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_name(f"{cache.name}.{uuid.uuid4().hex[:8]}")
-    shutil.copy(saved, partial)
-    os.replace(partial, cache)
 
 
 def _window_start(context: AssetExecutionContext) -> str | None:
@@ -265,10 +213,14 @@ def _preview(con: Any, schema: str, table: str) -> str:
 
 
 def _with_table_metadata(
-    context: AssetExecutionContext, events: list[Any], warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    events: list[Any],
+    warehouse: WarehouseResource,
+    column_lineage: dict[AssetKey, Any],
 ) -> Iterator[Any]:
-    """Attach ``dagster/row_count`` (tables) and ``dagster/column_schema`` to materializations,
-    and to marts a markdown ``preview`` of their first rows."""
+    """Attach ``dagster/row_count`` (tables), ``dagster/column_schema`` and
+    ``dagster/column_lineage`` to materializations, and to marts a markdown ``preview`` of their
+    first rows."""
     built = {key for event in events if (key := _event_key(context, event)) is not None}
     if not built or not isinstance(warehouse, WarehouseResource):  # Spark: dbt's metadata only
         yield from events
@@ -306,6 +258,8 @@ def _with_table_metadata(
             metadata["dagster/row_count"] = row_counts[relation]
         if relation in previews:
             metadata["preview"] = MetadataValue.md(previews[relation])
+        if key in column_lineage:
+            metadata["dagster/column_lineage"] = column_lineage[key]
         yield event.with_metadata({**event.metadata, **metadata}) if metadata else event
 
 

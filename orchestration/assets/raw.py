@@ -14,7 +14,6 @@ a daily run refuses Parquet parts that changed after a run read them.
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -86,7 +85,7 @@ def raw_files(
         raise Failure(description=str(error), allow_retries=False) from None
     for warning in filter(None, warnings):
         context.log.warning(warning)
-    raw_dir = Path(warehouse.raw_data_dir)
+    raw_dir = warehouse.raw_path
     by_key = {key: name for name, key in _KEYS.items()}
     problems = []
     results = []

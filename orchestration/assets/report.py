@@ -119,10 +119,10 @@ def build_journey_report(upstream: Sequence[AssetsDefinition]) -> AssetsDefiniti
             tables=tables,
             built_at=datetime.now(UTC).replace(tzinfo=None),
             dbt_tests=dbt_tests,
-            source=os.path.basename(warehouse.database),
+            source=warehouse.published_path.name,
         )
         path = write_atomically(
-            config.output_path or default_report_path(warehouse.database),
+            config.output_path or default_report_path(warehouse.published_path),
             render_journey_report(inputs),
         )
         context.log.info(f"Journey report written to {path}")

@@ -428,7 +428,7 @@ def test_daily_runs_reuse_the_saved_dbt_parse(daily_and_full):
     """Every run after the first on a warehouse starts dbt from the saved parse: the vars and
     the database path dbt sees are the same from one day to the next (DECISIONLOG 71), so dbt
     never parses the whole project again (about 15 s a run)."""
-    from orchestration.assets.dbt import dbt_target_base
+    from orchestration.dbt_steps import dbt_target_base
 
     later_runs = daily_and_full["daily_runs"][1:]
     logs = [

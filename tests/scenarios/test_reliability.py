@@ -330,11 +330,12 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
     monkeypatch.setenv("RUN_FAILURE_WEBHOOK_URL", f"{base_url}/slack")
     _Receiver.received = []
     settings = Settings(warehouse_path=tmp_path / "warehouse.duckdb", raw_data_dir=raw)
+    resources = build_resources(settings)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             result = dg.materialize(
                 list(defs.assets),
-                resources=build_resources(settings),
+                resources=resources,
                 instance=instance,
                 raise_on_error=False,
                 partition_key=last_partition_key(),
@@ -353,6 +354,8 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
                 dagster_event=failure,
                 dagster_instance=instance,
                 dagster_run=run,
+                # the sensor reads RUN_FAILURE_DIR and the webhook from the operations resource
+                resources={"operations": resources["operations"]},
             ).for_run_failure()
             record_run_failure(context)
         record = json.loads(next((tmp_path / "failures").glob("*.json")).read_text())
