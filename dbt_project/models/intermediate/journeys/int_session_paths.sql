@@ -109,8 +109,8 @@ path_steps as (
     inner join steps
         on
             path_starts.session_id = steps.session_id
-            and steps.step_number >= path_starts.start_step
-            and steps.step_number <= path_starts.start_step + {{ max_steps }}
+            and path_starts.start_step <= steps.step_number
+            and path_starts.start_step + {{ max_steps }} >= steps.step_number
 ),
 
 with_next as (
