@@ -51,8 +51,10 @@ def test_paths_draws_reachable_transitions_from_the_session_start():
         ("2. search", "3. product", 4),
         ("2. product", "3. end", 3),
     ]
-    # drop-off nodes are coloured apart
+    # drop-off nodes are coloured apart and stay in the column after their step
     assert sankey.node.color[labels.index("2. end")] == paths.CORAL
+    columns = {label: x for label, x in zip(labels, sankey.node.x, strict=True)}
+    assert columns["2. end"] == columns["2. search"] < columns["3. end"] == columns["3. product"]
     assert section.takeaway == (
         "30% of 10 sessions end after their first touchpoint; the most common first move is "
         "home → search (4 sessions, 67% of those that start with home)."

@@ -44,6 +44,34 @@ def drawn_edges(paths: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True)
 
 
+def node_positions(
+    keys: list[tuple[int, str]], sources: list[int], targets: list[int], values: list[int]
+) -> tuple[list[float], list[float]]:
+    """x: one column per step (a drop-off stays in the column after its step, plotly would push
+    it to the right edge); y: the column's nodes from the largest down, each centred in a share
+    of the height proportional to its sessions."""
+    flow = [0] * len(keys)
+    inflow = [0] * len(keys)
+    for source, target, value in zip(sources, targets, values, strict=True):
+        flow[source] += value
+        inflow[target] += value
+    flow = [max(out, into) for out, into in zip(flow, inflow, strict=True)]
+    last = max(step for step, _ in keys)
+    first = min(step for step, _ in keys)
+    x = [0.01 + 0.98 * (step - first) / max(last - first, 1) for step, _ in keys]
+    y = [0.0] * len(keys)
+    for step in {step for step, _ in keys}:
+        column = sorted(
+            (i for i, key in enumerate(keys) if key[0] == step), key=lambda i: (-flow[i], keys[i])
+        )
+        total = sum(flow[i] for i in column) or 1
+        done = 0
+        for i in column:
+            y[i] = 0.01 + 0.98 * (done + flow[i] / 2) / total
+            done += flow[i]
+    return x, y
+
+
 def build(paths: pd.DataFrame) -> Section:
     import plotly.graph_objects as go
 
@@ -72,10 +100,18 @@ def build(paths: pd.DataFrame) -> Section:
     keys = list(nodes)
     labels = [f"{step}. {'end' if name == SESSION_END else name}" for step, name in keys]
     colors = [CORAL if name == SESSION_END else DARK for _, name in keys]
+    x, y = node_positions(keys, sources, targets, values)
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
-            node={"label": labels, "color": colors, "pad": 12, "thickness": 14},
+            node={
+                "label": labels,
+                "color": colors,
+                "pad": 12,
+                "thickness": 14,
+                "x": x,
+                "y": y,
+            },
             link={
                 "source": sources,
                 "target": targets,
