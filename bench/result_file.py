@@ -27,6 +27,8 @@ WATCHED_MODELS = (
     "marts/active_users_daily",
     "marts/stickiness",
     "marts/activity_retention",
+    "intermediate/int_session_paths",
+    "marts/paths",
 )
 
 

@@ -75,6 +75,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_actor_touchpoint_months",
         "intermediate/int_actor_days",
         "intermediate/int_actor_event_days",
+        "intermediate/int_session_paths",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_customer_second_purchases",
@@ -102,6 +103,7 @@ EXPECTED_ASSETS = {
         "marts/context_conversion",
         "marts/context_conversion_overall",
         "marts/user_lifecycle",
+        "marts/paths",
         "marts/active_users_daily",
         "marts/stickiness",
         "marts/activity_retention",
@@ -279,6 +281,7 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         "intermediate/int_actor_touchpoint_months",
         "intermediate/int_actor_days",
         "intermediate/int_actor_event_days",
+        "intermediate/int_session_paths",
     ):
         node = asset_graph.get(AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, DailyPartitionsDefinition), key

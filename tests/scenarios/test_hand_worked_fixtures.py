@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import paths_reference
 
 import products_reference
 import reference
@@ -375,3 +376,45 @@ def test_aarrr_benchmarks_hand_worked(cohorts_small_warehouse):
     assert_same_rows(actual, expected, keys=["month", "metric"])
     months = cohorts_small_warehouse.df("select distinct month from marts.aarrr_benchmarks")
     assert len(months) == 5  # 2024-12 .. 2025-04
+
+
+# Paths on cohorts_small (README: "Paths"). Data cutoff 2025-04-29 10:00, path_max_steps 5.
+# Sessions, collapsed:
+#   c1 01-05        product_view, add_to_cart
+#   c1 02-04, c2 01-31, c4 03-07 (device dev-c4)   page_view
+#   c4 03-20        login
+#   c7 04-20        page_view, search (x3 -> 1), product_view, search, category_view,
+#                   wishlist_add, page_view: 7 steps, transitions 1..5 only
+#   c7 04-21        page_view, search
+#   anon:dev-pa 04-22  page_view, search (x2 -> 1)
+#   c5 04-22        no consent: not counted
+#   c7 04-29        page_view at 09:50; its search at 10:05 is after the cutoff
+#   c7 04-30        after the cutoff: not counted
+# Step 1 from page_view: 7 sessions, 4 end (c1, c2, c4, c7 04-29) and 3 go to search (c7 twice,
+# anon:dev-pa: 2 actors). Step 2 from search: 3 sessions, c7 04-20 to product_view, 2 end.
+PATHS_BY_HAND = [
+    (1, "product_view", "add_to_cart", 1, 1, 1.0),
+    (1, "page_view", "$session_end", 4, 4, 4 / 7),
+    (1, "page_view", "search", 3, 2, 3 / 7),
+    (1, "login", "$session_end", 1, 1, 1.0),
+    (2, "add_to_cart", "$session_end", 1, 1, 1.0),
+    (2, "search", "product_view", 1, 1, 1 / 3),
+    (2, "search", "$session_end", 2, 2, 2 / 3),
+    (3, "product_view", "search", 1, 1, 1.0),
+    (4, "search", "category_view", 1, 1, 1.0),
+    (5, "category_view", "wishlist_add", 1, 1, 1.0),
+]
+
+
+def test_paths_hand_worked(cohorts_small_warehouse):
+    expected = pd.DataFrame(
+        [("$session_start", *row) for row in PATHS_BY_HAND],
+        columns=[*paths_reference.KEYS, "sessions", "actors", "share"],
+    )
+    actual = cohorts_small_warehouse.df("select * from marts.paths")
+    assert_same_rows(actual, expected, keys=paths_reference.KEYS)
+    # and the independent pandas computation of the definition agrees on this fixture
+    staged, _ = reference.validate(reference.load_raw(COHORTS_SMALL))
+    sessions = paths_reference.session_touchpoints(staged)
+    computed = paths_reference.paths(sessions, reference.resolve_cutoff(staged))
+    assert_same_rows(computed, expected, keys=paths_reference.KEYS)

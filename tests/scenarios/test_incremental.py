@@ -60,6 +60,7 @@ DAILY_TABLES = [
     ("intermediate", "int_actor_touchpoint_months"),
     ("intermediate", "int_actor_days"),
     ("intermediate", "int_actor_event_days"),
+    ("intermediate", "int_session_paths"),
 ]
 
 

@@ -12,6 +12,7 @@ SECTIONS = [
     "attribution",
     "touchpoint-value",
     "lifecycle",
+    "paths",
     "repeat-purchase",
     "rfm",
     "clv-risk",

@@ -31,15 +31,15 @@ from report_sections import SECTIONS  # the page's section ids, in order
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "report"
 
-# Per section: its plotly chart, how many SVG marks (bars, points, lines, heatmap images) have a
-# non-empty bounding box, and how many traces the chart holds.
+# Per section: its plotly chart, how many SVG marks (bars, points, lines, heatmap images, Sankey
+# links) have a non-empty bounding box, and how many traces the chart holds.
 CHART_STATE = """
 () => [...document.querySelectorAll('section.chart-section')].map(section => {
   const chart = section.querySelector('.js-plotly-plot');
   if (!chart) return {id: section.id, chart: false, hasChart: section.dataset.hasChart};
   const marks = [...chart.querySelectorAll(
     '.mlayer .trace .point path, .mlayer .trace path.js-line, .mlayer .trace .points path,'
-    + ' .mlayer .trace .errorbar path, .heatmaplayer .hm image')]
+    + ' .mlayer .trace .errorbar path, .heatmaplayer .hm image, .sankey path.sankey-link')]
     .filter(node => { const box = node.getBBox(); return box.width > 0 || box.height > 0; });
   return {
     id: section.id,

@@ -1,0 +1,142 @@
+-- The first path_max_steps steps of every session's path, with the step after each: the
+-- per-session fact that marts.paths aggregates, so the mart never rescans the touchpoints.
+--
+-- A session's touchpoints in order (session_touchpoint_number: time, then touchpoint_id) with
+-- repeated consecutive identical touchpoints collapsed into one step (as PostHog does); a step's
+-- time is that of its first touchpoint. One path per path start (path_starts()): from the
+-- session's first step ('$session_start') and, when `path_start_touchpoint` is set, from the
+-- first step with that touchpoint (sessions without it have no such path). step_index counts
+-- from 1 at the path's first step; next_touchpoint and next_step_at are the step after (null:
+-- the session ends there). All history; the mart applies the data cutoff with the step times.
+--
+-- Incremental by actor, like int_sessions: a windowed run deletes and rebuilds, from all their
+-- touchpoints, the actors listed in int_touchpoint_changes. After a change of path_max_steps or
+-- path_start_touchpoint, a full refresh.
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+{%- set max_steps = path_max_steps() %}
+{%- set starts = path_starts() %}
+
+with
+
+touchpoints as (
+    select
+        session_id,
+        actor_id,
+        session_touchpoint_number,
+        occurred_at,
+        touchpoint
+    from {{ ref('int_touchpoints') }}
+    {% if incremental_mode() %}
+    where actor_id in {{ changed_actors() }}
+    {% endif %}
+),
+
+-- a touchpoint opens a step unless the one before it in the session has the same name
+flagged as (
+    select
+        *,
+        case
+            when
+                lag(touchpoint) over (
+                    partition by session_id order by session_touchpoint_number
+                ) = touchpoint
+                then 0
+            else 1
+        end as is_new_step
+    from touchpoints
+),
+
+numbered as (
+    select
+        *,
+        sum(is_new_step) over (
+            partition by session_id
+            order by session_touchpoint_number
+            rows between unbounded preceding and current row
+        ) as step_number
+    from flagged
+),
+
+steps as (
+    select
+        session_id,
+        actor_id,
+        step_number,
+        touchpoint,
+        occurred_at as step_at
+    from numbered
+    where is_new_step = 1
+),
+
+-- the step each path of a session starts at
+path_starts as (
+    select
+        session_id,
+        '$session_start' as path_start,
+        1 as start_step
+    from steps
+    where step_number = 1
+    {% for start in starts[1:] %}
+
+    union all
+
+    select
+        session_id,
+        {{ quote_literal(start) }} as path_start,
+        min(step_number) as start_step
+    from steps
+    where touchpoint = {{ quote_literal(start) }}
+    group by session_id
+    {% endfor %}
+),
+
+-- the path's first max_steps + 1 steps: the last one is only ever a next step
+path_steps as (
+    select
+        path_starts.path_start,
+        steps.session_id,
+        steps.actor_id,
+        steps.step_number - path_starts.start_step + 1 as step_index,
+        steps.touchpoint,
+        steps.step_at
+    from path_starts
+    inner join steps
+        on
+            path_starts.session_id = steps.session_id
+            and path_starts.start_step <= steps.step_number
+            and path_starts.start_step + {{ max_steps }} >= steps.step_number
+),
+
+with_next as (
+    select
+        *,
+        lead(touchpoint) over (
+            partition by path_start, session_id order by step_index
+        ) as next_touchpoint,
+        lead(step_at) over (
+            partition by path_start, session_id order by step_index
+        ) as next_step_at
+    from path_steps
+),
+
+final as (
+    select
+        cast(path_start as {{ dbt.type_string() }}) as path_start,
+        session_id,
+        cast(actor_id as {{ dbt.type_string() }}) as actor_id,
+        cast(step_index as {{ dbt.type_int() }}) as step_index,
+        cast(touchpoint as {{ dbt.type_string() }}) as touchpoint,
+        step_at,
+        cast(next_touchpoint as {{ dbt.type_string() }}) as next_touchpoint,
+        next_step_at
+    from with_next
+    where step_index <= {{ max_steps }}
+)
+
+select * from final
