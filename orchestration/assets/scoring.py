@@ -1,6 +1,7 @@
 """The Python scoring assets: RFM, Markov attribution, CLV (pymc-marketing), churn risk and
 behavioural clusters (scikit-learn), product recommendations (scipy; its spec in
-orchestration/assets/recommendations.py), each a :class:`ScoringAsset` built by the one factory
+orchestration/assets/recommendations.py), the demand forecast (Prophet; its spec in
+orchestration/assets/forecast.py), each a :class:`ScoringAsset` built by the one factory
 (orchestration/assets/scoring_factory.py).
 
 Each spec names the dbt models it reads, a fit that calls a plain function of
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dagster import AssetsDefinition, Config, MetadataValue
 from pydantic import Field
 
+from orchestration.assets.forecast import DEMAND_FORECAST, DemandForecastConfig
 from orchestration.assets.recommendations import RECOMMENDATIONS, RecommendationConfig
 from orchestration.assets.scoring_factory import (
     MODEL_METRICS_TABLE,
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
     from touchpoint_alchemy.scoring import Scored
 
-__all__ = ["SCORING_ASSETS", "SCORING_KEYS", "RecommendationConfig"]
+__all__ = ["SCORING_ASSETS", "SCORING_KEYS", "DemandForecastConfig", "RecommendationConfig"]
 
 
 class ClvConfig(Config):
@@ -384,6 +386,7 @@ SCORING_SPECS = [
         ),
     ),
     RECOMMENDATIONS,
+    DEMAND_FORECAST,
 ]
 
 #: every scoring asset, in the order of SCORING_SPECS

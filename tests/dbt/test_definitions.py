@@ -84,6 +84,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_customer_features",
         "intermediate/int_customer_products",
         "intermediate/int_order_lines",
+        "intermediate/int_demand_daily",
     },
     "marts": {
         "marts/funnel_conversion",
@@ -128,10 +129,12 @@ EXPECTED_ASSETS = {
         "scoring/customer_churn",
         "scoring/customer_clusters",
         "scoring/product_recommendations",
+        "scoring/demand_forecast",
         # side tables, each written with its model's scores, and the table of every model
         "scoring/markov_channel_effects",
         "scoring/clv_model_parameters",
         "scoring/cluster_profiles",
+        "scoring/demand_history",
         "scoring/model_metrics",
     },
     "audit": {"audit/rejected_rows", "audit/order_line_issues"},
@@ -304,7 +307,8 @@ def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
     warehouse = tmp_path / "never-created.duckdb"
     code = (
         "import sys; import orchestration.definitions; "
-        "heavy = [m for m in ('pandas', 'sklearn', 'pymc', 'pymc_marketing', 'pytensor') "
+        "heavy = [m for m in ('pandas', 'sklearn', 'pymc', 'pymc_marketing', 'pytensor', "
+        "'prophet', 'cmdstanpy') "
         "if m in sys.modules]; "
         "print(','.join(heavy))"
     )

@@ -232,6 +232,7 @@ def test_the_scoring_schema_is_exactly_the_declared_registry(demo_warehouse):
         "double": "DOUBLE",
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP",
+        "date": "DATE",
     }
     rows = demo_warehouse.df(
         "select table_name, column_name, data_type from information_schema.columns "
