@@ -27,6 +27,7 @@ WATCHED_MODELS = (
     "marts/active_users_daily",
     "marts/stickiness",
     "marts/activity_retention",
+    "intermediate/int_demand_daily",
 )
 
 

@@ -79,7 +79,9 @@ def _describe(scored: "Scored", config: DemandForecastConfig) -> dict[str, Any]:
         ]
         metadata["backtest"] = MetadataValue.md(
             markdown_table(
-                ["measure", "model", "seasonal naive"], rows, {"model": "{:.3f}", "seasonal naive": "{:.3f}"}
+                ["measure", "model", "seasonal naive"],
+                rows,
+                {"model": "{:.3f}", "seasonal naive": "{:.3f}"},
             )
             + "\n\ncoverage: "
             + ", ".join(
@@ -90,7 +92,9 @@ def _describe(scored: "Scored", config: DemandForecastConfig) -> dict[str, Any]:
     forecast = scored.tables.get("demand_forecast")
     if forecast is not None and len(forecast):
         total = forecast[(forecast["series"] == "all")].groupby("metric")["value"].sum()
-        metadata.update({f"next_{metric}": MetadataValue.float(float(v)) for metric, v in total.items()})
+        metadata.update(
+            {f"next_{metric}": MetadataValue.float(float(v)) for metric, v in total.items()}
+        )
     return metadata
 
 

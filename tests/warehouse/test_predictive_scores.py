@@ -42,7 +42,13 @@ def test_model_metrics_name_every_model_and_the_cutoff(demo_warehouse, metrics):
     )
     assert not metrics["metric"].isin(["fit_failed", "insufficient_data"]).any()
     assert not metrics["metric"].str.endswith("_not_converged").any()
-    assert set(metrics["model"]) == {"clv", "churn", "clusters", "product_recommendations"}
+    assert set(metrics["model"]) == {
+        "clv",
+        "churn",
+        "clusters",
+        "product_recommendations",
+        "demand_forecast",
+    }
     cutoff = demo_warehouse.df("select data_cutoff_at from intermediate.int_data_cutoff")
     assert (metrics["data_cutoff"] == cutoff["data_cutoff_at"][0]).all()
     for name in ("holdout_mae", "holdout_aggregate_error", "bg_nbd_log_likelihood"):

@@ -61,9 +61,7 @@ def smape(actual: Sequence[float], forecast: Sequence[float]) -> float:
     """Symmetric MAPE on the 0-2 scale; a day where actual and forecast are both 0 counts 0."""
     a, f = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
     denominator = np.abs(a) + np.abs(f)
-    terms = np.divide(
-        2 * np.abs(f - a), denominator, out=np.zeros_like(a), where=denominator > 0
-    )
+    terms = np.divide(2 * np.abs(f - a), denominator, out=np.zeros_like(a), where=denominator > 0)
     return float(terms.mean())
 
 
@@ -133,7 +131,10 @@ class Backtest:
 
 
 def backtest(
-    dates: Sequence[date], values: Sequence[float], fit_predict: FitPredict, horizon: int,
+    dates: Sequence[date],
+    values: Sequence[float],
+    fit_predict: FitPredict,
+    horizon: int,
     n_folds: int = N_FOLDS,
 ) -> Backtest:
     """Rolling-origin backtest of ``fit_predict`` against the seasonal naive forecast, over the

@@ -84,10 +84,12 @@ def prophet_forecast(
     """Fit Prophet on the daily ``values`` at ``dates`` and forecast the next ``horizon`` days:
     value (the point forecast), lower_80, upper_80, lower_95, upper_95, each at least 0 and
     nested (lower_95 <= lower_80 <= value <= upper_80 <= upper_95)."""
+    from cmdstanpy.utils import get_logger
     from prophet import Prophet
 
-    for name in ("cmdstanpy", "prophet"):  # after the import, which sets cmdstanpy's level
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # cmdstanpy sets its level on its first use: let it, then quiet its two lines per fit
+    get_logger().setLevel(logging.WARNING)
+    logging.getLogger("prophet").setLevel(logging.WARNING)
 
     frame = pd.DataFrame({"ds": pd.to_datetime(list(dates)), "y": np.asarray(values, float)})
     last = frame["ds"].iloc[-1]

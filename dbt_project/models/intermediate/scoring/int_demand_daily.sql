@@ -103,7 +103,7 @@ final as (
         grid.metric,
         cast(coalesce(
             case when grid.metric = 'orders' then daily.orders else daily.revenue end, 0
-        ) as {{ dbt.type_float() }}) as value
+        ) as double) as value
     from grid
     left join daily
         on grid.history_date = daily.history_date and grid.series = daily.series
