@@ -15,7 +15,9 @@ users as (
 ),
 
 cutoff as (
-    select cast(data_cutoff_at as date) as data_cutoff_date, data_cutoff_at
+    select
+        data_cutoff_at,
+        cast(data_cutoff_at as date) as data_cutoff_date
     from {{ ref('int_data_cutoff') }}
 ),
 
