@@ -17,6 +17,7 @@ SECTIONS = [
     "clv-risk",
     "products",
     "affinity",
+    "demand-forecast",
     "nps",
     "experiments",
     "hour-weekday",
