@@ -201,8 +201,8 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
 
 def test_the_report_depends_on_the_tables_of_its_exposure(asset_graph, dbt_manifest):
     """The report's parents are the nodes of the dbt exposure journey_report, from the
-    manifest: its models, and its one source, scoring.model_metrics (an asset whose writers are
-    the predictive assets)."""
+    manifest: its models, and its sources: scoring.model_metrics (an asset whose writers are
+    the predictive assets) and the demand forecast's two tables."""
     import json
 
     from dagster import AssetKey
@@ -215,12 +215,15 @@ def test_the_report_depends_on_the_tables_of_its_exposure(asset_graph, dbt_manif
         for n in nodes
         if n.startswith("model.")
     }
-    assert [n for n in nodes if not n.startswith("model.")] == [
-        "source.touchpoint_alchemy.scoring.model_metrics"
-    ]
+    scoring = ("model_metrics", "demand_history", "demand_forecast")
+    assert sorted(n for n in nodes if not n.startswith("model.")) == sorted(
+        f"source.touchpoint_alchemy.scoring.{table}" for table in scoring
+    )
     assert {"marts/funnel_conversion_overall", "marts/funnel_step_timing"} <= models
     parents = asset_graph.get(AssetKey.from_user_string("reports/journey_report")).parent_keys
-    assert {key.to_user_string() for key in parents} == models | {"scoring/model_metrics"}
+    assert {key.to_user_string() for key in parents} == models | {
+        f"scoring/{table}" for table in scoring
+    }
 
 
 def test_dbt_tests_are_asset_checks(asset_graph):
