@@ -29,6 +29,7 @@ WATCHED_MODELS = (
     "marts/activity_retention",
     "intermediate/int_session_paths",
     "marts/paths",
+    "intermediate/int_demand_daily",
 )
 
 

@@ -42,3 +42,9 @@ def churn_snapshots() -> tuple[str, ...]:
     """The churn model's training, validation and score snapshot names (var
     ``churn_snapshots``; a training snapshot is ``<train>`` or ``<train>_<k>``)."""
     return tuple(_vars()["churn_snapshots"])
+
+
+def forecast_horizon_days() -> int:
+    """Days forecast after the data cutoff date, and the length of a backtest fold (var
+    ``forecast_horizon_days``)."""
+    return int(_vars()["forecast_horizon_days"])

@@ -308,6 +308,7 @@ ARROW_TYPES = {
     "double": ("float64",),
     "boolean": ("bool_",),
     "timestamp": ("timestamp", "us"),
+    "date": ("date32",),
 }
 
 

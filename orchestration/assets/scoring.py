@@ -1,6 +1,7 @@
 """The Python scoring assets: RFM, Markov attribution, CLV (pymc-marketing), churn risk and
 behavioural clusters (scikit-learn), product recommendations (scipy; its spec in
-orchestration/assets/recommendations.py), each a :class:`ScoringAsset` built by the one factory
+orchestration/assets/recommendations.py), the demand forecast (Prophet; its spec in
+orchestration/assets/forecast.py), each a :class:`ScoringAsset` built by the one factory
 (orchestration/assets/scoring_factory.py).
 
 Each spec names the dbt models it reads, a fit that calls a plain function of
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetsDefinition, MetadataValue
 
+from orchestration.assets.forecast import DEMAND_FORECAST, DemandForecastConfig
 from orchestration.assets.recommendations import RECOMMENDATIONS, RecommendationConfig
 from orchestration.assets.scoring_config import ChurnConfig, ClusterConfig, ClvConfig
 from orchestration.assets.scoring_factory import (
@@ -42,6 +44,7 @@ __all__ = [
     "ChurnConfig",
     "ClusterConfig",
     "ClvConfig",
+    "DemandForecastConfig",
     "RecommendationConfig",
 ]
 
@@ -370,6 +373,7 @@ SCORING_SPECS = [
         ),
     ),
     RECOMMENDATIONS,
+    DEMAND_FORECAST,
 ]
 
 #: every scoring asset, in the order of SCORING_SPECS

@@ -85,6 +85,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_customer_features",
         "intermediate/int_customer_products",
         "intermediate/int_order_lines",
+        "intermediate/int_demand_daily",
     },
     "marts": {
         "marts/funnel_conversion",
@@ -130,10 +131,12 @@ EXPECTED_ASSETS = {
         "scoring/customer_churn",
         "scoring/customer_clusters",
         "scoring/product_recommendations",
+        "scoring/demand_forecast",
         # side tables, each written with its model's scores, and the table of every model
         "scoring/markov_channel_effects",
         "scoring/clv_model_parameters",
         "scoring/cluster_profiles",
+        "scoring/demand_history",
         "scoring/model_metrics",
         "scoring/model_store",
     },
@@ -201,8 +204,8 @@ def test_lineage_runs_raw_to_scoring_to_marts(asset_graph):
 
 def test_the_report_depends_on_the_tables_of_its_exposure(asset_graph, dbt_manifest):
     """The report's parents are the nodes of the dbt exposure journey_report, from the
-    manifest: its models, and its one source, scoring.model_metrics (an asset whose writers are
-    the predictive assets)."""
+    manifest: its models, and its sources: scoring.model_metrics (an asset whose writers are
+    the predictive assets) and the demand forecast's two tables."""
     import json
 
     from dagster import AssetKey
@@ -215,12 +218,15 @@ def test_the_report_depends_on_the_tables_of_its_exposure(asset_graph, dbt_manif
         for n in nodes
         if n.startswith("model.")
     }
-    assert [n for n in nodes if not n.startswith("model.")] == [
-        "source.touchpoint_alchemy.scoring.model_metrics"
-    ]
+    scoring = ("model_metrics", "demand_history", "demand_forecast")
+    assert sorted(n for n in nodes if not n.startswith("model.")) == sorted(
+        f"source.touchpoint_alchemy.scoring.{table}" for table in scoring
+    )
     assert {"marts/funnel_conversion_overall", "marts/funnel_step_timing"} <= models
     parents = asset_graph.get(AssetKey.from_user_string("reports/journey_report")).parent_keys
-    assert {key.to_user_string() for key in parents} == models | {"scoring/model_metrics"}
+    assert {key.to_user_string() for key in parents} == models | {
+        f"scoring/{table}" for table in scoring
+    }
 
 
 def test_dbt_tests_are_asset_checks(asset_graph):
@@ -319,7 +325,8 @@ def test_definitions_import_does_not_parse_dbt_or_open_the_warehouse(tmp_path):
     warehouse = tmp_path / "never-created.duckdb"
     code = (
         "import sys; import orchestration.definitions; "
-        "heavy = [m for m in ('pandas', 'sklearn', 'pymc', 'pymc_marketing', 'pytensor') "
+        "heavy = [m for m in ('pandas', 'sklearn', 'pymc', 'pymc_marketing', 'pytensor', "
+        "'prophet', 'cmdstanpy') "
         "if m in sys.modules]; "
         "print(','.join(heavy))"
     )

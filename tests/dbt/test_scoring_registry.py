@@ -21,6 +21,7 @@ ASSETS = (
     "customer_clusters",
     "customer_clv",
     "customer_rfm",
+    "demand_forecast",
     "markov_attribution",
     "product_recommendations",
 )
@@ -116,6 +117,21 @@ def inputs_of(name: str) -> tuple[dict[str, pd.DataFrame], object]:
             "int_data_cutoff": pd.DataFrame({"data_cutoff_at": [datetime(2024, 6, 30)]}),
         }
         return inputs, RecommendationConfig()
+    if name == "demand_forecast":
+        from orchestration.assets.scoring import DemandForecastConfig
+
+        days = pd.date_range("2024-01-01", periods=140).date
+        rng = np.random.default_rng(3)
+        rows = [
+            (day, series, metric, float(rng.poisson(3)) * (25.0 if metric == "revenue" else 1))
+            for day in days
+            for series in ("all", "search")
+            for metric in ("orders", "revenue")
+        ]
+        history = pd.DataFrame(rows, columns=["history_date", "series", "metric", "value"])
+        cutoff = pd.DataFrame({"data_cutoff_at": [datetime(2024, 5, 19, 18)]})
+        inputs = {"int_demand_daily": history, "int_data_cutoff": cutoff}
+        return inputs, DemandForecastConfig(interval_samples=200)
     if name == "customer_clusters":
         return {"int_customer_features": _unit_tests("test_clusters").blobs()}, ClusterConfig()
     raise KeyError(name)
@@ -144,6 +160,7 @@ def test_every_declared_table_has_a_scoring_asset_that_writes_it(specs):
         "churn",
         "clusters",
         "product_recommendations",
+        "demand_forecast",
     }
 
 

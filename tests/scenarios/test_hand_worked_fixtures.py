@@ -102,9 +102,22 @@ def test_customers_on_cohorts_small_match_reference(cohorts_small_warehouse):
 def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_warehouse):
     """A fixture with a handful of customers still builds; the scores are empty and say why."""
     metrics = cohorts_small_warehouse.df("select model, metric from scoring.model_metrics")
-    assert set(metrics["model"]) == {"clv", "churn", "clusters", "product_recommendations"}
+    assert set(metrics["model"]) == {
+        "clv",
+        "churn",
+        "clusters",
+        "product_recommendations",
+        "demand_forecast",
+    }
     churn = metrics[metrics["model"] == "churn"]["metric"].tolist()
     assert churn == ["insufficient_data"]
+    # 115 days of purchases: a forecast, but too short for 4 folds of 28 days plus two weeks
+    demand = metrics[metrics["model"] == "demand_forecast"]["metric"].tolist()
+    assert demand == ["backtest_not_run"]
+    days = cohorts_small_warehouse.df(
+        "select count(distinct forecast_date) as days from scoring.demand_forecast"
+    )
+    assert days["days"].tolist() == [28]
     customers = cohorts_small_warehouse.df("select churn_probability from marts.customers")
     assert len(customers) > 0 and customers["churn_probability"].isna().all()
 

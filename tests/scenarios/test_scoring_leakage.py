@@ -31,6 +31,9 @@ COMPARED = {
     "scoring.cluster_profiles": (),
     "intermediate.int_customer_products": (),
     "scoring.product_recommendations": (),
+    "intermediate.int_demand_daily": (),
+    "scoring.demand_history": (),
+    "scoring.demand_forecast": (),
     "scoring.model_metrics": ("fitted_at",),
 }
 

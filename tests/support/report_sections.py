@@ -18,6 +18,7 @@ SECTIONS = [
     "clv-risk",
     "products",
     "affinity",
+    "demand-forecast",
     "nps",
     "experiments",
     "hour-weekday",

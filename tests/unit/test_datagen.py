@@ -171,7 +171,7 @@ def test_seven_files_with_contract_columns(demo: tuple[Path, dict[str, int]]) ->
 def test_row_counts(demo: tuple[Path, dict[str, int]]) -> None:
     _, c = demo
     assert c["users"] == 2000 + 5
-    assert 80_000 <= c["touchpoints"] <= 120_000
+    assert 80_000 <= c["touchpoints"] <= 130_000
     assert 1_000 <= c["orders"] <= 3_000
     assert 1.3 <= c["order_items"] / c["orders"] <= 2.2
     assert 300 <= c["nps_responses"] <= 500
@@ -544,3 +544,29 @@ def test_products_have_an_affinity_structure(con: duckdb.DuckDBPyConnection) -> 
     )
     assert same_order > 2 * chance
     assert same_customer > 2 * chance
+
+
+def test_demand_has_a_weekly_pattern_a_trend_and_a_peak_season(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The daily orders the demand forecast learns from (DECISIONLOG.md, 68): weekends busier
+    than midweek, more orders in September-October than in January-February, and a peak season
+    from 20 November to 24 December above the autumn before it."""
+    weekend_ratio, trend_ratio, peak_ratio = _one(
+        con,
+        """
+        with o as (select cast(try_cast(created_at as timestamptz) at time zone 'UTC' as date)
+                          as d
+                   from orders where lower(status) in ('delivered', 'shipped')),
+        daily as (select d, count(*) as n from o where d is not null group by 1)
+        select
+            avg(n) filter (where dayofweek(d) in (0, 6))
+                / avg(n) filter (where dayofweek(d) in (2, 3)),
+            sum(n) filter (where month(d) in (9, 10)) / sum(n) filter (where month(d) in (1, 2)),
+            avg(n) filter (where d between date '2025-11-20' and date '2025-12-24')
+                / avg(n) filter (where month(d) in (9, 10))
+        from daily""",
+    )
+    assert weekend_ratio > 1.3
+    assert trend_ratio > 1.2
+    assert peak_ratio > 1.3

@@ -40,7 +40,13 @@ def test_model_metrics_name_every_model_and_the_cutoff(demo_warehouse, metrics):
     assert metrics.loc[~described, "detail"].isna().all()
     assert not metrics["metric"].isin(["fit_failed", "insufficient_data"]).any()
     assert not metrics["metric"].str.endswith("_not_converged").any()
-    assert set(metrics["model"]) == {"clv", "churn", "clusters", "product_recommendations"}
+    assert set(metrics["model"]) == {
+        "clv",
+        "churn",
+        "clusters",
+        "product_recommendations",
+        "demand_forecast",
+    }
     cutoff = demo_warehouse.df("select data_cutoff_at from intermediate.int_data_cutoff")
     assert (metrics["data_cutoff"] == cutoff["data_cutoff_at"][0]).all()
     for name in ("holdout_mae", "holdout_aggregate_error", "bg_nbd_log_likelihood"):
@@ -230,6 +236,7 @@ def test_the_scoring_schema_is_exactly_the_declared_registry(demo_warehouse):
         "double": "DOUBLE",
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP",
+        "date": "DATE",
     }
     rows = demo_warehouse.df(
         "select table_name, column_name, data_type from information_schema.columns "

@@ -28,6 +28,80 @@ ACTIVE_VISITS_PER_MONTH = 1.2
 ANON_ONLY_SHARE = 0.15
 
 
+#: relative purchase intensity by local weekday, Monday first: quiet midweek, busy weekends
+WEEKDAY_WEIGHTS = (1.0, 0.85, 0.8, 0.9, 1.1, 1.45, 1.6)
+#: growth: a purchase on day d brings another within two weeks with probability
+#: GROWTH x d / days (none at the start, a fifth of the purchases more by the end)
+GROWTH = 0.4
+#: the peak season (local month-day, first and last day) and the chance that a purchase in it
+#: brings another one (a gift) on a later day of the season
+PEAK_SEASON = ((11, 20), (12, 24))
+PEAK_EXTRA = 0.8
+
+
+def _demand_stream(rng: np.random.Generator) -> np.random.Generator:
+    """A stream of its own for the demand calendar, derived from the batch's seed without
+    drawing from the batch stream, so every other draw of the batch stays as it was."""
+    seed_seq = rng.bit_generator.seed_seq
+    return np.random.Generator(
+        np.random.PCG64(
+            np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, 9))
+        )
+    )
+
+
+def _weekday(cal: Calendar, day: np.ndarray) -> np.ndarray:
+    """Weekday (0 = Monday) of each day offset."""
+    epoch_days = (cal.start_day + np.asarray(day, dtype=np.int64).astype("timedelta64[D]")).astype(
+        np.int64
+    )
+    return (epoch_days + 3) % 7  # 1970-01-01 was a Thursday
+
+
+def _peak_days(cal: Calendar) -> np.ndarray:
+    """The day offsets of the peak season inside the calendar."""
+    month, dom = cal.month_day(np.arange(cal.days))
+    key = month * 100 + dom
+    (m0, d0), (m1, d1) = PEAK_SEASON
+    return np.flatnonzero((key >= m0 * 100 + d0) & (key <= m1 * 100 + d1))
+
+
+def demand_calendar(
+    rng: np.random.Generator, cal: Calendar, owner: np.ndarray, day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The planned purchases (owner, local day) given a demand calendar: a growth trend (extra
+    purchases, more the later in the period), a weekly pattern (each purchase moves 0-6 days
+    forward, to a day chosen by :data:`WEEKDAY_WEIGHTS`: over any 7 days every weekday is
+    there once, so the week's total stays and only its shape changes) and a peak season (a
+    purchase in it brings another on a later season day). Purchases past the period are dropped."""
+    grow = rng.random(day.size) < GROWTH * day / cal.days
+    owner = np.concatenate([owner, owner[grow]])
+    day = np.concatenate([day, day[grow] + 1 + np.floor(14 * rng.random(int(grow.sum())))])
+    day = day.astype(np.int64)
+    offsets = day[:, None] + np.arange(7)[None, :]
+    weights = np.asarray(WEEKDAY_WEIGHTS)[_weekday(cal, offsets)]
+    cdf = np.cumsum(weights, axis=1)
+    pick = (cdf < rng.random(day.size)[:, None] * cdf[:, -1:]).sum(axis=1)
+    day = day + pick
+    season = _peak_days(cal)
+    if season.size:
+        # a gift on a later day of the season (never before the purchase, so never before the
+        # customer signed up), chosen by weekday weight
+        position = np.searchsorted(season, day, side="right")
+        gift = np.isin(day, season) & (position < season.size)
+        gift &= rng.random(day.size) < PEAK_EXTRA
+        cumulative = np.concatenate(
+            [[0.0], np.cumsum(np.asarray(WEEKDAY_WEIGHTS)[_weekday(cal, season)])]
+        )
+        before = cumulative[position[gift]]
+        target = before + rng.random(int(gift.sum())) * (cumulative[-1] - before)
+        index = np.minimum(np.searchsorted(cumulative, target, side="right") - 1, season.size - 1)
+        owner = np.concatenate([owner, owner[gift]])
+        day = np.concatenate([day, season[np.maximum(index, position[gift])]])
+    keep = day < cal.days
+    return owner[keep], day[keep]
+
+
 @dataclass
 class Visits:
     """The planned visits of a batch, sorted by owner, start time and kind.
@@ -120,7 +194,7 @@ def plan_visits(rng: np.random.Generator, cal: Calendar, people: People) -> Visi
         ]
     ).astype(np.int64)
     keep = p_day < days
-    p_owner, p_day = p_owner[keep], p_day[keep]
+    p_owner, p_day = demand_calendar(_demand_stream(rng), cal, p_owner[keep], p_day[keep])
     p_local = p_day + time_of_day(rng, p_owner.size)
     p_first = np.ones(p_owner.size, dtype=np.int64)
     chained = ((p_local - su[p_owner]) >= 4) & (rng.random(p_owner.size) < 0.25)
