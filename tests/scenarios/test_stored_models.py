@@ -73,7 +73,7 @@ def test_the_full_build_stores_the_model_it_scored_with(demo_states, model):
     (store,), scores, metrics = demo_states[model]
     assert store[2], f"no {model} model stored"
     version = metrics.set_index("metric").loc["model_version"]
-    assert version["detail"].startswith(f"{store[0]}@")
+    assert version["detail"].startswith(f"{store[0]} (")
     assert "fitted in this run" in version["detail"]
     assert version["n"] == len(scores[MODELS[model][0]]) > 0
 

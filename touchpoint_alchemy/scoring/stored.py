@@ -24,7 +24,8 @@ from typing import Any
 
 from touchpoint_alchemy.scoring import Metric
 
-#: the metric of ``scoring.model_metrics`` that names the model version that scored the run
+#: the metric of ``scoring.model_metrics`` that names the model version that scored the run (its
+#: code version in ``detail``, its fit time in ``fitted_at``)
 MODEL_VERSION = "model_version"
 
 
@@ -53,7 +54,7 @@ class StoredModel:
 
     @property
     def version(self) -> str:
-        """``<code version>@<fit time>``: what the ``model_version`` metric names."""
+        """``<code version>@<fit time>``: the model, as the step's log names it."""
         return f"{self.code_version}@{self.fitted_at.isoformat(timespec='seconds')}"
 
     def fit_metrics(self) -> dict[str, Metric]:
@@ -67,8 +68,11 @@ def metrics_json(metrics: dict[str, Metric]) -> str:
 def version_metric(
     stored: StoredModel, scored_rows: int, scored_at: datetime, refitted: bool
 ) -> Metric:
-    """The ``model_version`` row: value the model's age in days when it scored, n the rows it
-    scored, detail its version and whether this run fitted it."""
+    """The ``model_version`` row: value the model's age in days when it scored (0 when this run
+    fitted it), n the rows it scored, detail the code version of the fit and whether this run
+    fitted it. The fit's time is the row's ``fitted_at``, so the detail of a refit on the same
+    data is the same every time."""
+    if refitted:
+        return Metric(0.0, scored_rows, f"{stored.code_version} (fitted in this run)")
     age = max((scored_at - stored.fitted_at).total_seconds(), 0.0) / 86400
-    how = "fitted in this run" if refitted else "stored model, not refitted"
-    return Metric(round(age, 4), scored_rows, f"{stored.version} ({how})")
+    return Metric(round(age, 4), scored_rows, f"{stored.code_version} (stored model, not refitted)")
