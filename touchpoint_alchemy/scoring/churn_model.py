@@ -65,13 +65,18 @@ def score_with_model(
     matrix: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Churn probability, risk band and drivers of every customer of the ``score`` snapshot
-    (SCORE_COLUMNS, by user_id). ``matrix``: the feature matrix, when the caller has built it."""
+    (SCORE_COLUMNS, by user_id), on ``threads`` OpenMP threads (one below PARALLEL_MIN_ROWS
+    feature rows of all snapshots, as for the fit). ``matrix``: the feature matrix, when the
+    caller has built it; else it is built for the ``score`` snapshot only."""
     if not 0.0 <= medium_threshold <= high_threshold <= 1.0:
         raise ValueError("score_with_model needs 0 <= medium_threshold <= high_threshold <= 1")
+    threads = threads if len(features) >= PARALLEL_MIN_ROWS else 1
     if matrix is None:
-        matrix = build_feature_matrix(features, touchpoint_counts)
+        matrix = build_feature_matrix(
+            features[features["snapshot"].astype(str) == "score"],
+            touchpoint_counts[touchpoint_counts["snapshot"].astype(str) == "score"],
+        )
     scoring = score_matrix(model, matrix)
-    threads = threads if len(scoring) >= PARALLEL_MIN_ROWS else 1
     x_score = scoring.to_numpy(dtype="float64")
     with threadpool_limits(threads):
         p_score = model.estimator.predict_proba(x_score)[:, 1] if len(x_score) else np.empty(0)
