@@ -48,6 +48,19 @@
 {%- endmacro %}
 
 
+{% macro calendar_days(bounds, column) -%}
+    {#- A select of one row per day from `first_date` to `last_date` of `bounds` (a CTE or relation
+        of one row), both included, as the date column `column`; 40,000 days (over 100 years)
+        bound it. The day grids of the activity marts and of the demand series. -#}
+    select
+        cast({{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} as date)
+            as {{ column }}
+    from {{ bounds }} as bounds
+    cross join {{ generate_series(40000) }} as day_numbers
+    where {{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} <= bounds.last_date
+{%- endmacro %}
+
+
 {% macro funnels() -%}
     {#- The configured funnels, validated: a name, two or more distinct steps, a window. -#}
     {%- set configured = var('funnels') -%}

@@ -64,18 +64,9 @@ bounds as (
     cross join cutoff
 ),
 
--- 40,000 days (over 100 years) bound the grid; the cutoff day ends it
-day_numbers as (
-    select n from {{ generate_series(40000) }}
-),
-
+-- every day from the first to the cutoff day (macros/analytics.sql)
 calendar as (
-    select
-        cast({{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} as date)
-            as history_date
-    from bounds
-    cross join day_numbers
-    where {{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} <= bounds.last_date
+    {{ calendar_days('bounds', 'history_date') }}
 ),
 
 series as (

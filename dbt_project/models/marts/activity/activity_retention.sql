@@ -147,18 +147,9 @@ bounds as (
     cross join cutoff
 ),
 
--- 40,000 days (over 100 years) bound the calendar; the cutoff day ends it
-day_numbers as (
-    select n from {{ generate_series(40000) }}
-),
-
+-- every day from the first to the cutoff day (macros/analytics.sql)
 days as (
-    select
-        cast({{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} as date)
-            as period_start
-    from bounds
-    cross join day_numbers
-    where {{ dbt.dateadd('day', 'day_numbers.n', 'bounds.first_date') }} <= bounds.last_date
+    {{ calendar_days('bounds', 'period_start') }}
 ),
 
 periods as (
