@@ -51,6 +51,7 @@ RUN_CLOCK_COLUMNS = {
     ("audit", "rejected_rows"): ["rejected_at"],
     ("scoring", "model_metrics"): ["fitted_at"],
     ("scoring", "clv_model_parameters"): ["fitted_at"],
+    ("scoring", "model_store"): ["fitted_at"],
 }
 RTOL = 1e-9
 

@@ -132,6 +132,7 @@ METRICS = (
 )
 
 MIN_LABELLED_ROWS = 20
+FEATURE_DECIMALS = 9
 CALIBRATION_FOLDS = 3
 ISOTONIC_MIN_ROWS = 20_000
 HGB_PARAMS: dict[str, object] = {
@@ -207,7 +208,9 @@ def build_feature_matrix(features: pd.DataFrame, touchpoint_counts: pd.DataFrame
     )
     is_mobile = features["is_mobile"].astype("boolean").fillna(False)
     matrix["is_mobile"] = is_mobile.to_numpy(dtype="float64")
-    matrix = matrix[list(FEATURE_COLUMNS)].sort_index()
+    # Engines differ in the last bits of a division (avg_order_value on Spark and DuckDB), and
+    # the boosting's bin edges would turn that into different trees: 9 decimals are kept.
+    matrix = matrix[list(FEATURE_COLUMNS)].round(FEATURE_DECIMALS).sort_index()
 
     long = pd.DataFrame(
         {
