@@ -91,6 +91,7 @@ def render(scale_name: str, scale: int, figures: dict) -> str:
         ratio = f"{seconds / polars_time:.2f}x" if seconds and polars_time else ""
         lines.append(f"| {name} | {fmt_seconds(seconds)} | {ratio} |")
     lines += build_tables(build, models_total=True)
+    lines += one_day_steps(build, incremental)
     lines += [
         "",
         "## Product, repeat-purchase and activity models (issues #20, #21)",
@@ -148,6 +149,17 @@ def build_tables(build: dict, models_total: bool) -> list[str]:
     lines += ["", "## Dagster steps", "", "| step | seconds |", "|---|---|"]
     for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
         lines.append(f"| {step} | {seconds:,.1f} |")
+    return lines
+
+
+def one_day_steps(build: dict, incremental: dict) -> list[str]:
+    """Markdown: the one-day run's Dagster steps beside the full build's (the daily run scores
+    with the stored models, so its scoring steps are where the two differ most)."""
+    lines = ["", "## One-day incremental run: Dagster steps", ""]
+    lines += ["| step | seconds | full build |", "|---|---|---|"]
+    for step, seconds in sorted(incremental["steps"].items(), key=lambda kv: -kv[1]):
+        full = build["steps"].get(step)
+        lines.append(f"| {step} | {seconds:,.1f} | {fmt_seconds(full)} |")
     return lines
 
 
