@@ -14,7 +14,7 @@ Two definitions share the manifest:
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
 from orchestration.dbt_steps import column_lineage, save_parse, step_target_path
+from orchestration.partition_status import record_full_refresh_partitions
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource, environment
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
@@ -95,7 +96,19 @@ def daily_dbt_assets(
             f"Reprocessing touchpoints from {window_start} minus the lookback "
             "(dbt var incremental_lookback_days)."
         )
-    yield from _dbt_build(context, dbt, warehouse, args)
+    yield from _dbt_build(
+        context, dbt, warehouse, args, on_built=_record_days if config.full_refresh else None
+    )
+
+
+def _record_days(context: AssetExecutionContext, built: set[AssetKey]) -> None:
+    """A full refresh rebuilt every day up to the partition: say so to the instance."""
+    recorded = record_full_refresh_partitions(context, built)
+    if recorded:
+        context.log.info(
+            f"Recorded the earlier days of {len(built)} daily assets as materialized by this "
+            f"full refresh ({recorded} partition materializations)."
+        )
 
 
 @dbt_assets(
@@ -123,8 +136,10 @@ def _dbt_build(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     extra_args: list[str],
+    on_built: "Callable[[AssetExecutionContext, set[AssetKey]], None] | None" = None,
 ) -> Iterator[Any]:
     """`dbt build` of the selected models with their data tests (unit tests: ``make test``).
+    ``on_built`` is called with the assets dbt built before their materializations are stored.
 
     Every dbt step of every run passes the same vars (the warehouse's settings) and opens the
     warehouse under the same path (``snapshots.active_path``), so dbt's saved parse stays valid
@@ -153,6 +168,8 @@ def _dbt_build(
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         events = list(invocation.stream())
         save_parse(target_path, parse_cache)
+    if on_built is not None:
+        on_built(context, _built_keys(context, events))
     yield from _with_table_metadata(context, events, warehouse, column_lineage(context, invocation))
     if not invocation.is_successful():
         error = invocation.get_error() or RuntimeError("dbt build failed")
@@ -199,6 +216,10 @@ def _event_key(context: AssetExecutionContext, event: Any) -> AssetKey | None:
     return None
 
 
+def _built_keys(context: AssetExecutionContext, events: list[Any]) -> set[AssetKey]:
+    return {key for event in events if (key := _event_key(context, event)) is not None}
+
+
 PREVIEW_SCHEMA = "marts"
 PREVIEW_ROWS = 5
 
@@ -221,7 +242,7 @@ def _with_table_metadata(
     """Attach ``dagster/row_count`` (tables), ``dagster/column_schema`` and
     ``dagster/column_lineage`` to materializations, and to marts a markdown ``preview`` of their
     first rows."""
-    built = {key for event in events if (key := _event_key(context, event)) is not None}
+    built = _built_keys(context, events)
     if not built or not isinstance(warehouse, WarehouseResource):  # Spark: dbt's metadata only
         yield from events
         return

@@ -320,3 +320,28 @@ def test_the_warehouse_records_the_fingerprint_of_the_key(build):
             "select pii_hash_scheme, pii_salt_fingerprint from audit.build_info()"
         ).fetchone()
     assert (scheme, fingerprint) == ("hmac-sha256-v1", expected)
+
+
+def test_make_run_records_every_daily_partition_it_built(build):
+    """Issue #19, on this build because it is the one made as `make run` makes it (the Dagster
+    CLI, a Dagster home of its own): the full refresh of the newest partition rebuilt every day
+    before it, and the instance says so. Every daily asset's partitions up to the one built are
+    materialized in the status the UI reads (DECISIONLOG 73), and the built partition keeps
+    Dagster's own event, with the table's metadata, as the latest materialization."""
+    from dagster import AssetPartitionStatus, DagsterInstance
+
+    from orchestration.assets.dbt import daily_dbt_assets, daily_partitions
+
+    built = last_partition_key()
+    days = [day for day in daily_partitions.get_partition_keys() if day <= built]
+    assert len(days) > 600, days[:3]
+    with DagsterInstance.from_config(str(build.dagster_home)) as instance:
+        for key in daily_dbt_assets.keys:
+            status = instance.get_status_by_partition(key, days, daily_partitions)
+            missing = [
+                day for day, found in status.items() if found != AssetPartitionStatus.MATERIALIZED
+            ]
+            assert not missing, f"{key.to_user_string()}: {len(missing)} days not materialized"
+            latest = instance.get_latest_materialization_event(key).asset_materialization
+            assert latest.partition == built
+            assert "dagster/column_schema" in latest.metadata, key.to_user_string()
