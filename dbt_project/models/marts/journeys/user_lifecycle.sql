@@ -8,13 +8,18 @@
 -- Periods run from the first to the last period with activity up to the cutoff (the cutoff's
 -- own period whenever it has activity), and every period has all four statuses, zero included.
 
+-- Activity comes from the daily fact int_actor_days (one row per actor and day, incremental by
+-- actor), not from the touchpoints: an actor is active on a day as of the cutoff when the day's
+-- first touchpoint is at or before it, and a period is active when one of its days is.
+
 with
 
-touchpoints as (
+actor_days as (
     select
         actor_id,
-        occurred_at
-    from {{ ref('int_touchpoints') }}
+        activity_date,
+        first_touchpoint_at
+    from {{ ref('int_actor_days') }}
 ),
 
 cutoff as (
@@ -23,17 +28,17 @@ cutoff as (
 
 as_of_cutoff as (
     select
-        touchpoints.actor_id,
-        touchpoints.occurred_at
-    from touchpoints
+        actor_days.actor_id,
+        actor_days.activity_date
+    from actor_days
     cross join cutoff
-    where cutoff.data_cutoff_at is null or touchpoints.occurred_at <= cutoff.data_cutoff_at
+    where cutoff.data_cutoff_at is null or actor_days.first_touchpoint_at <= cutoff.data_cutoff_at
 ),
 
 activity as (
     select distinct
         'week' as period_type,
-        cast({{ dbt.date_trunc('week', 'occurred_at') }} as date) as period_start,
+        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as period_start,
         actor_id
     from as_of_cutoff
 
@@ -41,7 +46,7 @@ activity as (
 
     select distinct
         'month' as period_type,
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as period_start,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as period_start,
         actor_id
     from as_of_cutoff
 ),
