@@ -10,7 +10,9 @@ instead when:
   (orchestration/schedules.py), and anyone can add it in the Launchpad (``false`` scores with
   the stored models in any run that is not a full refresh);
 - no model is stored, the last refit had none (insufficient data, a failed fit), or it was
-  fitted by another version of the asset's code (its ``code_version``).
+  fitted by another version of the asset's code (its ``code_version``);
+- the stored model was fitted with other settings than the run's config says (the spec's
+  ``stale``: e.g. another CLV time unit).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from orchestration.run_config import full_refresh_requested
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from orchestration.assets.scoring_factory import ScoringAsset
     from orchestration.resources import WarehouseResource
     from touchpoint_alchemy.scoring import Scored
     from touchpoint_alchemy.scoring.stored import StoredModel
@@ -47,6 +50,36 @@ def refit_requested(context: AssetExecutionContext) -> tuple[bool, str]:
     if not (tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")):
         return True, "a run without a partition refits"
     return False, "a daily run scores with the stored model"
+
+
+def stored_model(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    where: tuple[str, ScoringAsset],
+    config: Any,
+    code_version: str | None,
+) -> tuple[StoredModel | None, Any]:
+    """The stored row and the loaded model the run scores with, or (None, None): it refits
+    (:func:`refit_requested`, no stored model of ``code_version``, or the spec's ``stale`` says
+    the stored model does not fit the run's config). ``where``: (scoring schema, the spec)."""
+    from touchpoint_alchemy.scoring.stored import loads
+
+    schema, spec = where
+    refit, why = refit_requested(context)
+    stored = None if refit else read_stored(warehouse, schema, spec.model or "", code_version)
+    model = loads(stored.artifact) if stored is not None else None
+    if not refit and stored is None:
+        why = "no stored model of this code version"
+    elif stored is not None and spec.stale is not None:
+        changed = spec.stale(model, config)
+        if changed:
+            stored, model, why = None, None, changed
+    context.log.info(
+        f"{spec.model}: scoring with the stored model {stored.version} ({why})"
+        if stored is not None
+        else f"{spec.model}: fitting ({why})"
+    )
+    return stored, model
 
 
 def read_stored(

@@ -1,6 +1,8 @@
 """The product recommendations asset (``scoring/product_recommendations``): its run config, fit
 and metadata, built by the scoring-asset factory like the others (listed in
-orchestration/assets/scoring.py). The model: touchpoint_alchemy.scoring.recommendations."""
+orchestration/assets/scoring.py). The model: touchpoint_alchemy.scoring.recommendations. The
+holdout evaluation runs on the refits only; what a refit stores (``scoring.model_store``) is the
+settings it evaluated (DECISIONLOG 74)."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +47,33 @@ def _fit(inputs: "dict[str, pd.DataFrame]", config: RecommendationConfig) -> "Sc
     from touchpoint_alchemy.scoring.recommendations import score_recommendations
 
     cutoff = inputs["int_data_cutoff"]["data_cutoff_at"]
+    settings = _settings(config)
     result = score_recommendations(
         inputs["int_customer_products"],
         inputs["int_users"]["user_id"],
         cutoff.iloc[0] if len(cutoff) else None,
-        _settings(config),
+        settings,
     )
-    return Scored({"product_recommendations": result.table}, metrics=result.metrics)
+    # what the daily runs keep: the settings the evaluation (the metrics) measured
+    return Scored({"product_recommendations": result.table}, result.metrics, model=settings)
+
+
+def _apply(inputs: "dict[str, pd.DataFrame]", config: RecommendationConfig, _: Any) -> "Scored":
+    """A daily run: the lists from the day's purchases (similarities included: a small part of
+    the step), without the holdout evaluation; the last refit's metrics are written again."""
+    from touchpoint_alchemy.scoring import Scored
+    from touchpoint_alchemy.scoring.recommendations import recommend_everyone
+
+    table = recommend_everyone(
+        inputs["int_customer_products"], inputs["int_users"]["user_id"], _settings(config)
+    )
+    return Scored({"product_recommendations": table})
+
+
+def _stale(evaluated: Any, config: RecommendationConfig) -> str | None:
+    from touchpoint_alchemy.scoring.recommendations import evaluation_changed
+
+    return evaluation_changed(evaluated, _settings(config))
 
 
 def _describe(scored: "Scored", config: RecommendationConfig) -> dict[str, Any]:
@@ -75,13 +97,19 @@ def _describe(scored: "Scored", config: RecommendationConfig) -> dict[str, Any]:
 
 RECOMMENDATIONS = ScoringAsset(
     name="product_recommendations",
-    modules=("touchpoint_alchemy.scoring", "touchpoint_alchemy.scoring.recommendations"),
+    modules=(
+        "touchpoint_alchemy.scoring",
+        "touchpoint_alchemy.scoring.recommendations",
+        "touchpoint_alchemy.scoring.stored",
+    ),
     inputs={
         "int_customer_products": None,
         "int_users": lambda: ["user_id"],
         "int_data_cutoff": None,
     },
     fit=_fit,
+    apply=_apply,
+    stale=_stale,
     prepare=_settings,
     describe=_describe,
     config=RecommendationConfig,
@@ -94,6 +122,7 @@ RECOMMENDATIONS = ScoringAsset(
         "intermediate.int_customer_products), bought products excluded unless repeatable, "
         "popularity for users without purchase. The holdout evaluation (hit rate, recall, "
         "catalogue coverage, against the popularity baseline) goes to "
-        f"scoring.{MODEL_METRICS_TABLE} (model 'product_recommendations')."
+        f"scoring.{MODEL_METRICS_TABLE} (model 'product_recommendations'); it runs on the "
+        "refits only, the daily runs recompute the lists and keep the last refit's evaluation."
     ),
 )

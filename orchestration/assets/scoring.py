@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetsDefinition, MetadataValue
 
+from orchestration.assets.clv import CUSTOMER_CLV
 from orchestration.assets.forecast import DEMAND_FORECAST, DemandForecastConfig
 from orchestration.assets.recommendations import RECOMMENDATIONS, RecommendationConfig
 from orchestration.assets.scoring_config import ChurnConfig, ClusterConfig, ClvConfig
@@ -113,52 +114,6 @@ def _describe_markov(scored: "Scored", config: None) -> dict[str, Any]:
         "converting_journeys": int(credits["order_id"].nunique()),
         "channel_effects": _md(table),
     }
-
-
-# --- CLV ---------------------------------------------------------------------------------------
-
-
-def _check_clv_settings(config: ClvConfig) -> None:
-    """An invalid setting fails the step before any table is read (a ValueError: not retried)."""
-    from touchpoint_alchemy.scoring.clv import ClvSettings
-
-    ClvSettings(**config.model_dump())
-
-
-def _fit_clv(inputs: "dict[str, pd.DataFrame]", config: ClvConfig) -> "Scored":
-    from touchpoint_alchemy.scoring import Scored
-    from touchpoint_alchemy.scoring.clv import ClvSettings, score_clv
-
-    result = score_clv(inputs["int_customer_purchase_days"], ClvSettings(**config.model_dump()))
-    return Scored(
-        {"customer_clv": result.scores, "clv_model_parameters": result.parameters},
-        metrics=result.metrics,
-        details={"observation_end": result.observation_end, "optimizer": result.fit.optimizer},
-    )
-
-
-def _describe_clv(scored: "Scored", config: ClvConfig) -> dict[str, Any]:
-    from touchpoint_alchemy.markdown import frame_table
-
-    metadata: dict[str, Any] = {
-        "time_unit": config.time_unit,
-        "method": config.method,
-        "observation_end": str(scored.details.get("observation_end")),
-    }
-    parameters = scored.tables.get("clv_model_parameters")
-    if parameters is not None and len(parameters):
-        columns = ["model", "parameter", "value", "log_likelihood", "converged"]
-        optimizer = scored.details["optimizer"]
-        scores = scored.tables["customer_clv"]
-        metadata["parameters"] = _md(frame_table(parameters[columns]))
-        metadata["optimizer"] = _md(
-            "\n".join(f"- {model}: {text}" for model, text in optimizer.items()) or "(MCMC)"
-        )
-        metadata["total_clv_12m"] = MetadataValue.float(float(scores["clv_12m"].sum()))
-        metadata["clv_12m_distribution"] = _histogram(
-            scores["clv_12m"], "clv_12m", "CLV distribution"
-        )
-    return metadata
 
 
 # --- churn -------------------------------------------------------------------------------------
@@ -297,29 +252,7 @@ SCORING_SPECS = [
             "scoring.markov_channel_effects."
         ),
     ),
-    ScoringAsset(
-        name="customer_clv",
-        modules=(
-            "touchpoint_alchemy.scoring",
-            "touchpoint_alchemy.scoring.clv",
-            "touchpoint_alchemy.scoring.clv_fit",
-        ),
-        inputs={"int_customer_purchase_days": None},
-        fit=_fit_clv,
-        prepare=_check_clv_settings,
-        describe=_describe_clv,
-        config=ClvConfig,
-        model="clv",
-        unfitted_n=lambda inputs: int(inputs["int_customer_purchase_days"]["user_id"].nunique()),
-        kinds=frozenset({"python", "pymc", "duckdb"}),
-        description=(
-            "Customer lifetime value per customer: BG/NBD (purchase occasions, p_alive) and "
-            "Gamma-Gamma (spend) fitted with pymc-marketing on "
-            "intermediate.int_customer_purchase_days, observed up to the data cutoff. clv_12m is "
-            "discounted monthly. Also writes scoring.clv_model_parameters and the holdout "
-            f"validation to scoring.{MODEL_METRICS_TABLE} (model 'clv')."
-        ),
-    ),
+    CUSTOMER_CLV,
     ScoringAsset(
         name="customer_churn",
         modules=(

@@ -50,12 +50,7 @@ from orchestration.assets.dbt import (
     source_column_types,
     source_tables,
 )
-from orchestration.assets.model_store import (
-    keep_model,
-    read_stored,
-    refit_requested,
-    store_table,
-)
+from orchestration.assets.model_store import keep_model, store_table, stored_model
 from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
@@ -215,6 +210,8 @@ class ScoringAsset:
     #: runs score this way (orchestration/assets/model_store.py); None: refit every run. A fit
     #: returns the model to store as ``Scored.model``.
     apply: "Callable[[dict[str, pd.DataFrame], Any, Any], Scored] | None" = None
+    #: (the stored model, config) -> why it cannot score with this config (a refit), or None
+    stale: "Callable[[Any, Any], str | None] | None" = None
     #: the asset's own metadata from the fit's result and the config (scores may be empty)
     describe: "Callable[[Scored, Any], dict[str, Any]]" = field(default=lambda scored, config: {})
 
@@ -238,7 +235,6 @@ def _materialize(
     if spec.prepare is not None:
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
-    from touchpoint_alchemy.scoring.stored import loads
 
     fitted_at = _now()
     cutoff = _data_cutoff(warehouse) if spec.model else None
@@ -249,20 +245,14 @@ def _materialize(
         for model, columns in spec.inputs.items()
     }
     schema_name = SCORING_KEYS[spec.name].path[-2]
-    stored = None
-    if spec.apply is not None:
-        refit, why = refit_requested(context)
-        stored = None if refit else read_stored(warehouse, schema_name, spec.model, version)
-        if not refit and stored is None:
-            why = "no stored model of this code version"
-        context.log.info(
-            f"{spec.model}: scoring with the stored model {stored.version} ({why})"
-            if stored is not None
-            else f"{spec.model}: fitting ({why})"
-        )
+    stored, model = (
+        stored_model(context, warehouse, (schema_name, spec), config, version)
+        if spec.apply is not None
+        else (None, None)
+    )
     try:
-        if stored is not None:
-            scored = spec.apply(inputs, config, loads(stored.artifact))
+        if stored is not None and spec.apply is not None:
+            scored = spec.apply(inputs, config, model)
         else:
             scored = spec.fit(inputs, config)
     except ModelNotFitted as error:

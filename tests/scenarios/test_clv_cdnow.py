@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import hyp2f1
 
 from builds import DATA_DIR, Warehouse, built
-from clv_reference import write_contract_files
+from clv_reference import conditional_expected_purchases, write_contract_files
 
 CDNOW = DATA_DIR / "cdnow"
 PUBLISHED_BG_NBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -53,20 +52,6 @@ def parameters(warehouse: Warehouse, model: str) -> dict[str, float]:
         f"select parameter, value from scoring.clv_model_parameters where model = '{model}'"
     )
     return dict(zip(rows["parameter"], rows["value"], strict=True))
-
-
-def conditional_expected_purchases(t, x, t_x, big_t, r, alpha, a, b):
-    """E[Y(t) | x, t_x, T] of BG/NBD (Fader, Hardie & Lee 2005, equation 10)."""
-    x, t_x, big_t = (np.asarray(v, float) for v in (x, t_x, big_t))
-    head = (a + b + x - 1) / (a - 1)
-    z = t / (alpha + big_t + t)
-    tail = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
-        r + x, b + x, a + b + x - 1, z
-    )
-    alive = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-12)) * (
-        (alpha + big_t) / (alpha + t_x)
-    ) ** (r + x)
-    return head * tail / alive
 
 
 def test_rfm_summary_equals_the_published_summary(cdnow_warehouse):

@@ -1,10 +1,12 @@
 """The daily runs score with the model the last refit stored; a refit replaces it
-(orchestration/assets/model_store.py, DECISIONLOG 72).
+(orchestration/assets/model_store.py, DECISIONLOG 72 and 75).
 
 On a copy of the demo build, a scoring step runs again: once as a daily run does (tag
 ``touchpoint/refit=false``: the stored model scores), once with a refit, once after the stored
 model's code version changed. On the same data the stored model and a refit give the same scores,
-so only the stored row and the model_version metric tell them apart."""
+so only the stored row and the model_version metric tell them apart. On changed data a daily run
+scores CLV from the stored parameters (checked against the closed form) and recomputes the
+product recommendations, keeping the last refit's holdout evaluation."""
 
 from __future__ import annotations
 
@@ -12,16 +14,23 @@ import shutil
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 
 from touchpoint_alchemy.settings import Settings
+
+from clv_reference import conditional_expected_purchases
 
 PUBLISH = dg.AssetKey(["warehouse", "published_snapshot"])
 #: model -> its asset's own table (the asset key's name) and the tables its scores are in
 MODELS = {
     "churn": ("customer_churn", ("customer_churn",)),
     "clusters": ("customer_clusters", ("customer_clusters", "cluster_profiles")),
+    "clv": ("customer_clv", ("customer_clv", "clv_model_parameters")),
+    "product_recommendations": ("product_recommendations", ("product_recommendations",)),
 }
+#: the tables' columns of the fit's wall-clock time, compared apart
+FIT_TIME = {"clv_model_parameters": "fitted_at"}
 
 
 def _run(warehouse, path, model: str, refit: str) -> dg.ExecuteInProcessResult:
@@ -48,7 +57,11 @@ def _state(path, model: str):
             [model],
         ).fetchall()
         scores = {
-            table: con.execute(f"select * from scoring.{table} order by all").df()
+            table: con.execute(
+                f"select * exclude ({FIT_TIME[table]}) from scoring.{table} order by all"
+                if table in FIT_TIME
+                else f"select * from scoring.{table} order by all"
+            ).df()
             for table in MODELS[model][1]
         }
         metrics = con.execute(
@@ -95,6 +108,11 @@ def test_a_daily_run_scores_with_the_stored_model_and_a_refit_replaces_it(
     assert daily_fit_rows.reset_index(drop=True).equals(fit_rows)
     version = daily_metrics.set_index("metric").loc["model_version", "detail"]
     assert "stored model, not refitted" in version
+    if model == "clv":
+        # the parameters still name the fit they come from; the CLV fit's own reproducibility
+        # is test_scoring_leakage's (two builds): no refit here, it costs 10 s
+        assert _fit_times(path) == {stored[1]}
+        return
 
     _run(demo_warehouse, path, model, refit="true")
     (after_refit,), refit_scores, refit_metrics = _state(path, model)
@@ -117,3 +135,87 @@ def test_a_model_stored_by_other_code_is_refitted_even_on_a_daily_run(demo_wareh
         if event.asset_key == dg.AssetKey(["scoring", "model_store"])
     ]
     assert stored, "the refit did not report scoring/model_store"
+
+
+def _fit_times(path) -> set:
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("select fitted_at from scoring.clv_model_parameters").fetchall()
+    return {t for (t,) in rows}
+
+
+def _daily_run_on_changed_data(demo_warehouse, tmp_path, model: str, change: str):
+    """A copy of the demo build whose scoring input ``change`` (SQL) altered, then a daily run."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse.path, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute(change)
+    _run(demo_warehouse, path, model, refit="false")
+    return path
+
+
+def test_a_daily_run_scores_clv_from_the_stored_parameters(demo_warehouse, demo_states, tmp_path):
+    """The last 30 days of purchases removed: the stored parameters score the customers as they
+    now are (the closed form, recomputed here), the fit's parameter rows and metrics stay."""
+    (stored,), scores, metrics = demo_states["clv"]
+    path = _daily_run_on_changed_data(
+        demo_warehouse,
+        tmp_path,
+        "clv",
+        "delete from intermediate.int_customer_purchase_days "
+        "where purchase_date > (select max(purchase_date) - 30 "
+        "from intermediate.int_customer_purchase_days)",
+    )
+    (after,), daily, daily_metrics = _state(path, "clv")
+    assert after == stored
+    assert daily["clv_model_parameters"].equals(scores["clv_model_parameters"])
+    assert _fit_times(path) == {stored[1]}
+    same = daily_metrics["metric"] != "model_version"
+    assert (
+        daily_metrics[same]
+        .reset_index(drop=True)
+        .equals(metrics[metrics["metric"] != "model_version"].reset_index(drop=True))
+    )
+    clv = daily["customer_clv"]
+    assert len(clv) < len(scores["customer_clv"])  # customers of the last 30 days only: gone
+    bg = scores["clv_model_parameters"].query("model == 'bg_nbd'")
+    bg = dict(zip(bg["parameter"], bg["value"], strict=True))
+    x, t_x, big_t = (clv[c].to_numpy(float) for c in ("frequency", "recency", "t"))
+    r, alpha, a, b = bg["r"], bg["alpha"], bg["a"], bg["b"]
+    with np.errstate(divide="ignore"):
+        odds = (a / np.maximum(b + x - 1, 1e-12)) * ((alpha + big_t) / (alpha + t_x)) ** (r + x)
+    np.testing.assert_allclose(clv["p_alive"], 1 / (1 + (x > 0) * odds), rtol=1e-9)
+    expected = conditional_expected_purchases(365 / 7, x, t_x, big_t, **bg)
+    np.testing.assert_allclose(clv["expected_purchases_365d"], expected, rtol=1e-9)
+
+
+def test_a_daily_run_recomputes_the_recommendations_without_evaluating(
+    demo_warehouse, demo_states, tmp_path
+):
+    """Half the customers' purchases removed: the lists are the day's, the metrics the stored
+    evaluation's (an evaluation of the day's data would differ)."""
+    from touchpoint_alchemy.scoring.recommendations import (
+        RecommendationSettings,
+        evaluate,
+        recommend_everyone,
+    )
+
+    (stored,), _, metrics = demo_states["product_recommendations"]
+    path = _daily_run_on_changed_data(
+        demo_warehouse,
+        tmp_path,
+        "product_recommendations",
+        "delete from intermediate.int_customer_products where hash(user_id) % 2 = 0",
+    )
+    (after,), daily, daily_metrics = _state(path, "product_recommendations")
+    assert after == stored
+    with duckdb.connect(str(path), read_only=True) as con:
+        products = con.execute("select * from intermediate.int_customer_products").df()
+        users = con.execute("select user_id from intermediate.int_users").df()["user_id"]
+        cutoff = con.execute("select data_cutoff_at from intermediate.int_data_cutoff").fetchone()
+    lists = recommend_everyone(products, users, RecommendationSettings())
+    lists = lists.sort_values(list(lists.columns)).reset_index(drop=True)
+    assert daily["product_recommendations"].equals(lists)
+    kept = daily_metrics[daily_metrics["metric"] != "model_version"].reset_index(drop=True)
+    assert kept.equals(metrics[metrics["metric"] != "model_version"].reset_index(drop=True))
+    today = evaluate(products, cutoff[0])
+    assert today["hit_rate_at_10"].value != kept.set_index("metric").loc["hit_rate_at_10", "value"]

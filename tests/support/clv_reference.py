@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import gammaln
+from scipy.special import gammaln, hyp2f1
 
 #: the raw files other than orders and users, header only
 EMPTY_FILES = {
@@ -142,3 +142,17 @@ def bg_nbd_mle(summary: pd.DataFrame) -> dict[str, float]:
 
 def gamma_gamma_mle(summary: pd.DataFrame) -> dict[str, float]:
     return _maximise(gamma_gamma_log_likelihood, ("p", "q", "v"), summary)
+
+
+def conditional_expected_purchases(t, x, t_x, big_t, r, alpha, a, b):
+    """E[Y(t) | x, t_x, T] of BG/NBD (Fader, Hardie & Lee 2005, equation 10)."""
+    x, t_x, big_t = (np.asarray(v, float) for v in (x, t_x, big_t))
+    head = (a + b + x - 1) / (a - 1)
+    z = t / (alpha + big_t + t)
+    tail = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
+        r + x, b + x, a + b + x - 1, z
+    )
+    alive = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-12)) * (
+        (alpha + big_t) / (alpha + t_x)
+    ) ** (r + x)
+    return head * tail / alive

@@ -35,9 +35,12 @@ parameters, ``SHAPE_PARAMETER_RANGE``. DECISIONLOG.md, 43 to 45.
 ``clv_12m`` is the expected spend times the BG/NBD expected purchases in each of the next 12
 months, each month discounted by ``(1 + monthly_discount_rate) ** month``.
 
-The fitting and the convergence checks are in :mod:`touchpoint_alchemy.scoring.clv_fit`;
-this module computes what the asset writes from a fit. pymc-marketing is imported inside the
-functions: importing it takes about 10 seconds.
+The fitting and the convergence checks are in :mod:`touchpoint_alchemy.scoring.clv_fit`, the
+scores from the fitted parameters (closed form, no pymc) in
+:mod:`touchpoint_alchemy.scoring.clv_score`; this module computes what the asset writes from a
+fit (:func:`score_clv`) or from the parameters a refit stored (:func:`apply_clv`, the daily
+runs, DECISIONLOG 74). pymc-marketing is imported inside the functions: importing it takes
+about 4 seconds.
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ from touchpoint_alchemy.scoring import (
     NOT_CONVERGED_SUFFIX,
     InsufficientDataError,
     Metric,
-    ModelFitError,
     ModelNotFitted,
 )
 from touchpoint_alchemy.scoring.clv_fit import (
@@ -78,8 +80,13 @@ from touchpoint_alchemy.scoring.clv_fit import (
     model_frame,
     spending_repeat_customers,
 )
+from touchpoint_alchemy.scoring.clv_score import (
+    CUSTOMER_CLV_COLUMNS,
+    ClvModel,
+    score_customers,
+)
 
-#: the fitting code's names, importable from here as before the split (clv_fit.py)
+#: the fitting and scoring code's names, importable from here as before the split (clv_fit.py)
 __all__ = [
     "BG_NBD_PARAMETERS",
     "CUSTOMER_CLV_COLUMNS",
@@ -89,15 +96,17 @@ __all__ = [
     "PARAMETER_COLUMNS",
     "SHAPE_PARAMETERS",
     "SHAPE_PARAMETER_RANGE",
-    "TIME_UNIT_CODES",
     "TIME_UNIT_DAYS",
     "ClvFit",
+    "ClvModel",
     "ClvResult",
     "ClvSettings",
     "Method",
     "RecordingOptimizer",
     "TimeUnit",
+    "apply_clv",
     "bg_nbd_log_likelihood",
+    "clv_model",
     "convergence_problem",
     "fit_clv",
     "fit_metrics",
@@ -110,29 +119,14 @@ __all__ = [
     "spending_repeat_customers",
 ]
 
-#: pymc-marketing's code for each time unit (expected_customer_lifetime_value)
-TIME_UNIT_CODES = {"day": "D", "week": "W", "month": "M"}
 
-CUSTOMER_CLV_COLUMNS = (
-    "user_id",
-    "frequency",
-    "recency",
-    "t",
-    "monetary_value",
-    "p_alive",
-    "expected_purchases_90d",
-    "expected_purchases_365d",
-    "expected_avg_order_value",
-    "clv_12m",
-    "clv_12m_lower",
-    "clv_12m_upper",
-)
 PARAMETER_COLUMNS = ("model", "parameter", "value", "log_likelihood", "n_customers", "converged")
 
 
 @dataclass
 class ClvResult:
-    """What the CLV asset writes: the scores, the parameters and the model metrics."""
+    """What the CLV asset writes: the scores, the parameters and the model metrics (a daily
+    run's: none, the stored fit's are written again), and the model that scored."""
 
     #: CUSTOMER_CLV_COLUMNS
     scores: pd.DataFrame
@@ -140,7 +134,7 @@ class ClvResult:
     parameters: pd.DataFrame
     metrics: dict[str, Metric]
     observation_end: date
-    fit: ClvFit
+    model: ClvModel
 
 
 def rfm_summary(
@@ -186,65 +180,15 @@ def _per_customer(values: Any) -> np.ndarray:
     return np.asarray(values.mean(dim=("chain", "draw")).values, dtype=float)
 
 
-def score_customers(
-    fit: ClvFit, summary: pd.DataFrame, settings: ClvSettings | None = None
-) -> pd.DataFrame:
-    """The ``scoring.customer_clv`` rows: the summary plus p_alive, expected purchases,
-    expected average order value and the discounted 12-month CLV.
-
-    The expected order value comes from Gamma-Gamma for the customers it was fitted on; every
-    other customer (no repeat purchase, or a mean repeat spend <= 0) gets the population mean
-    p*v/(q-1), which is what the model's formula gives for a customer with no repeat spend:
-    they are passed to it with frequency 0."""
-    import warnings
-
-    from pymc_marketing.clv.utils import customer_lifetime_value
-
-    settings = settings or ClvSettings()
-    data = model_frame(summary)
-    unit = settings.unit_days
-    bg, gg = fit.transaction_model, fit.spend_model
-    spending = spending_repeat_customers(summary).to_numpy()
-    spend_data = data.assign(
-        frequency=np.where(spending, data["frequency"], 0),
-        monetary_value=np.where(spending, data["monetary_value"], 0.0),
+def clv_model(fit: ClvFit, settings: ClvSettings) -> ClvModel:
+    """What a refit stores for the daily runs (``Scored.model``): the parameters' draws, the
+    parameter rows and the optimizer's reports of ``fit``."""
+    return ClvModel(
+        settings=settings,
+        draws=dict(fit.draws),
+        parameters=parameter_rows(fit).to_dict("records"),
+        optimizer=dict(fit.optimizer),
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        p_alive = _per_customer(bg.expected_probability_alive(data=data))
-        purchases_90 = _per_customer(bg.expected_purchases(data=data, future_t=90 / unit))
-        purchases_365 = _per_customer(bg.expected_purchases(data=data, future_t=365 / unit))
-        spend = _per_customer(gg.expected_customer_spend(data=spend_data))
-        clv = customer_lifetime_value(
-            transaction_model=bg,
-            data=data.assign(future_spend=spend),
-            future_t=12,
-            discount_rate=settings.monthly_discount_rate,
-            time_unit=TIME_UNIT_CODES[settings.time_unit],
-        )
-    result = summary[["user_id", "frequency", "recency", "t", "monetary_value"]].copy()
-    result["p_alive"] = p_alive
-    result["expected_purchases_90d"] = purchases_90
-    result["expected_purchases_365d"] = purchases_365
-    result["expected_avg_order_value"] = spend
-    result["clv_12m"] = _per_customer(clv)
-    if fit.method == "mcmc":
-        stacked = clv.stack(sample=("chain", "draw"))
-        result["clv_12m_lower"] = np.asarray(stacked.quantile(0.05, dim="sample").values, float)
-        result["clv_12m_upper"] = np.asarray(stacked.quantile(0.95, dim="sample").values, float)
-    else:
-        result["clv_12m_lower"] = np.nan
-        result["clv_12m_upper"] = np.nan
-    scored = ["p_alive", "expected_purchases_90d", "expected_purchases_365d"]
-    scored += ["expected_avg_order_value", "clv_12m"]
-    broken = {c: int((~np.isfinite(result[c])).sum()) for c in scored}
-    broken = {column: count for column, count in broken.items() if count}
-    if broken:
-        raise ModelFitError(
-            "the fitted models give non-finite scores: "
-            + ", ".join(f"{column} for {count} customers" for column, count in broken.items())
-        )
-    return result[list(CUSTOMER_CLV_COLUMNS)].reset_index(drop=True)
 
 
 def parameter_rows(fit: ClvFit) -> pd.DataFrame:
@@ -347,20 +291,28 @@ def holdout_validation(
     return metrics
 
 
+def _summary(purchase_days: pd.DataFrame, settings: ClvSettings) -> tuple[date, pd.DataFrame]:
+    """The observation end (the data cutoff's day) and the RFM summary of ``purchase_days``."""
+    if purchase_days.empty:
+        raise InsufficientDataError("no purchases up to the data cutoff")
+    observation_end = pd.Timestamp(purchase_days["observation_end_date"].iloc[0]).date()
+    summary = rfm_summary(purchase_days, observation_end, time_unit=settings.time_unit)
+    return observation_end, summary
+
+
 def score_clv(purchase_days: pd.DataFrame, settings: ClvSettings | None = None) -> ClvResult:
     """Everything the CLV asset writes, from ``intermediate.int_customer_purchase_days`` rows
-    (user_id, purchase_date, revenue, observation_end_date).
+    (user_id, purchase_date, revenue, observation_end_date): the fit, its scores, its metrics
+    and the holdout validation.
 
     Raises InsufficientDataError or ModelFitError when the models cannot be fitted. A holdout
     fit that cannot be made does not stop the scores: it is recorded as ``holdout_not_fitted``.
     """
     settings = settings or ClvSettings()
-    if purchase_days.empty:
-        raise InsufficientDataError("no purchases up to the data cutoff")
-    observation_end = pd.Timestamp(purchase_days["observation_end_date"].iloc[0]).date()
-    summary = rfm_summary(purchase_days, observation_end, time_unit=settings.time_unit)
+    observation_end, summary = _summary(purchase_days, settings)
     fit = fit_clv(summary, settings)
-    scores = score_customers(fit, summary, settings)
+    model = clv_model(fit, settings)
+    scores = score_customers(model, summary, settings)
     metrics = fit_metrics(fit)
     try:
         metrics.update(holdout_validation(purchase_days, observation_end, settings))
@@ -371,5 +323,22 @@ def score_clv(purchase_days: pd.DataFrame, settings: ClvSettings | None = None) 
         parameters=parameter_rows(fit),
         metrics=metrics,
         observation_end=observation_end,
-        fit=fit,
+        model=model,
+    )
+
+
+def apply_clv(
+    purchase_days: pd.DataFrame, model: ClvModel, settings: ClvSettings | None = None
+) -> ClvResult:
+    """The daily run's :func:`score_clv`: every customer of ``purchase_days`` scored with the
+    parameters of a stored fit (``model``, from ``score_clv(...).model``), without fitting and
+    without importing pymc; the parameter rows are the fit's."""
+    settings = settings or model.settings
+    observation_end, summary = _summary(purchase_days, settings)
+    return ClvResult(
+        scores=score_customers(model, summary, settings),
+        parameters=model.parameter_frame(),
+        metrics={},
+        observation_end=observation_end,
+        model=model,
     )

@@ -81,6 +81,8 @@ class ClvFit:
     optimizer: dict[str, str] = field(default_factory=dict)
     #: user_ids of the repeat customers left out of the Gamma-Gamma fit (mean repeat spend <= 0)
     excluded_from_spend: tuple[str, ...] = ()
+    #: parameter -> its posterior draws, chains one after the other (MAP: the point)
+    draws: dict[str, np.ndarray] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -300,4 +302,9 @@ def fit_clv(summary: pd.DataFrame, settings: ClvSettings | None = None) -> ClvFi
             if optimizer is not None
         },
         excluded_from_spend=tuple(data.loc[repeat & ~spending, "customer_id"].astype(str)),
+        draws={
+            name: np.asarray(model.fit_result[name].values, dtype=float).reshape(-1)
+            for model, names in ((transactions, BG_NBD_PARAMETERS), (spend, GAMMA_GAMMA_PARAMETERS))
+            for name in names
+        },
     )

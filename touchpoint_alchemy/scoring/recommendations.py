@@ -14,8 +14,10 @@ with a positive score by score (ties: product_id), then, to fill the list, by po
 a popularity row has ``because_of_product_id`` null and, as score, the share of customers who
 bought the product.
 
-:func:`evaluate` measures the method on a holdout (DECISIONLOG.md, 62). No Dagster, no database;
-scipy and pandas are imported inside the functions.
+:func:`evaluate` measures the method on a holdout (DECISIONLOG.md, 62); only the refits evaluate,
+the daily runs recompute the lists from the day's purchases (:func:`recommend_everyone`) and
+keep the last refit's evaluation (DECISIONLOG 74). No Dagster, no database; scipy and pandas are
+imported inside the functions.
 """
 
 from __future__ import annotations
@@ -257,6 +259,30 @@ def evaluate(
     return metrics
 
 
+def recommend_everyone(
+    customer_products: pd.DataFrame, users: Iterable[str], settings: RecommendationSettings
+) -> pd.DataFrame:
+    """The recommendations of every user in ``users`` and every customer, from
+    ``customer_products`` (user_id, product_id: purchases up to the data cutoff). The daily runs
+    compute them this way, without the evaluation (DECISIONLOG 74)."""
+    if customer_products.empty:
+        raise InsufficientDataError("product_recommendations: no purchase with a product")
+    pairs = customer_products[["user_id", "product_id"]]
+    everyone = set(users) | set(pairs["user_id"])
+    return recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
+
+
+def evaluation_changed(
+    evaluated: RecommendationSettings, settings: RecommendationSettings
+) -> str | None:
+    """Why the evaluation made with ``evaluated`` does not describe ``settings`` (another
+    holdout or other repeatable products), or None (the list length is not evaluated)."""
+    measured = (evaluated.holdout_days, evaluated.repeatable)
+    if measured == (settings.holdout_days, settings.repeatable):
+        return None
+    return "the stored evaluation has another holdout_days or other repeatable products"
+
+
 def score_recommendations(
     customer_products: pd.DataFrame,
     users: Iterable[str],
@@ -265,12 +291,8 @@ def score_recommendations(
 ) -> Recommendations:
     """Recommendations of every user in ``users`` (and every customer) from
     ``customer_products`` (user_id, product_id, first_purchased_at: purchases up to the data
-    ``cutoff``), and the holdout evaluation."""
+    ``cutoff``), and the holdout evaluation (the refits only)."""
     settings = settings or RecommendationSettings()
-    if customer_products.empty:
-        raise InsufficientDataError("product_recommendations: no purchase with a product")
-    pairs = customer_products[["user_id", "product_id"]]
-    everyone = set(users) | set(pairs["user_id"])
-    table = recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
+    table = recommend_everyone(customer_products, users, settings)
     metrics = evaluate(customer_products, cutoff, settings.holdout_days, settings.repeatable)
     return Recommendations(table=table, metrics=metrics)
