@@ -1,4 +1,4 @@
-"""Seconds of scoring steps refitting against scoring with the stored model (DECISIONLOG 72, 75).
+"""Seconds of scoring steps refitting against scoring with the stored model (DECISIONLOG 72, 74).
 
 ``python -m bench.scoring_modes [--warehouse data/warehouse.duckdb] [--runs 3] asset...``
 (the raw files: ``RAW_DATA_DIR``, the demo data by default)

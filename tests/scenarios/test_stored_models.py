@@ -1,5 +1,5 @@
 """The daily runs score with the model the last refit stored; a refit replaces it
-(orchestration/assets/model_store.py, DECISIONLOG 72 and 75).
+(orchestration/assets/model_store.py, DECISIONLOG 72 and 74).
 
 On a copy of the demo build, a scoring step runs again: once as a daily run does (tag
 ``touchpoint/refit=false``: the stored model scores), once with a refit, once after the stored

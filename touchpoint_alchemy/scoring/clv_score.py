@@ -2,7 +2,7 @@
 
 Every run scores the customers this way: the refit right after fitting BG/NBD and Gamma-Gamma
 with pymc-marketing (:mod:`touchpoint_alchemy.scoring.clv_fit`), the daily runs from the
-parameters the last refit stored (``scoring.model_store``, DECISIONLOG 72 and 75), so a daily
+parameters the last refit stored (``scoring.model_store``, DECISIONLOG 72 and 74), so a daily
 run never imports pymc (about 4 seconds) and scores exactly as the refit did on the same data.
 
 The expressions are pymc-marketing's (1.3), evaluated on every posterior draw of the parameters
