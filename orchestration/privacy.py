@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -37,8 +38,8 @@ from orchestration.assets.model_store import REFIT_TAG
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from orchestration.run_config import full_refresh_requested
-from touchpoint_alchemy import labels, pii_key, pii_scope
-from touchpoint_alchemy.pii_scan import scan, scan_for_pii
+from touchpoint_alchemy import catalog, labels, pii_key, pii_scope
+from touchpoint_alchemy.pii_scan import FULL, scan, scan_for_pii
 
 #: the scan is library code (touchpoint_alchemy.pii_scan); importable from here as before
 __all__ = [
@@ -161,6 +162,17 @@ def scan_since(tags: Mapping[str, str], run_config: Mapping[str, Any] | None) ->
     return pii_scope.window_since(first_day[:10], labels.incremental_lookback_days())
 
 
+def _built_before_this_run(warehouse: WarehouseResource, tables: set[tuple[str, str]]) -> bool:
+    """Whether the published warehouse this run started from holds every table of ``tables``
+    (as dbt's ``is_incremental()`` asks: otherwise the daily models were built in full)."""
+    published = warehouse.published_path
+    if warehouse.working_path is None or not published.exists():
+        return False
+    with duckdb.connect(str(published), read_only=True) as con:
+        found = {(schema, table) for schema, table, _ in catalog.tables(con)}
+    return tables <= found
+
+
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:
     """The ``no_raw_pii`` check, on the staged users (the file that carries PII); it runs after
     every asset of ``wait_for``, so it scans the finished warehouse."""
@@ -191,6 +203,10 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
     ) -> AssetCheckResult:
         since = scan_since(context.run.tags, context.run.run_config)
         scope = pii_scope.daily_scope(_manifest(), since)
+        if scope.row_filters and not _built_before_this_run(warehouse, set(scope.row_filters)):
+            # a first build (no published warehouse, or one without the windowed tables): the
+            # incremental models were built from all history, so every row is new
+            scope = FULL
         with warehouse.get_connection() as con:
             result = scan(con, warehouse.raw_path, exact_only=exact_only_columns(), scope=scope)
         findings = result.findings

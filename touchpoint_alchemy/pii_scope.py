@@ -126,7 +126,9 @@ def lineage_violations(
 
     ``lineage``: unique id -> column -> upstream (unique id, column), as
     :func:`touchpoint_alchemy.lineage.column_lineage` returns it. An ephemeral model without
-    lineage of its own counts as computed from every column of its parents."""
+    lineage of its own (it is no Dagster asset, so a build's metadata has none) counts as
+    computed from every text column of its parents (their declared columns when they are
+    ephemeral too)."""
     nodes = {**manifest["nodes"], **manifest["sources"]}
     allowed = allowed_raw_columns(manifest)
     memo: dict[tuple[str, str], set[str]] = {}
@@ -151,7 +153,9 @@ def lineage_violations(
                 found |= problems(parent, name)
         elif _is_ephemeral(node) and uid not in lineage:
             for parent in node.get("depends_on", {}).get("nodes", []):
-                for name in (nodes.get(parent) or {}).get("columns") or {}:
+                parent_node = nodes.get(parent) or {}
+                names = text_columns.get(relation(parent_node)) if parent_node else None
+                for name in names if names is not None else parent_node.get("columns") or {}:
                     found |= problems(parent, name)
         else:
             found.add(f"no column lineage for {'.'.join(relation(node))}.{key[1]}")
