@@ -125,7 +125,7 @@ def check_salt_rotation(
 #: the dbt tag of the model the no_raw_pii check sits on (the staged file that carries PII)
 PII_TAG = "pii"
 #: a column's ``meta.pii_scan`` value for machine-written text scanned for raw values only
-EXACT_ONLY = "exact_only"
+EXACT_ONLY = pii_scope.EXACT_ONLY
 
 
 def _manifest() -> dict[str, Any]:
@@ -140,15 +140,7 @@ def _manifest() -> dict[str, Any]:
 def exact_only_columns() -> set[tuple[str, str, str]]:
     """(schema, table, column) of every source and model column the dbt project declares
     ``meta: {pii_scan: exact_only}`` (file paths and run ids of the ledger of raw parts)."""
-    manifest = _manifest()
-    nodes = [*manifest["sources"].values(), *manifest["nodes"].values()]
-    return {
-        (node["schema"], node.get("alias") or node.get("identifier") or node["name"], name)
-        for node in nodes
-        for name, column in (node.get("columns") or {}).items()
-        if (column.get("meta") or column.get("config", {}).get("meta") or {}).get("pii_scan")
-        == EXACT_ONLY
-    }
+    return pii_scope.exact_only_columns(_manifest())
 
 
 def scan_since(tags: Mapping[str, str], run_config: Mapping[str, Any] | None) -> date | None:

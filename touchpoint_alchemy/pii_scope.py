@@ -42,6 +42,9 @@ WINDOW_META = "pii_scan_window"
 #: derived table
 LINEAGE_META = "pii_lineage"
 ALLOWED = "allowed"
+#: a column's ``meta`` key, and its value, for machine-written text searched for raw values only
+SCAN_META = "pii_scan"
+EXACT_ONLY = "exact_only"
 #: the dbt source of the raw files
 RAW_SOURCE = "raw"
 
@@ -102,6 +105,18 @@ def daily_scope(manifest: Mapping[str, Any], since: date | None) -> ScanScope:
     return ScanScope(
         name=f"rows written since {since}", skip=skip, row_filters=window_filters(manifest, since)
     )
+
+
+def exact_only_columns(manifest: Mapping[str, Any]) -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every source and model column declared
+    ``meta: {pii_scan: exact_only}`` (machine-written text: file paths, run ids, base64)."""
+    nodes = [*manifest["sources"].values(), *manifest["nodes"].values()]
+    return {
+        (*relation(node), name)
+        for node in nodes
+        for name, column in (node.get("columns") or {}).items()
+        if _meta(column).get(SCAN_META) == EXACT_ONLY
+    }
 
 
 def allowed_raw_columns(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -168,3 +183,39 @@ def lineage_violations(
             for problem in sorted(problems(uid, column)):
                 violations.append(f"{'.'.join(relation(node))}.{column}: from {problem}")
     return violations
+
+
+def _measure(argv: list[str] | None = None) -> None:
+    """``python -m touchpoint_alchemy.pii_scope WAREHOUSE RAW_DIR DAY``: the seconds, rows and
+    tables of the full scan and of a daily run's scan for partition DAY (read-only)."""
+    import argparse
+    import json
+    import time
+    from pathlib import Path
+
+    import duckdb
+
+    from touchpoint_alchemy import labels
+    from touchpoint_alchemy.pii_scan import scan
+    from touchpoint_alchemy.settings import DBT_PROJECT_DIR
+
+    parser = argparse.ArgumentParser(description=_measure.__doc__)
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("raw_dir", type=Path)
+    parser.add_argument("day", help="the daily partition, YYYY-MM-DD")
+    args = parser.parse_args(argv)
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    since = window_since(args.day, labels.incremental_lookback_days())
+    with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        for scope in (FULL, daily_scope(manifest, since)):
+            started = time.perf_counter()
+            result = scan(con, args.raw_dir, exact_only_columns(manifest), scope=scope)
+            seconds = time.perf_counter() - started
+            print(
+                f"{scope.name}: {seconds:.2f} s, {result.rows:,} rows, {result.tables} tables "
+                f"({len(result.skipped)} left to lineage), {len(result.findings)} finding(s)"
+            )
+
+
+if __name__ == "__main__":
+    _measure()
