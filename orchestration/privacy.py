@@ -160,8 +160,11 @@ def _built_before_this_run(warehouse: WarehouseResource, tables: set[tuple[str, 
     published = warehouse.published_path
     if warehouse.working_path is None or not published.exists():
         return False
-    with duckdb.connect(str(published), read_only=True) as con:
-        found = {(schema, table) for schema, table, _ in catalog.tables(con)}
+    try:
+        with duckdb.connect(str(published), read_only=True) as con:
+            found = {(schema, table) for schema, table, _ in catalog.tables(con)}
+    except duckdb.Error:  # cannot tell (held by another writer): scan everything
+        return False
     return tables <= found
 
 
