@@ -1,10 +1,14 @@
 """Privacy: the ``no_raw_pii`` asset check and the guards of the PII hash salt.
 
-``no_raw_pii`` runs :func:`touchpoint_alchemy.pii_scan.scan_for_pii` (what it looks for is
-described there) after every build: no table in any schema holds a raw e-mail address or phone
-number. A finding fails the check with severity ERROR and names the table, the column and the
-kind of finding, never the value. The check waits for every asset of the build it is given, so
-it scans the finished warehouse.
+``no_raw_pii`` runs :func:`touchpoint_alchemy.pii_scan.scan` (what it looks for is described
+there) after every build: no table in any schema holds a raw e-mail address or phone number. A
+finding fails the check with severity ERROR and names the table, the column and the kind of
+finding, never the value. The check waits for every asset of the build it is given, so it scans
+the finished warehouse. A full refresh, a run without a partition and the weekly refit run
+(``touchpoint/refit=true``) scan every row of every table; a daily run scans the rows it wrote
+of the staged touchpoints, every other staged table, the quarantine and the tables Python
+writes, and leaves the derived tables to the column-lineage test
+(``touchpoint_alchemy.pii_scope``, DECISIONLOG 75). The metadata says which scope ran.
 
 ``check_hash_salt`` guards the salt (the HMAC key) of the PII hashes: the development default
 warns, and with ``TOUCHPOINT_ENV=production`` it refuses to run (the dbt-duckdb plugin
@@ -15,7 +19,10 @@ fingerprint with the published warehouse's: a change warns, and refuses in produ
 
 import os
 from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -27,10 +34,12 @@ from dagster import (
 )
 
 from orchestration.assets.dbt import model_asset_keys_tagged
+from orchestration.assets.model_store import REFIT_TAG
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
-from touchpoint_alchemy import pii_key
-from touchpoint_alchemy.pii_scan import scan_for_pii
+from orchestration.run_config import full_refresh_requested
+from touchpoint_alchemy import catalog, labels, pii_key, pii_scope
+from touchpoint_alchemy.pii_scan import FULL, scan, scan_for_pii
 
 #: the scan is library code (touchpoint_alchemy.pii_scan); importable from here as before
 __all__ = [
@@ -116,25 +125,47 @@ def check_salt_rotation(
 #: the dbt tag of the model the no_raw_pii check sits on (the staged file that carries PII)
 PII_TAG = "pii"
 #: a column's ``meta.pii_scan`` value for machine-written text scanned for raw values only
-EXACT_ONLY = "exact_only"
+EXACT_ONLY = pii_scope.EXACT_ONLY
 
 
-def exact_only_columns() -> set[tuple[str, str, str]]:
-    """(schema, table, column) of every source and model column the dbt project declares
-    ``meta: {pii_scan: exact_only}`` (file paths and run ids of the ledger of raw parts)."""
+def _manifest() -> dict[str, Any]:
     from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
     from orchestration.assets.dbt import warehouse_dbt_assets
 
     manifest, _, _ = get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])
-    nodes = [*manifest["sources"].values(), *manifest["nodes"].values()]
-    return {
-        (node["schema"], node.get("alias") or node.get("identifier") or node["name"], name)
-        for node in nodes
-        for name, column in (node.get("columns") or {}).items()
-        if (column.get("meta") or column.get("config", {}).get("meta") or {}).get("pii_scan")
-        == EXACT_ONLY
-    }
+    return manifest
+
+
+def exact_only_columns() -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every source and model column the dbt project declares
+    ``meta: {pii_scan: exact_only}`` (file paths and run ids of the ledger of raw parts)."""
+    return pii_scope.exact_only_columns(_manifest())
+
+
+def scan_since(tags: Mapping[str, str], run_config: Mapping[str, Any] | None) -> date | None:
+    """The first day whose rows a run rewrote, when its scan may read only those (a daily
+    partition run: the partition's first day minus ``incremental_lookback_days``); None when it
+    scans everything: a full refresh, a run without a partition, the weekly refit run."""
+    first_day = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
+    weekly = tags.get(REFIT_TAG, "").strip().lower() == "true"
+    if not first_day or weekly or full_refresh_requested(dict(run_config or {})):
+        return None
+    return pii_scope.window_since(first_day[:10], labels.incremental_lookback_days())
+
+
+def _built_before_this_run(warehouse: WarehouseResource, tables: set[tuple[str, str]]) -> bool:
+    """Whether the published warehouse this run started from holds every table of ``tables``
+    (as dbt's ``is_incremental()`` asks: otherwise the daily models were built in full)."""
+    published = warehouse.published_path
+    if warehouse.working_path is None or not published.exists():
+        return False
+    try:
+        with duckdb.connect(str(published), read_only=True) as con:
+            found = {(schema, table) for schema, table, _ in catalog.tables(con)}
+    except duckdb.Error:  # cannot tell (held by another writer): scan everything
+        return False
+    return tables <= found
 
 
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:
@@ -156,21 +187,32 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
         description=(
             "No table in any schema holds a raw e-mail or phone of the raw users file, or any "
             "value shaped like an e-mail address or a phone number (one query per table, text "
-            "columns only). Fails with severity ERROR, naming the table and column."
+            "columns only). A daily run scans the rows it staged, the quarantine and the tables "
+            "Python writes (derived tables: column lineage); a full refresh and the weekly run, "
+            "everything. Fails with severity ERROR, naming the table and column."
         ),
     )
     @fail_fast_unless_transient
     def no_raw_pii(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
+        since = scan_since(context.run.tags, context.run.run_config)
+        scope = pii_scope.daily_scope(_manifest(), since)
+        if scope.row_filters and not _built_before_this_run(warehouse, set(scope.row_filters)):
+            # a first build (no published warehouse, or one without the windowed tables): the
+            # incremental models were built from all history, so every row is new
+            scope = FULL
         with warehouse.get_connection() as con:
-            findings, tables, columns = scan_for_pii(
-                con, warehouse.raw_path, exact_only=exact_only_columns()
-            )
+            result = scan(con, warehouse.raw_path, exact_only=exact_only_columns(), scope=scope)
+        findings = result.findings
+        scanned = (
+            f"{result.rows} row(s), {result.columns} text column(s) of {result.tables} "
+            f"table(s); scope: {scope.name}"
+        )
         description = (
             f"PII found in {len(findings)} column(s): " + "; ".join(findings)
             if findings
-            else f"no raw e-mail or phone in {columns} text column(s) of {tables} table(s)"
+            else f"no raw e-mail or phone in {scanned}"
         )
         if findings:
             context.log.error(description)
@@ -179,8 +221,12 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
             severity=AssetCheckSeverity.ERROR,
             description=description,
             metadata={
-                "tables_scanned": tables,
-                "text_columns_scanned": columns,
+                "scope": scope.name,
+                "tables_scanned": result.tables,
+                "text_columns_scanned": result.columns,
+                "rows_scanned": result.rows,
+                "tables_scanned_in_part": MetadataValue.json(result.filtered),
+                "tables_left_to_lineage": MetadataValue.json(result.skipped),
                 "findings": MetadataValue.json(findings),
             },
         )

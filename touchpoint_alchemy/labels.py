@@ -48,3 +48,9 @@ def forecast_horizon_days() -> int:
     """Days forecast after the data cutoff date, and the length of a backtest fold (var
     ``forecast_horizon_days``)."""
     return int(_vars()["forecast_horizon_days"])
+
+
+def incremental_lookback_days() -> int:
+    """Days before a daily run's window start that the daily models reprocess too (var
+    ``incremental_lookback_days``, macros/incremental.sql)."""
+    return int(_vars()["incremental_lookback_days"])

@@ -14,11 +14,17 @@ Views are not scanned: they hold no data of their own, only queries over the sca
 staging views read the base tables, never the raw files), and scanning them would re-run them.
 A finding names the table, the column and the kind of finding, never the value. The Dagster
 asset check ``no_raw_pii`` (``orchestration/privacy.py``) runs it after every build.
+
+:func:`scan` takes a :class:`ScanScope`: the whole warehouse (a full refresh, the weekly run),
+or a daily run's scope, which skips the derived tables (covered by column lineage) and reads
+only the rows the run wrote of a windowed table (``touchpoint_alchemy.pii_scope``, DECISIONLOG
+74).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from touchpoint_alchemy import catalog
@@ -60,12 +66,49 @@ def _load_raw_pii(con, raw_dir: Path) -> None:
     )
 
 
+#: a relation, (schema, table)
+Relation = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ScanScope:
+    """What a scan reads: every text column of every table, less the tables of ``skip``; of a
+    table in ``row_filters``, only the rows its SQL condition selects. ``name`` says which scope
+    it is (``full``, or the daily run's window) in the check's metadata."""
+
+    name: str = "full"
+    skip: frozenset[Relation] = frozenset()
+    row_filters: Mapping[Relation, str] = field(default_factory=dict)
+
+
+FULL = ScanScope()
+
+
+@dataclass
+class ScanResult:
+    #: ``schema.table.column: <kind> in n row(s)``
+    findings: list[str]
+    tables: int
+    columns: int
+    #: rows read, over every table scanned
+    rows: int
+    #: tables with text columns that the scope skipped
+    skipped: list[str]
+    #: tables read only in part (their row filter), ``schema.table``
+    filtered: list[str]
+
+
 def _findings_query(
-    schema: str, table: str, columns: Sequence[str], exact_only: Collection[str] = ()
+    schema: str,
+    table: str,
+    columns: Sequence[str],
+    exact_only: Collection[str] = (),
+    where: str | None = None,
 ) -> str:
-    """One query over the table: per column, rows equal to a raw value, e-mail-like rows and
-    phone-like rows (for a column of ``exact_only``, only the first: the other two counts are 0)."""
-    parts = []
+    """One query over the table (its rows that ``where`` selects, when given): the row count,
+    then per column, rows equal to a raw value, e-mail-like rows and phone-like rows (for a
+    column of ``exact_only``, only the first: the other two counts are 0)."""
+    parts = ["count(*)"]
     for column in columns:
         c = quote_identifier(column)
         if column in exact_only:
@@ -84,7 +127,8 @@ def _findings_query(
             f"x -> length(regexp_replace(x, '[^0-9]', '', 'g')) between 9 and 15 "
             f"and not regexp_matches(x, {quote_literal(_NOT_PHONE)}))) > 0 else false end)",
         ]
-    return f"select {', '.join(parts)} from {quote_relation(schema, table)}"
+    condition = f" where {where}" if where else ""
+    return f"select {', '.join(parts)} from {quote_relation(schema, table)}{condition}"
 
 
 def scan_for_pii(
@@ -96,6 +140,18 @@ def scan_for_pii(
     ``exact_only``: (schema, table, column) of machine-written text (file paths, run ids) whose
     digits can look like a phone number; those columns are searched for the input's raw values
     only. The dbt project declares them (column ``meta: {pii_scan: exact_only}``)."""
+    result = scan(con, raw_dir, exact_only)
+    return result.findings, result.tables, result.columns
+
+
+def scan(
+    con,
+    raw_dir: Path | None,
+    exact_only: Collection[tuple[str, str, str]] = (),
+    scope: ScanScope = FULL,
+) -> ScanResult:
+    """Scan the tables of the connection's database that ``scope`` covers (default: all, every
+    row); ``exact_only`` as in :func:`scan_for_pii`."""
     con.execute("set enable_progress_bar = false")
     if raw_dir is None:
         con.execute("create or replace temp table raw_pii (value varchar)")
@@ -106,12 +162,25 @@ def scan_for_pii(
         for key, table_columns in catalog.columns(con, base_tables_only=True).items()
         if (text := catalog.text_columns(table_columns))
     }
-    findings = []
-    for (schema, table), names in by_table.items():
+    skipped = sorted(f"{s}.{t}" for s, t in by_table if (s, t) in scope.skip)
+    scanned = {key: names for key, names in by_table.items() if key not in scope.skip}
+    findings, rows, filtered = [], 0, []
+    for (schema, table), names in scanned.items():
         exempt = {column for s, t, column in exact_only if (s, t) == (schema, table)}
-        counts = con.execute(_findings_query(schema, table, names, exempt)).fetchone()
+        where = scope.row_filters.get((schema, table))
+        if where:
+            filtered.append(f"{schema}.{table}")
+        counts = con.execute(_findings_query(schema, table, names, exempt, where)).fetchone()
+        rows += counts[0]
         for i, column in enumerate(names):
-            for kind, count in zip(KINDS, counts[3 * i : 3 * i + 3], strict=True):
+            for kind, count in zip(KINDS, counts[1 + 3 * i : 4 + 3 * i], strict=True):
                 if count:
                     findings.append(f"{schema}.{table}.{column}: {kind} in {count} row(s)")
-    return findings, len(by_table), sum(len(names) for names in by_table.values())
+    return ScanResult(
+        findings=findings,
+        tables=len(scanned),
+        columns=sum(len(names) for names in scanned.values()),
+        rows=rows,
+        skipped=skipped,
+        filtered=filtered,
+    )

@@ -159,6 +159,13 @@ def test_the_pii_check_passes_on_the_demo_build(demo_warehouse):
     assert evaluation.asset_key.path[-1] == "stg_users"
     metadata = evaluation.metadata
     assert metadata["tables_scanned"].value >= 40
+    # a full build scans every row of every table (DECISIONLOG 75)
+    assert metadata["scope"].value == "full"
+    assert metadata["tables_left_to_lineage"].value == []
+    assert metadata["tables_scanned_in_part"].value == []
+    with demo_warehouse.connect() as con:
+        tp = con.execute("select count(*) from staging.base_touchpoints").fetchone()[0]
+    assert metadata["rows_scanned"].value > tp
     assert metadata["text_columns_scanned"].value >= 100
 
 
