@@ -284,6 +284,7 @@ def test_incremental_models_are_daily_partitioned(asset_graph):
         "intermediate/int_sessions",
         "intermediate/int_funnel_chains",
         "intermediate/int_attribution_touches",
+        "intermediate/int_attribution_paths",
         "intermediate/int_actor_touchpoint_months",
         "intermediate/int_actor_days",
         "intermediate/int_actor_event_days",

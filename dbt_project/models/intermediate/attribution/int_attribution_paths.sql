@@ -5,12 +5,41 @@
 --     all: their channel touches in the `attribution_lookback_days` up to (and including) their
 --     last channel touch.
 -- Purchases without a touch have no path.
+--
+-- Incremental by journey (DECISIONLOG 76): a windowed run deletes and rebuilds
+--   * the converting journeys of the orders int_attribution_touches rebuilds (same predicate:
+--     purchases of a changed actor or made since the window start minus the lookback; orders
+--     that are no longer purchases are deleted), plus any order of int_attribution_touches
+--     missing here;
+--   * the non-converting journey of every changed actor (int_touchpoint_changes) and of every
+--     user with an order: an actor who became a buyer loses it, a user whose only purchases
+--     were cancelled or refunded gets it back (users with an order and no purchase are few);
+--   * nothing of a user who no longer consents.
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete(
+        '(is_converted and (actor_id in ' ~ changed_actors()
+        ~ ' or order_id in (select order_id from ' ~ ref('int_purchases')
+        ~ ' where purchased_at >= ' ~ incremental_since() ~ ')'
+        ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')))'
+        ~ ' or (not is_converted and (actor_id in ' ~ changed_actors()
+        ~ ' or actor_id in (select user_id from ' ~ ref('stg_orders') ~ ')))'
+        ~ ' or ' ~ withdrawn('actor_id')
+    ) }}"
+) }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('stg_orders') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 
 with
 
 touches as (
     select * from {{ ref('int_attribution_touches') }}
+    {% if incremental_mode() %}
+    -- the orders deleted above, and any order not here yet
+    where order_id not in (select order_id from {{ this }} where is_converted)
+    {% endif %}
 ),
 
 purchases as (
@@ -19,6 +48,15 @@ purchases as (
 
 touchpoints as (
     select * from {{ ref('int_touchpoints') }}
+    {% if incremental_mode() %}
+    -- the actors whose non-converting journey was deleted above (buyers are left out below)
+    where
+        actor_id in {{ changed_actors() }}
+        or actor_id in (
+            select user_id from {{ ref('stg_orders') }}
+            where user_id is not null
+        )
+    {% endif %}
 ),
 
 buyers as (
