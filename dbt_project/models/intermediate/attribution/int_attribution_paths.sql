@@ -11,9 +11,9 @@
 --     purchases of a changed actor or made since the window start minus the lookback; orders
 --     that are no longer purchases are deleted), plus any order of int_attribution_touches
 --     missing here;
---   * the non-converting journey of every changed actor (int_touchpoint_changes) and of every
---     user with an order: an actor who became a buyer loses it, a user whose only purchases
---     were cancelled or refunded gets it back (users with an order and no purchase are few);
+--   * the non-converting journey of every changed actor (int_touchpoint_changes); an actor
+--     who became a buyer (int_purchases) loses it; a user with an order but no purchase and no
+--     journey here gets it built (a buyer whose purchases were all cancelled or refunded);
 --   * nothing of a user who no longer consents.
 {{ config(
     materialized=daily_materialization(),
@@ -25,7 +25,7 @@
         ~ ' where purchased_at >= ' ~ incremental_since() ~ ')'
         ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')))'
         ~ ' or (not is_converted and (actor_id in ' ~ changed_actors()
-        ~ ' or actor_id in (select user_id from ' ~ ref('stg_orders') ~ ')))'
+        ~ ' or actor_id in (select user_id from ' ~ ref('int_purchases') ~ ')))'
         ~ ' or ' ~ withdrawn('actor_id')
     ) }}"
 ) }}
@@ -49,12 +49,18 @@ purchases as (
 touchpoints as (
     select * from {{ ref('int_touchpoints') }}
     {% if incremental_mode() %}
-    -- the actors whose non-converting journey was deleted above (buyers are left out below)
+    -- the changed actors, and the users with an order but no purchase who have no journey
+    -- (yet): a buyer whose purchases were all cancelled or refunded gets one back
     where
         actor_id in {{ changed_actors() }}
         or actor_id in (
             select user_id from {{ ref('stg_orders') }}
-            where user_id is not null
+            where
+                user_id not in (select user_id from {{ ref('int_purchases') }})
+                and user_id not in (
+                    select actor_id from {{ this }}
+                    where not is_converted
+                )
         )
     {% endif %}
 ),
