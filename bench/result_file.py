@@ -30,6 +30,7 @@ WATCHED_MODELS = (
     "intermediate/int_session_paths",
     "marts/paths",
     "intermediate/int_demand_daily",
+    "intermediate/int_attribution_paths",
 )
 
 
