@@ -71,8 +71,10 @@ def window_start(day: date) -> datetime:
 #   of 2025-12-27 arrive with DAYS[2], whose window starts at 2025-12-27 00:00, so the 24-hour cap
 #   (counted from 2025-12-26 06:00, before the window start) cuts the session inside the window;
 # - restitch: a device browsing anonymously on 2025-12-20 (history part) logs in as one user on
-#   DAYS[0] and as another on DAYS[1]: its anonymous events go to the first user, then to the
-#   second (int_identity_map: a device belongs to the user it was seen with last).
+#   2025-12-25 (arriving with DAYS[0], inside its window) and as another on DAYS[2]: its anonymous
+#   events go to the first user, then to the second (int_identity_map: a device belongs to the
+#   user it was seen with last). The first login is older than DAYS[2]'s window, so that run
+#   rebuilds the first user only as the device's previous actor.
 CAP_START = datetime(2025, 12, 26, 6)
 
 
@@ -96,8 +98,8 @@ CASES = {
     "restitch": [
         ("restitch_01", "2025-12-20 14:00:00", "product_view", None, "anon_restitched", HISTORY),
         ("restitch_02", "2025-12-20 14:05:00", "add_to_cart", None, "anon_restitched", HISTORY),
-        ("restitch_03", "2025-12-28 10:00:00", "login", "first", "anon_restitched", DAYS[0]),
-        ("restitch_04", "2025-12-29 18:00:00", "login", "second", "anon_restitched", DAYS[1]),
+        ("restitch_03", "2025-12-25 10:00:00", "login", "first", "anon_restitched", DAYS[0]),
+        ("restitch_04", "2025-12-30 09:00:00", "login", "second", "anon_restitched", DAYS[2]),
     ],
 }
 #: the roles of the cases' users, in the order they are picked
@@ -698,9 +700,10 @@ def test_the_24_hour_cap_cuts_a_session_across_the_window_start(daily_and_full):
 
 
 def test_a_device_restitched_to_another_user(daily_and_full):
-    """A device seen anonymously, then linked to one user (DAYS[0]), then to another (DAYS[1]):
-    its anonymous events, older than every window, move to the first user and then to the
-    second; the first user keeps only their own login, as in the full refresh."""
+    """A device seen anonymously, then linked to one user (arriving with DAYS[0]), then to
+    another (DAYS[2]): its anonymous events, older than every window, move to the first user and
+    then to the second; the first user, with nothing in DAYS[2]'s window, keeps only their own
+    login, as in the full refresh."""
     users = daily_and_full["case_users"]
     first, second = users["first"], users["second"]
     raw = _raw_case(daily_and_full["raw_dir"], "restitch")
@@ -708,10 +711,10 @@ def test_a_device_restitched_to_another_user(daily_and_full):
         ("restitch_01", None, HISTORY),
         ("restitch_02", None, HISTORY),
         ("restitch_03", first, DAYS[0]),
-        ("restitch_04", second, DAYS[1]),
+        ("restitch_04", second, DAYS[2]),
     ]
     assert {row[2] for row in raw} == {"anon_restitched"}
-    assert raw[1][3] < window_start(DAYS[0])
+    assert raw[1][3] < window_start(DAYS[0]) <= raw[2][3] < window_start(DAYS[2]) <= raw[3][3]
     actors = (
         "select touchpoint_id, actor_id from intermediate.int_touchpoints "
         "where touchpoint_id like 'restitch_%' order by 1"
@@ -720,10 +723,11 @@ def test_a_device_restitched_to_another_user(daily_and_full):
         "select user_id, linked_users from intermediate.int_identity_map "
         "where anonymous_id = 'anon_restitched'"
     )
-    after_first = daily_and_full["snapshots"][DAYS[0]]
-    assert [row[1] for row in _query(after_first, actors)] == [first, first, first]
-    assert _query(after_first, mapped) == [(first, 1)]
-    for after in (daily_and_full["snapshots"][DAYS[1]], daily_and_full["daily"]):
+    for day in DAYS[:2]:
+        after_first = daily_and_full["snapshots"][day]
+        assert [row[1] for row in _query(after_first, actors)] == [first, first, first]
+        assert _query(after_first, mapped) == [(first, 1)]
+    for after in (daily_and_full["snapshots"][DAYS[2]], daily_and_full["daily"]):
         assert [row[1] for row in _query(after, actors)] == [second, second, first, second]
         assert _query(after, mapped) == [(second, 2)]
         # the chain the device entered on 2025-12-20 moved with it
