@@ -4,21 +4,25 @@ The demo touchpoints arrive as a folder of daily Parquet parts (the Hive layout 
 contract): one part with all history before ``FIRST_DAY``, then one part per arrival day. Every
 tenth event of a day arrives one or two days late, in a later part, and a synthetic case adds
 late events that must merge two sessions, lengthen a funnel chain and stitch an anonymous
-device to a user (all within the 3-day lookback). Each day is built as its own Dagster partition
-run into one warehouse file; a second file gets one full build over all the parts. Every table
-the daily partitions build must then be identical in both files.
+device to a user (all within the 3-day lookback). The equivalence cases of issue #17 add a session
+resumed across a run's window start, a session cut by the 24-hour cap across it, and a device
+stitched to one user and then re-stitched to another (``CASES``); the churn model scores in some
+of the runs, one of them a weekly refit between two daily runs. Each day is built as its own
+Dagster partition run into one warehouse file; a second file gets one full build over all the
+parts. Every table the daily partitions build must then be identical in both files.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.assets.model_store import REFIT_TAG
 from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings
 
@@ -50,6 +54,60 @@ SYNTHETIC = [
     ("late_11", "2025-12-22 10:20:00", "page_view", "user", DAYS[1]),
     ("late_12", "2025-11-19 09:00:00", "product_view", "user", DAYS[2]),
 ]
+
+
+def window_start(day: date) -> datetime:
+    """The first instant a daily run of ``day`` reprocesses: the day minus the 3-day lookback."""
+    return datetime.combine(day - timedelta(days=3), time())
+
+
+# The equivalence cases of issue #17 (tests named after each below). Each has a user of its own
+# (role -> user: ``_case_users``), quiet since November apart from these rows, and
+# (touchpoint_id, occurred_at, touchpoint, user role or None, anonymous_id or None, arrival day):
+# - resume: a session opened before DAYS[1]'s window start (23:40 and 23:55, in the history part)
+#   and continued 15 minutes after it by an add_to_cart that arrives with DAYS[1]: the stored
+#   session and the funnel chain it entered grow across the window start;
+# - cap: continuous activity every 20 minutes from 2025-12-26 06:00 to 2025-12-27 09:00; the rows
+#   of 2025-12-27 arrive with DAYS[2], whose window starts at 2025-12-27 00:00, so the 24-hour cap
+#   (counted from 2025-12-26 06:00, before the window start) cuts the session inside the window;
+# - restitch: a device browsing anonymously on 2025-12-20 (history part) logs in as one user on
+#   2025-12-25 (arriving with DAYS[0], inside its window) and as another on DAYS[2]: its anonymous
+#   events go to the first user, then to the second (int_identity_map: a device belongs to the
+#   user it was seen with last). The first login is older than DAYS[2]'s window, so that run
+#   rebuilds the first user only as the device's previous actor.
+CAP_START = datetime(2025, 12, 26, 6)
+
+
+def _cap_rows() -> list[tuple]:
+    """Every 20 minutes from CAP_START to 27 hours later; 2025-12-27 arrives with DAYS[2]."""
+    rows = []
+    for step in range(82):
+        at = CAP_START + timedelta(minutes=20 * step)
+        arrival = DAYS[2] if at >= window_start(DAYS[2]) else HISTORY
+        rows.append((f"cap_{step:02d}", f"{at}", "page_view", "cap", None, arrival))
+    return rows
+
+
+CASES = {
+    "resume": [
+        ("resume_01", "2025-12-25 23:40:00", "page_view", "resume", None, HISTORY),
+        ("resume_02", "2025-12-25 23:55:00", "product_view", "resume", None, HISTORY),
+        ("resume_03", "2025-12-26 00:15:00", "add_to_cart", "resume", None, DAYS[1]),
+    ],
+    "cap": _cap_rows(),
+    "restitch": [
+        ("restitch_01", "2025-12-20 14:00:00", "product_view", None, "anon_restitched", HISTORY),
+        ("restitch_02", "2025-12-20 14:05:00", "add_to_cart", None, "anon_restitched", HISTORY),
+        ("restitch_03", "2025-12-25 10:00:00", "login", "first", "anon_restitched", DAYS[0]),
+        ("restitch_04", "2025-12-30 09:00:00", "login", "second", "anon_restitched", DAYS[2]),
+    ],
+}
+#: the roles of the cases' users, in the order they are picked
+CASE_ROLES = ("resume", "cap", "first", "second")
+
+#: the scoring asset whose stored model the runs use (DECISIONLOG 72): the clusters, whose fit
+#: is the cheapest of the stored models (churn's is the same mechanism: test_stored_models.py)
+STORED_MODEL = dg.AssetKey(["scoring", "customer_clusters"])
 DAILY_TABLES = [
     ("staging", "base_touchpoints"),
     ("intermediate", "int_identity_map"),
@@ -64,40 +122,81 @@ DAILY_TABLES = [
 ]
 
 
-def _daily_assets():
-    """The raw-file checks, the daily dbt assets and the publish step that follows them."""
-    from orchestration.assets.dbt import daily_dbt_assets
+def _daily_assets(score: str | None):
+    """The raw-file checks, the daily dbt assets and the publish step that follows them, and the
+    selection to run. ``score``: "features" adds the stored model's scoring step and the
+    unpartitioned models it reads (as every run of the job builds them), "model" the scoring
+    step alone (on the features the last "features" run built)."""
+    from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
     from orchestration.assets.raw import raw_files
-    from orchestration.publish import build_publish_asset
+    from orchestration.assets.scoring import SCORING_ASSETS
+    from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
 
     assets = [raw_files, daily_dbt_assets]
-    return [*assets, build_publish_asset(assets)]
+    selection = dg.AssetSelection.all()
+    if score:
+        assets += [warehouse_dbt_assets, *SCORING_ASSETS]
+        model = dg.AssetSelection.assets(STORED_MODEL)
+        selection = dg.AssetSelection.assets(raw_files, daily_dbt_assets, PUBLISHED_SNAPSHOT) | (
+            model.upstream() if score == "features" else model
+        )
+    # the models only: their dbt tests run in every other build of the suite
+    return [*assets, build_publish_asset(assets)], selection.without_checks()
 
 
 def build_partition(
-    raw_dir: Path, warehouse: Path, day: date, full_refresh=False, raise_on_error=True
+    raw_dir: Path,
+    warehouse: Path,
+    day: date,
+    full_refresh=False,
+    raise_on_error=True,
+    score=None,
+    tags=None,
 ):
+    """One run of ``day``'s partition; ``score``: the stored model scores too (see
+    ``_daily_assets``); ``tags``: the run's, e.g. the weekly refit's."""
     from orchestration.resources import build_resources
 
     settings = Settings(warehouse_path=warehouse, raw_data_dir=raw_dir)
+    assets, selection = _daily_assets(score)
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            _daily_assets(),
-            # the models only: their dbt tests run in every other build of the suite
-            selection=dg.AssetSelection.all().without_checks(),
+            assets,
+            selection=selection,
             resources=build_resources(settings),
             instance=instance,
             partition_key=day.isoformat(),
             run_config=build_run_config(full_refresh=full_refresh),
             raise_on_error=raise_on_error,
+            tags=tags,
         )
     assert result.success or not raise_on_error
     return result
 
 
-def _write_parts(raw_dir: Path) -> str:
-    """Split the demo touchpoints (plus the synthetic case) into arrival-day parts; return the
-    synthetic case's user."""
+def _case_users(con: duckdb.DuckDBPyConnection, taken: str) -> dict[str, str]:
+    """A consenting user for each role of ``CASE_ROLES``: users without a touchpoint since
+    November, theirs or their devices', so that the cases' rows are all they do then."""
+    rows = con.execute(
+        "with recent as (select user_id, anonymous_id from touchpoints "
+        "where try_cast(occurred_at as timestamp) >= '2025-11-01'), "
+        "devices as (select distinct user_id, anonymous_id from touchpoints "
+        "where user_id is not null and anonymous_id is not null) "
+        "select user_id from read_csv($path, header = true, all_varchar = true) as users "
+        "where consent_analytics = 'true' and signed_up_at < '2025-11-01' and user_id <> $taken "
+        "and user_id not in (select user_id from recent where user_id is not null) "
+        "and user_id not in (select devices.user_id from devices "
+        "inner join recent on devices.anonymous_id = recent.anonymous_id) "
+        "order by user_id limit $n",
+        {"path": str(DEMO_RAW_DATA_DIR / "users.csv"), "taken": taken, "n": len(CASE_ROLES)},
+    ).fetchall()
+    assert len(rows) == len(CASE_ROLES)
+    return dict(zip(CASE_ROLES, (row[0] for row in rows), strict=True))
+
+
+def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
+    """Split the demo touchpoints (plus the synthetic cases) into arrival-day parts; return the
+    synthetic late-data case's user and the equivalence cases' users (role -> user_id)."""
     for path in DEMO_RAW_DATA_DIR.glob("*.csv"):
         if path.stem != "touchpoints":
             shutil.copy(path, raw_dir / path.name)
@@ -126,7 +225,16 @@ def _write_parts(raw_dir: Path) -> str:
                 touchpoint,
             ],
         )
+    case_users = _case_users(con, user_id)
+    for rows in CASES.values():
+        for touchpoint_id, occurred_at, touchpoint, role, anonymous_id, _ in rows:
+            con.execute(
+                "insert into touchpoints (touchpoint_id, user_id, anonymous_id, occurred_at, "
+                "touchpoint, channel) values (?, ?, ?, ?, ?, 'email')",
+                [touchpoint_id, case_users.get(role), anonymous_id, occurred_at, touchpoint],
+            )
     late = {row[0]: row[4] for row in SYNTHETIC}
+    late.update({row[0]: row[5] for rows in CASES.values() for row in rows})
     # Arrival day: history before FIRST_DAY (and rows without a usable timestamp) in the first
     # part; every tenth event of the days after arrives one or two days late.
     con.execute(
@@ -157,18 +265,14 @@ def _write_parts(raw_dir: Path) -> str:
             )
         query = (
             f"select * exclude (t, day, bucket) from arrivals where "
-            f"coalesce(touchpoint_id, '') not like 'late_%' and ({condition}) "
+            f"coalesce(touchpoint_id, '') not in (select unnest($synthetic)) and ({condition}) "
             f"or touchpoint_id in (select unnest($late))"
         )
+        params = {"late": late_ids, "synthetic": list(late)}
         folder = raw_dir / "touchpoints" / f"date={arrival}"
         folder.mkdir(parents=True)
-        con.execute(
-            f"copy ({query}) to '{folder / 'part-0.parquet'}' (format parquet)",
-            {"late": late_ids},
-        )
-        parts[arrival] = con.execute(
-            f"select count(*) from ({query})", {"late": late_ids}
-        ).fetchone()[0]
+        con.execute(f"copy ({query}) to '{folder / 'part-0.parquet'}' (format parquet)", params)
+        parts[arrival] = con.execute(f"select count(*) from ({query})", params).fetchone()[0]
     total = con.execute("select count(*) from touchpoints").fetchone()[0]
     assert sum(parts.values()) == total, "every demo touchpoint lands in exactly one part"
     # a second part of the last day: a copy of late_09's key (kept, in the history part) on a
@@ -178,7 +282,7 @@ def _write_parts(raw_dir: Path) -> str:
         "where touchpoint_id = 'late_09') "
         f"to '{raw_dir / 'touchpoints' / f'date={DAYS[-1]}' / 'part-1.parquet'}' (format parquet)"
     )
-    return user_id
+    return user_id, case_users
 
 
 def table_differences(left: Path, right: Path, schema: str, table: str) -> tuple[int, int, int]:
@@ -204,7 +308,7 @@ def table_differences(left: Path, right: Path, schema: str, table: str) -> tuple
 def daily_and_full(tmp_path_factory):
     raw_dir = tmp_path_factory.mktemp("daily_raw")
     arriving = tmp_path_factory.mktemp("daily_arriving")
-    user_id = _write_parts(raw_dir)
+    user_id, case_users = _write_parts(raw_dir)
     (arriving / "touchpoints").mkdir()
     for path in raw_dir.glob("*.csv"):
         shutil.copy(path, arriving / path.name)
@@ -214,20 +318,28 @@ def daily_and_full(tmp_path_factory):
         shutil.copytree(raw_dir / "touchpoints" / name, arriving / "touchpoints" / name)
 
     daily = tmp_path_factory.mktemp("daily") / "warehouse.duckdb"
-    arrive(FIRST_DAY - timedelta(days=1))
-    build_partition(arriving, daily, FIRST_DAY - timedelta(days=1))
+    arrive(HISTORY)
+    # The stored model scores in the history run (none is stored yet: it fits), in DAYS[1]'s (a
+    # daily run: the stored model), in DAYS[2]'s (the weekly refit), in DAYS[2]'s again (a daily
+    # run after the refit) and in the full refresh. Only the fits rebuild the features they
+    # read (a dbt step, about 6 s a run): the daily runs score the last fit's features, which
+    # after the refit are those of the same data.
+    build_partition(arriving, daily, HISTORY, score="features")
     snapshots = {}
     runs = []
+    scores = {DAYS[1]: "model", DAYS[2]: "features"}
     for day in DAYS:
         arrive(day)
-        runs.append(build_partition(arriving, daily, day).run_id)
+        score = scores.get(day)
+        tags = {REFIT_TAG: "true"} if day == DAYS[-1] else None
+        runs.append(build_partition(arriving, daily, day, score=score, tags=tags).run_id)
         snapshots[day] = tmp_path_factory.mktemp(f"after_{day}") / "warehouse.duckdb"
         shutil.copy(daily, snapshots[day])
-    # the same partition again: nothing may change
-    build_partition(arriving, daily, DAYS[-1])
+    # the same partition again, as a daily run: nothing may change
+    build_partition(arriving, daily, DAYS[-1], score="model")
 
     full = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    build_partition(raw_dir, full, DAYS[-1], full_refresh=True)
+    build_partition(raw_dir, full, DAYS[-1], full_refresh=True, score="features")
 
     # the synthetic user withdraws consent; the next daily run (no new touchpoints) removes them
     withdrawn = tmp_path_factory.mktemp("withdrawn") / "warehouse.duckdb"
@@ -249,6 +361,7 @@ def daily_and_full(tmp_path_factory):
         "snapshots": snapshots,
         "withdrawn": withdrawn,
         "user_id": user_id,
+        "case_users": case_users,
         "daily_runs": runs,
     }
 
@@ -359,7 +472,9 @@ def test_every_raw_row_is_staged_or_rejected_after_each_day(daily_and_full):
 
 def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_full):
     """No new touchpoints, only the consent flag: the daily run still removes the user from every
-    intermediate table (their id in any text column), and keeps everyone else's rows."""
+    intermediate table it builds (their id in any text column), and keeps everyone else's rows."""
+    from orchestration.assets.dbt import daily_dbt_assets
+
     user_id = daily_and_full["user_id"]
     con = duckdb.connect(str(daily_and_full["withdrawn"]), read_only=True)
     before = duckdb.connect(str(daily_and_full["daily"]), read_only=True)
@@ -368,7 +483,11 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
             "select table_name, column_name from information_schema.columns "
             "where table_schema = 'intermediate' and data_type = 'VARCHAR'"
         ).fetchall()
-        tables = {table for table, _ in columns}
+        # the tables the daily partition builds (the unpartitioned ones, which a scoring run of
+        # the fixture built, rebuild in full in every run of the job)
+        tables = {table for table, _ in columns} & {
+            key.path[-1] for key in daily_dbt_assets.keys if key.path[0] == "intermediate"
+        }
         assert {"int_touchpoints", "int_sessions", "int_funnel_chains"} <= tables
         for table in sorted(tables):
             text = [column for t, column in columns if t == table]
@@ -446,3 +565,247 @@ def test_daily_runs_reuse_the_saved_dbt_parse(daily_and_full):
         changes = log.parent / "run/touchpoint_alchemy/models/intermediate"
         changes = changes / "int_touchpoint_changes.sql"
         assert f"cast('{day.isoformat()}' as timestamp)" in changes.read_text(), changes
+
+
+# --- the equivalence cases of issue #17 (CASES) ------------------------------------------------
+
+#: the daily tables with an actor column: the rows of a case's actors
+ACTOR_TABLES = [
+    ("int_touchpoints", "actor_id"),
+    ("int_sessions", "actor_id"),
+    ("int_funnel_chains", "actor_id"),
+    ("int_attribution_touches", "user_id"),
+    ("int_actor_touchpoint_months", "actor_id"),
+    ("int_actor_days", "actor_id"),
+    ("int_actor_event_days", "actor_id"),
+    ("int_session_paths", "actor_id"),
+]
+
+
+def _raw_case(raw_dir: Path, case: str) -> list[tuple]:
+    """The case's raw rows as the parts hold them: (touchpoint_id, user_id, anonymous_id,
+    occurred_at, arrival day), by occurred_at; read from the files, not from the models."""
+    ids = [row[0] for row in CASES[case]]
+    return duckdb.execute(
+        "select touchpoint_id, user_id, anonymous_id, cast(occurred_at as timestamp), "
+        "cast(regexp_extract(filename, 'date=([0-9-]+)', 1) as date) "
+        "from read_parquet($glob, filename = true) where touchpoint_id in (select unnest($ids)) "
+        "order by 4, 1",
+        {"glob": str(raw_dir / "touchpoints" / "*" / "*.parquet"), "ids": ids},
+    ).fetchall()
+
+
+def _actor_rows_equal(daily: Path, full: Path, actors: list[str]) -> dict[str, int]:
+    """Each daily table's rows of ``actors`` (all their history, not only a case's rows) are the
+    same in both builds (as multisets); returns each table's row count."""
+    con = duckdb.connect(str(daily), read_only=True)
+    try:
+        con.execute(f"attach '{full}' as full_refresh (read_only)")
+        (main,) = con.execute("select current_database()").fetchone()
+        counts = {}
+        for table, column in ACTOR_TABLES:
+            rows = {
+                db: f'select * from {db}.intermediate."{table}" '
+                f"where {column} in (select unnest($actors))"
+                for db in (main, "full_refresh")
+            }
+            for a, b in ((main, "full_refresh"), ("full_refresh", main)):
+                query = f"select count(*) from ({rows[a]} except all {rows[b]})"
+                assert con.execute(query, {"actors": actors}).fetchone()[0] == 0, (table, a)
+            counts[table] = con.execute(
+                f"select count(*) from ({rows[main]})", {"actors": actors}
+            ).fetchone()[0]
+        return counts
+    finally:
+        con.close()
+
+
+def _query(path: Path, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def test_a_session_resumed_across_the_window_start(daily_and_full):
+    """A session stored by earlier runs (opened before DAYS[1]'s window start) is continued by an
+    event inside the window: DAYS[1]'s run extends the same session and the funnel chain it
+    entered, as the full refresh has them."""
+    start = window_start(DAYS[1])
+    raw = _raw_case(daily_and_full["raw_dir"], "resume")
+    # in the raw data: two events before the window start, arrived with the history; the third
+    # 15 minutes after it (20 after the second), arriving with DAYS[1]
+    assert [(row[0], row[4]) for row in raw] == [
+        ("resume_01", HISTORY),
+        ("resume_02", HISTORY),
+        ("resume_03", DAYS[1]),
+    ]
+    assert raw[1][3] < start <= raw[2][3] <= raw[1][3] + timedelta(minutes=30)
+    user = daily_and_full["case_users"]["resume"]
+    sessions = (
+        "select touchpoint_id, session_id from intermediate.int_touchpoints "
+        "where touchpoint_id like 'resume_%' order by 1"
+    )
+    chain = (
+        "select max(step_number) from intermediate.int_funnel_chains "
+        "where actor_id = $user and entry_date = '2025-12-25'"
+    )
+    before = daily_and_full["snapshots"][DAYS[0]]
+    stored = _query(before, sessions)
+    assert [row[0] for row in stored] == ["resume_01", "resume_02"]
+    assert len({row[1] for row in stored}) == 1
+    assert _query(before, chain, {"user": user}) == [(1,)]
+    for after in (daily_and_full["snapshots"][DAYS[1]], daily_and_full["daily"]):
+        resumed = _query(after, sessions)
+        assert [row[1] for row in resumed] == [stored[0][1]] * 3, "not the same session"
+        assert _query(after, chain, {"user": user}) == [(2,)]  # the add_to_cart joined it
+        ((started, ended, count),) = _query(
+            after,
+            "select started_at, ended_at, touchpoint_count from intermediate.int_sessions "
+            "where session_id = $session",
+            {"session": stored[0][1]},
+        )
+        assert (started, ended, count) == (raw[0][3], raw[2][3], 3)
+        assert started < start <= ended
+    counts = _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [user])
+    assert counts["int_touchpoints"] >= 3 and counts["int_funnel_chains"] > 0
+
+
+def test_the_24_hour_cap_cuts_a_session_across_the_window_start(daily_and_full):
+    """Continuous activity from before DAYS[2]'s window start runs 27 hours into it: the cap
+    counts from the first touchpoint of the activity (before the window), so DAYS[2]'s run cuts
+    the session 24 hours after it, inside the window, as the full refresh does."""
+    start = window_start(DAYS[2])
+    raw = _raw_case(daily_and_full["raw_dir"], "cap")
+    times = [row[3] for row in raw]
+    # in the raw data: one activity without a 30-minute gap, from before the window start to
+    # after its cap; what occurred before the window start arrived with the history, the rest
+    # (2025-12-27, 3 days late: inside the lookback) with DAYS[2]
+    assert times[0] == CAP_START < start < CAP_START + timedelta(hours=24) < times[-1]
+    assert max(b - a for a, b in zip(times, times[1:], strict=False)) <= timedelta(minutes=30)
+    assert {row[4] for row in raw if row[3] < start} == {HISTORY}
+    assert {row[4] for row in raw if row[3] >= start} == {DAYS[2]}
+    # independently: a touchpoint more than 24 hours after the first opens the next session
+    capped = [row[0] for row in raw if row[3] <= CAP_START + timedelta(hours=24)]
+    expected = [capped, [row[0] for row in raw if row[0] not in capped]]
+    assert [len(ids) for ids in expected] == [73, 9]
+    sessions = (
+        "select session_id, list(touchpoint_id order by occurred_at) "
+        "from intermediate.int_touchpoints where touchpoint_id like 'cap_%' "
+        "group by 1 order by min(occurred_at)"
+    )
+    before = _query(daily_and_full["snapshots"][DAYS[1]], sessions)
+    assert [len(ids) for _, ids in before] == [54]  # up to 23:40, not capped yet
+    for after in (daily_and_full["snapshots"][DAYS[2]], daily_and_full["daily"]):
+        assert [ids for _, ids in _query(after, sessions)] == expected
+    user = daily_and_full["case_users"]["cap"]
+    counts = _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [user])
+    assert counts["int_touchpoints"] >= len(raw) and counts["int_sessions"] >= 2
+
+
+def test_a_device_restitched_to_another_user(daily_and_full):
+    """A device seen anonymously, then linked to one user (arriving with DAYS[0]), then to
+    another (DAYS[2]): its anonymous events, older than every window, move to the first user and
+    then to the second; the first user, with nothing in DAYS[2]'s window, keeps only their own
+    login, as in the full refresh."""
+    users = daily_and_full["case_users"]
+    first, second = users["first"], users["second"]
+    raw = _raw_case(daily_and_full["raw_dir"], "restitch")
+    assert [(row[0], row[1], row[4]) for row in raw] == [
+        ("restitch_01", None, HISTORY),
+        ("restitch_02", None, HISTORY),
+        ("restitch_03", first, DAYS[0]),
+        ("restitch_04", second, DAYS[2]),
+    ]
+    assert {row[2] for row in raw} == {"anon_restitched"}
+    assert raw[1][3] < window_start(DAYS[0]) <= raw[2][3] < window_start(DAYS[2]) <= raw[3][3]
+    actors = (
+        "select touchpoint_id, actor_id from intermediate.int_touchpoints "
+        "where touchpoint_id like 'restitch_%' order by 1"
+    )
+    mapped = (
+        "select user_id, linked_users from intermediate.int_identity_map "
+        "where anonymous_id = 'anon_restitched'"
+    )
+    for day in DAYS[:2]:
+        after_first = daily_and_full["snapshots"][day]
+        assert [row[1] for row in _query(after_first, actors)] == [first, first, first]
+        assert _query(after_first, mapped) == [(first, 1)]
+    for after in (daily_and_full["snapshots"][DAYS[2]], daily_and_full["daily"]):
+        assert [row[1] for row in _query(after, actors)] == [second, second, first, second]
+        assert _query(after, mapped) == [(second, 2)]
+        # the chain the device entered on 2025-12-20 moved with it
+        chains = _query(
+            after,
+            "select distinct actor_id from intermediate.int_funnel_chains "
+            "where entry_date = '2025-12-20' and actor_id in ($first, $second)",
+            {"first": first, "second": second},
+        )
+        assert chains == [(second,)]
+    counts = _actor_rows_equal(
+        daily_and_full["daily"], daily_and_full["full"], [first, second, "anon:anon_restitched"]
+    )
+    assert counts["int_touchpoints"] >= 4 and counts["int_funnel_chains"] > 0
+    _, only_daily, only_full = table_differences(
+        daily_and_full["daily"], daily_and_full["full"], "intermediate", "int_identity_map"
+    )
+    assert (only_daily, only_full) == (0, 0)
+
+
+def _stored_model(path: Path) -> tuple:
+    """(the stored model's fit time, the model_version detail of the last run that scored)."""
+    ((fitted_at,),) = _query(
+        path, "select fitted_at from scoring.model_store where model = 'clusters'"
+    )
+    ((detail,),) = _query(
+        path,
+        "select detail from scoring.model_metrics "
+        "where model = 'clusters' and metric = 'model_version'",
+    )
+    return fitted_at, detail
+
+
+def _scores(path: Path) -> dict[str, list[tuple]]:
+    """The model's score tables, every column but the fit's time, sorted."""
+    scores = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in ("customer_clusters", "cluster_profiles"):
+            columns = con.execute(
+                "select column_name from information_schema.columns where table_schema = "
+                "'scoring' and table_name = $table and column_name <> 'fitted_at' "
+                "order by ordinal_position",
+                {"table": table},
+            ).fetchall()
+            listed = ", ".join(f'"{column}"' for (column,) in columns)
+            scores[table] = con.execute(
+                f"select {listed} from scoring.{table} order by all"
+            ).fetchall()
+    return scores
+
+
+def test_a_weekly_refit_between_two_daily_runs(daily_and_full):
+    """The history run fits the stored model (none is stored yet); DAYS[1]'s daily run scores
+    with it; DAYS[2]'s run carries the weekly refit's tag and refits; the daily run after it
+    scores with the refit's model. After the refit the scores are the full refresh's (the same
+    data); before it, the stored model scored."""
+    snapshots = daily_and_full["snapshots"]
+    fitted, detail = _stored_model(snapshots[DAYS[0]])  # DAYS[0]'s run did not score
+    assert "fitted in this run" in detail
+    before_refit = _stored_model(snapshots[DAYS[1]])
+    assert before_refit[0] == fitted
+    assert "stored model, not refitted" in before_refit[1]
+    refitted, detail = _stored_model(snapshots[DAYS[2]])
+    assert refitted > fitted and "fitted in this run" in detail
+    after_refit = _stored_model(daily_and_full["daily"])
+    assert after_refit[0] == refitted
+    assert "stored model, not refitted" in after_refit[1]
+    assert "fitted in this run" in _stored_model(daily_and_full["full"])[1]
+
+    full = _scores(daily_and_full["full"])
+    assert len(full["customer_clusters"]) > 100 and len(full["cluster_profiles"]) >= 3
+    assert _scores(snapshots[DAYS[2]]) == full
+    assert _scores(daily_and_full["daily"]) == full
+    # and the refit's fit metrics are the full refresh's
+    metrics = (
+        "select metric, value, n, data_cutoff from scoring.model_metrics "
+        "where model = 'clusters' and metric <> 'model_version' order by metric"
+    )
+    assert _query(snapshots[DAYS[2]], metrics) == _query(daily_and_full["full"], metrics)
