@@ -119,6 +119,7 @@ DAILY_TABLES = [
     ("intermediate", "int_actor_days"),
     ("intermediate", "int_actor_event_days"),
     ("intermediate", "int_session_paths"),
+    ("intermediate", "int_attribution_paths"),
 ]
 
 
@@ -285,6 +286,99 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
     return user_id, case_users
 
 
+#: a purchase of one-purchase buyers with channel touches, none since December (so no touchpoint
+#: change lists them in the daily runs), created in November
+ONE_PURCHASE_BUYERS = """
+    select orders.order_id, orders.user_id, orders.status
+    from orders
+    where
+        orders.paid_at is not null and orders.status not in ('cancelled', 'refunded')
+        and try_cast(orders.created_at as timestamp) between '2025-11-01' and '2025-12-01'
+        and orders.user_id in (
+            select user_id from orders
+            where paid_at is not null and status not in ('cancelled', 'refunded')
+            group by user_id having count(*) = 1
+        )
+        and orders.user_id in (
+            select user_id from touchpoints
+            where channel is not null
+            group by user_id having max(try_cast(occurred_at as timestamp)) < '2025-12-01'
+        )
+        -- a channel touch in the 30 days before the purchase: the order has a journey
+        and exists (
+            select 1 from touchpoints
+            where
+                touchpoints.user_id = orders.user_id and touchpoints.channel is not null
+                and try_cast(touchpoints.occurred_at as timestamp)
+                between try_cast(orders.created_at as timestamp) - interval 30 days
+                and try_cast(orders.created_at as timestamp)
+        )
+    order by orders.order_id
+"""
+
+
+def _order_cases(
+    raw_dir: Path,
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, tuple[str, str, str]]]:
+    """Buyers who change inside the daily runs (the Markov journeys, int_attribution_paths): a
+    November order that arrives late, with DAYS[1] (its user is no buyer before), and the only
+    purchase of another user, refunded from DAYS[1] on (a buyer before, not after). The full
+    refresh's orders.csv holds the final state: the late order, and the refund."""
+    con = duckdb.connect()
+    con.execute(
+        "create table orders as select * from read_csv($path, header = true, all_varchar = true)",
+        {"path": str(raw_dir / "orders.csv")},
+    )
+    con.execute(
+        "create table touchpoints as select * from read_csv($path, header = true, "
+        "all_varchar = true)",
+        {"path": str(DEMO_RAW_DATA_DIR / "touchpoints.csv")},
+    )
+    picked = con.execute(ONE_PURCHASE_BUYERS).fetchall()
+    assert len(picked) >= 2, picked
+    cases = {"late": picked[0], "refunded": picked[1]}
+    con.execute(
+        "update orders set status = 'refunded' where order_id = $order",
+        {"order": cases["refunded"][0]},
+    )
+    con.execute("copy orders to $out (header)", {"out": str(raw_dir / "orders.csv")})
+    return con, cases
+
+
+def _write_orders(
+    con: duckdb.DuckDBPyConnection,
+    cases: dict[str, tuple[str, str, str]],
+    folder: Path,
+    day: date,
+) -> None:
+    """orders.csv as of ``day``'s run: the orders created up to that day (every order on the
+    last day), the late order from DAYS[1] on, the refund from DAYS[1] on."""
+    refunded, _, status_before = cases["refunded"]
+    con.execute(
+        f"""
+        copy (
+            select * replace (
+                case when order_id = $refunded then $status else status end as status
+            )
+            from orders
+            where
+                (order_id <> $late or {"true" if day >= DAYS[1] else "false"})
+                and (
+                    {"true" if day == DAYS[-1] else "false"}
+                    or try_cast(created_at as timestamp) is null
+                    or try_cast(created_at as timestamp) < '{day + timedelta(days=1)}'
+                )
+        ) to $out (header)
+        """,
+        {
+            "late": cases["late"][0],
+            "refunded": refunded,
+            "status": "refunded" if day >= DAYS[1] else status_before,
+            "out": str(folder / "orders.csv"),
+        },
+    )
+
+
 def table_differences(left: Path, right: Path, schema: str, table: str) -> tuple[int, int, int]:
     """(rows, rows only in left, rows only in right), as multisets."""
     con = duckdb.connect(str(left), read_only=True)
@@ -309,6 +403,7 @@ def daily_and_full(tmp_path_factory):
     raw_dir = tmp_path_factory.mktemp("daily_raw")
     arriving = tmp_path_factory.mktemp("daily_arriving")
     user_id, case_users = _write_parts(raw_dir)
+    orders, order_cases = _order_cases(raw_dir)
     (arriving / "touchpoints").mkdir()
     for path in raw_dir.glob("*.csv"):
         shutil.copy(path, arriving / path.name)
@@ -316,6 +411,7 @@ def daily_and_full(tmp_path_factory):
     def arrive(day: date) -> None:
         name = f"date={day}"
         shutil.copytree(raw_dir / "touchpoints" / name, arriving / "touchpoints" / name)
+        _write_orders(orders, order_cases, arriving, day)
 
     daily = tmp_path_factory.mktemp("daily") / "warehouse.duckdb"
     arrive(HISTORY)
@@ -362,6 +458,7 @@ def daily_and_full(tmp_path_factory):
         "withdrawn": withdrawn,
         "user_id": user_id,
         "case_users": case_users,
+        "order_cases": order_cases,
         "daily_runs": runs,
     }
 
@@ -809,3 +906,26 @@ def test_a_weekly_refit_between_two_daily_runs(daily_and_full):
         "where model = 'clusters' and metric <> 'model_version' order by metric"
     )
     assert _query(snapshots[DAYS[2]], metrics) == _query(daily_and_full["full"], metrics)
+
+
+def test_buyers_who_change_inside_the_daily_runs(daily_and_full):
+    """A late order makes its user a buyer on DAYS[1]: their non-converting journey goes, the
+    order's journey comes. A refund on DAYS[1] makes the only purchase of another user no
+    purchase: their converting journey goes, a non-converting one comes. Neither user has a
+    touchpoint in the daily runs (no touchpoint change lists them); the tables themselves are
+    compared with the full refresh by test_day_by_day_equals_full_refresh."""
+    snapshots = daily_and_full["snapshots"]
+    journeys = (
+        "select is_converted, order_id from intermediate.int_attribution_paths "
+        "where actor_id = $user group by all order by all"
+    )
+    late_order, late_user, _ = daily_and_full["order_cases"]["late"]
+    refunded_order, refunded_user, _ = daily_and_full["order_cases"]["refunded"]
+    assert _query(snapshots[DAYS[0]], journeys, {"user": late_user}) == [(False, None)]
+    assert _query(snapshots[DAYS[1]], journeys, {"user": late_user}) == [(True, late_order)]
+    assert _query(snapshots[DAYS[0]], journeys, {"user": refunded_user}) == [(True, refunded_order)]
+    assert _query(snapshots[DAYS[1]], journeys, {"user": refunded_user}) == [(False, None)]
+    for user in (late_user, refunded_user):
+        assert _query(daily_and_full["daily"], journeys, {"user": user}) == _query(
+            daily_and_full["full"], journeys, {"user": user}
+        )
