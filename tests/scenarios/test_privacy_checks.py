@@ -50,16 +50,21 @@ def test_the_pii_check_passes_on_the_hostile_build(tmp_path_factory, cohorts_sma
 def test_the_pii_scan_names_the_table_and_column_of_a_leak(
     tmp_path, cohorts_small_warehouse, table, column, value, kind
 ):
+    from orchestration.privacy import exact_only_columns
+
+    # as the check scans: the machine-written columns (the ledger's part paths, whose digits
+    # depend on where the test's build lives) for raw values only
+    exempt = exact_only_columns()
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(cohorts_small_warehouse.path, copy)
     raw_dir = DATA_DIR / "cohorts_small"
     with duckdb.connect(str(copy)) as con:
-        assert scan_for_pii(con, raw_dir)[0] == [], "the clean build has no finding"
+        assert scan_for_pii(con, raw_dir, exempt)[0] == [], "the clean build has no finding"
         con.execute(
             f"update {table} set {column} = ? where rowid = (select min(rowid) from {table})",
             [value],
         )
-        findings, tables, columns = scan_for_pii(con, raw_dir)
+        findings, tables, columns = scan_for_pii(con, raw_dir, exempt)
     assert findings, "the inserted value is found"
     assert all(f.startswith(f"{table}.{column}: ") for f in findings), findings
     assert any(kind in f for f in findings), findings
