@@ -52,5 +52,5 @@ left join bands on bands.risk_band = '(all)'
 where
     coalesce(bands.customers, 0) != scored.customers
     or coalesce(band_sums.customers, 0) != scored.customers
-    or abs(coalesce(band_sums.total_clv_12m, 0) - coalesce(bands.total_clv_12m, 0)) > 1e-6
+    or {{ sums_differ('coalesce(band_sums.total_clv_12m, 0)', 'coalesce(bands.total_clv_12m, 0)') }}
     or (scored.customers > 0 and abs(band_sums.share_of_customers - 1) > 1e-9)

@@ -1,7 +1,7 @@
 -- The product and category marts share out the same revenue: per month, the products' revenue
 -- and the categories' revenue each sum to the revenue of the purchases (int_order_lines), and
--- the overall tables to all of it (within 1e-6); revenue_share sums to 1 where revenue does not
--- sum to 0.
+-- the overall tables to all of it (within a sum's rounding: sums_differ, macros/statistics.sql);
+-- revenue_share sums to 1 where revenue does not sum to 0.
 with
 
 lines as (
@@ -74,7 +74,7 @@ monthly_failures as (
     where
         expected.mart is null
         or monthly.mart is null
-        or abs(monthly.revenue - expected.revenue) >= 1e-6
+        or {{ sums_differ('monthly.revenue', 'expected.revenue') }}
         or (abs(expected.revenue) >= 1e-6 and abs(monthly.share - 1) >= 1e-9)
 ),
 
@@ -85,7 +85,7 @@ overall_failures as (
     from overall
     cross join total
     where
-        abs(overall.revenue - total.revenue) >= 1e-6
+        {{ sums_differ('overall.revenue', 'total.revenue') }}
         or (abs(total.revenue) >= 1e-6 and abs(overall.share - 1) >= 1e-9)
 )
 

@@ -1,6 +1,7 @@
 """The portable statistics macros (``macros/statistics.sql``: normal CDF, two-sided p-value,
-chi-square upper tail) compiled by dbt, run on DuckDB over a grid of arguments and compared with
-scipy; NULL in gives NULL out. One ``dbt compile --inline`` serves both tests."""
+chi-square upper tail, and ``sums_differ``, the reconciliation tests' tolerance) compiled by
+dbt, run on DuckDB over a grid of arguments and compared with scipy or worked values; NULL in
+gives NULL out. One ``dbt compile --inline`` serves every test."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def compiled(tmp_path_factory) -> str:
             "--inline",
             "select x, df, {{ normal_cdf('x') }} as phi, {{ normal_upper_tail('x') }} as q, "
             "{{ two_sided_p_value('x') }} as p_two_sided, "
-            "{{ chi_square_upper_tail('x * x', 'df') }} as chi_square_p "
+            "{{ chi_square_upper_tail('x * x', 'df') }} as chi_square_p, "
+            "{{ sums_differ('x', 'df') }} as sums_differ "
             "from grid",
             "--target-path",
             str(tmp_path / "target"),
@@ -93,3 +95,23 @@ def test_statistics_macros_are_null_for_null(compiled):
     grid = pd.DataFrame({"x": pd.Series([None], dtype="float64"), "df": [1]})
     row = run(compiled, grid).iloc[0]
     assert row[["phi", "q", "p_two_sided", "chi_square_p"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "differ"),
+    [
+        (50_000_000.000121, 50_000_000.0, False),  # the 50M bench's rounding
+        (6_004_100.37 - 1.6e-6, 6_004_100.37, False),  # one month of it
+        (100.0 + 5e-7, 100.0, False),
+        (50_000_000.01, 50_000_000.0, True),  # a lost cent on 50 million
+        (89_999_999.99, 90_000_000.0, True),  # ... on 90 million
+        (100.01, 100.0, True),
+        (0.00001, 0.0, True),
+    ],
+)
+def test_sums_differ_tolerates_rounding_not_a_cent(compiled, actual, expected, differ):
+    """``sums_differ(x, df)``: x is the actual sum, df the expected one. The 50M bench's product
+    revenue summed in two orders differed by 1.2e-4 on 50 million, which a fixed 1e-6
+    tolerance failed (the build stopped)."""
+    grid = pd.DataFrame({"x": [actual], "df": [expected]})
+    assert bool(run(compiled, grid).iloc[0]["sums_differ"]) is differ
