@@ -54,10 +54,17 @@ $(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster
 	@touch $@
 
 # The Dagster instance: the repository's dagster.yaml (run queue, run retries, freshness) in the
-# default DAGSTER_HOME. A DAGSTER_HOME of your own keeps its own dagster.yaml.
+# default DAGSTER_HOME, with the storage of orchestration/instance_storage.yaml (the event index
+# kept open between writes). A DAGSTER_HOME of your own keeps its own dagster.yaml; one without
+# gets the storage only.
+INSTANCE_STORAGE := orchestration/instance_storage.yaml
 instance:
 	@mkdir -p $(DAGSTER_HOME)
-	@if [ "$(DAGSTER_HOME)" = "$(CURDIR)/.dagster" ]; then cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml; fi
+	@if [ "$(DAGSTER_HOME)" = "$(CURDIR)/.dagster" ]; then \
+		cat dagster.yaml $(INSTANCE_STORAGE) > $(DAGSTER_HOME)/dagster.yaml; \
+	elif [ ! -f "$(DAGSTER_HOME)/dagster.yaml" ]; then \
+		cp $(INSTANCE_STORAGE) $(DAGSTER_HOME)/dagster.yaml; \
+	fi
 
 # The full Dagster log goes to $(RUN_LOG); the terminal shows progress, and on failure the error's
 # own message without the stack trace (orchestration/console.py).

@@ -56,3 +56,68 @@ def test_the_marts_and_the_published_snapshot_have_the_daily_freshness_policy():
     # a staging model has none: only what BI reads is watched
     staging = next(key for key in graph.get_all_asset_keys() if key.path[0] == "staging")
     assert graph.get(staging).freshness_policy is None
+
+
+# --- the storage `make instance` adds (orchestration/instance_storage.py, DECISIONLOG 78) --------
+
+
+def _materialization(run_id: str, table: str):
+    import time
+
+    from dagster import AssetKey, AssetMaterialization
+    from dagster._core.events import DagsterEvent, StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(
+        error_info=None,
+        level="DEBUG",
+        user_message="",
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key="step",
+        job_name="job",
+        dagster_event=DagsterEvent(
+            event_type_value="ASSET_MATERIALIZATION",
+            job_name="job",
+            step_key="step",
+            event_specific_data=StepMaterializationData(
+                AssetMaterialization(asset_key=AssetKey(["marts", table]))
+            ),
+        ),
+    )
+
+
+def test_make_instance_keeps_dagsters_sqlite_files_with_a_pooled_index(tmp_path, monkeypatch):
+    """`make instance` gives DAGSTER_HOME the pooled-index storage; what it writes is Dagster's
+    own SQLite layout (history/runs/<run>.db and index.db), read back by Dagster's own class, and
+    the index commits without a sync per write while the run shards keep Dagster's settings."""
+    import subprocess
+
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.instance_storage import PooledIndexEventLogStorage
+
+    home = tmp_path / "home"
+    subprocess.run(
+        ["make", "--no-print-directory", "-s", "instance", f"DAGSTER_HOME={home}"],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert "orchestration.instance_storage" in (home / "dagster.yaml").read_text()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledIndexEventLogStorage)
+        for table in ("customers", "orders", "customers"):
+            storage.store_event(_materialization("run-1", table))
+        with storage.index_connection() as conn:
+            assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL
+        with storage.run_connection("run-1") as conn:
+            assert conn.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL, Dagster's
+        assert len(storage.get_logs_for_run("run-1")) == 3
+    plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+    assert (home / "history" / "runs" / "index.db").exists()
+    expected = {AssetKey(["marts", "customers"]), AssetKey(["marts", "orders"])}
+    assert set(plain.all_asset_keys()) == expected
+    assert len(plain.get_logs_for_run("run-1")) == 3
