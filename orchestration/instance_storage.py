@@ -1,17 +1,19 @@
-"""The instance's SQLite storage, without a new database connection per event in the index.
+"""The instance's SQLite storage, without a new database connection per event.
 
 Dagster's SQLite event log opens a new engine and a new connection for every write and closes
 it after. Closing the only connection of a database in WAL mode checkpoints the WAL into the
-database file: about 2 ms a write on this machine, and an asset event writes twice (the run's
-own log and the cross-run index), an asset check result three times. A warehouse run stores
-about 1,450 events, so about 8 s of CPU went to this (DECISIONLOG 78).
+database file: about 2 ms a write on this machine, and every event is written to its run's
+database, an asset event also to the cross-run index, an asset check result to it twice. A
+warehouse run stores about 1,450 events (DECISIONLOG 78).
 
 :class:`WarehouseSqliteStorage` is Dagster's ``storage: sqlite`` (same files, same layout under
-``base_dir``) whose event log keeps one engine with a small connection pool for the index
-(``history/runs/index.db``) and commits there with ``synchronous=NORMAL`` (the WAL is synced at
-checkpoints, not at every commit: a power cut may lose the last events, never corrupt the file).
-The run shards (``history/runs/<run id>.db``) are written as Dagster writes them: the UI follows
-a running run by watching its shard's file, which a checkpoint at each write keeps up to date.
+``base_dir``, read by Dagster's own classes) whose event log keeps one engine with a small
+connection pool per database file (the index and the newest run shards) and commits with
+``synchronous=NORMAL``: the WAL is synced at checkpoints, not at every commit, so a power cut may
+lose the last events, never corrupt the file. The UI follows a running run by watching its
+database file (``SqliteEventLogStorageWatchdog``), which the checkpoint at each close used to
+modify: a write now touches the file instead (its mtime; a read does not, or the watcher's own
+reads would wake it again).
 `make run` and `make dev` select it (``storage: custom``, base_dir ``DAGSTER_HOME``: the
 Makefile's ``instance`` target adds ``instance_storage.yaml`` to the home's ``dagster.yaml``).
 The repository's ``dagster.yaml`` does not: a ``dagster dev`` without ``DAGSTER_HOME`` reads it
@@ -21,6 +23,7 @@ and keeps its history in a temporary folder whose path no configuration can name
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +42,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+#: engines kept open: the index and the newest run shards (a webserver reads many runs)
+KEEP_ENGINES = 8
+
 
 def _sync_at_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -46,59 +52,66 @@ def _sync_at_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class PooledIndexEventLogStorage(SqliteEventLogStorage):
-    """Dagster's SQLite event log with one pooled engine for the index shard."""
+class PooledEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log with one pooled engine per database file (the index and the
+    most recent run shards), and the shard's file touched after a write to it."""
 
-    _index_engine: Engine | None = None
-
-    def _index(self) -> Engine:
-        if self._index_engine is None:
+    def _engine(self, shard: str) -> Engine:
+        engines = self.__dict__.setdefault("_engines", OrderedDict())
+        engine = engines.get(shard)
+        if engine is None:
             engine = create_engine(
-                self.conn_string_for_shard(INDEX_SHARD_NAME),
+                self.conn_string_for_shard(shard),
                 poolclass=QueuePool,
                 pool_size=1,
                 max_overflow=4,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
             event.listen(engine, "connect", _sync_at_checkpoints)
-            self._index_engine = engine
-        return self._index_engine
+            engines[shard] = engine
+        engines.move_to_end(shard)
+        while len(engines) > KEEP_ENGINES:
+            oldest = next(key for key in engines if key != INDEX_SHARD_NAME)
+            engines.pop(oldest).dispose()
+        return engine
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        if shard != INDEX_SHARD_NAME:
-            with super()._connect(shard) as conn:
-                yield conn
-            return
-        with self._db_lock:  # as Dagster's: one writer per storage object at a time
-            engine = self._index()
+        with self._db_lock:  # as Dagster's: one connection per storage object at a time
+            engine = self._engine(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            with engine.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                changes = raw.total_changes
+                with conn.begin():
+                    yield conn
+                written = raw.total_changes != changes
+            if written and shard != INDEX_SHARD_NAME:
+                # what a checkpoint did before: the UI's watcher of this run sees a change
+                os.utime(self.path_for_shard(shard))
 
-    def _dispose_index(self) -> None:
-        if self._index_engine is not None:
-            self._index_engine.dispose()
-            self._index_engine = None
+    def _dispose_engines(self) -> None:
+        for engine in self.__dict__.pop("_engines", {}).values():
+            engine.dispose()
 
     def wipe(self) -> None:
-        self._dispose_index()
+        self._dispose_engines()
         super().wipe()
 
     def dispose(self) -> None:
-        self._dispose_index()
+        self._dispose_engines()
         super().dispose()
 
 
 class WarehouseSqliteStorage(DagsterSqliteStorage):
-    """``storage: sqlite`` with :class:`PooledIndexEventLogStorage` as its event log."""
+    """``storage: sqlite`` with :class:`PooledEventLogStorage` as its event log."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self.base_dir = base_dir
         self._run_storage = SqliteRunStorage.from_local(os.path.join(base_dir, "history", ""))
-        self._event_log_storage = PooledIndexEventLogStorage(
+        self._event_log_storage = PooledEventLogStorage(
             os.path.join(base_dir, "history", "runs", "")
         )
         self._schedule_storage = SqliteScheduleStorage.from_local(

@@ -87,16 +87,17 @@ def _materialization(run_id: str, table: str):
     )
 
 
-def test_make_instance_keeps_dagsters_sqlite_files_with_a_pooled_index(tmp_path, monkeypatch):
-    """`make instance` gives DAGSTER_HOME the pooled-index storage; what it writes is Dagster's
-    own SQLite layout (history/runs/<run>.db and index.db), read back by Dagster's own class, and
-    the index commits without a sync per write while the run shards keep Dagster's settings."""
+def test_make_instance_keeps_dagsters_sqlite_files_with_pooled_connections(tmp_path, monkeypatch):
+    """`make instance` gives DAGSTER_HOME the pooled storage; what it writes is Dagster's own
+    SQLite layout (history/runs/<run>.db and index.db), read back by Dagster's own class; commits
+    are not synced one by one; a write touches the run's file (the UI watches it), a read not."""
+    import os
     import subprocess
 
     from dagster import AssetKey, DagsterInstance
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-    from orchestration.instance_storage import PooledIndexEventLogStorage
+    from orchestration.instance_storage import PooledEventLogStorage
 
     home = tmp_path / "home"
     subprocess.run(
@@ -106,18 +107,48 @@ def test_make_instance_keeps_dagsters_sqlite_files_with_a_pooled_index(tmp_path,
     )
     assert "orchestration.instance_storage" in (home / "dagster.yaml").read_text()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    shard = home / "history" / "runs" / "run-1.db"
     with DagsterInstance.get() as instance:
         storage = instance.event_log_storage
-        assert isinstance(storage, PooledIndexEventLogStorage)
+        assert isinstance(storage, PooledEventLogStorage)
         for table in ("customers", "orders", "customers"):
             storage.store_event(_materialization("run-1", table))
-        with storage.index_connection() as conn:
-            assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL
-        with storage.run_connection("run-1") as conn:
-            assert conn.exec_driver_sql("pragma synchronous").scalar() == 2  # FULL, Dagster's
+            assert shard.stat().st_mtime > 0, "a write touches the run's file"
+            os.utime(shard, (0, 0))
         assert len(storage.get_logs_for_run("run-1")) == 3
+        assert shard.stat().st_mtime == 0, "a read leaves it alone"
+        for connect in (storage.index_connection, lambda: storage.run_connection("run-1")):
+            with connect() as conn:
+                assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL
+        assert storage._engine("run-1") is storage._engine("run-1")  # kept, not made per write
     plain = SqliteEventLogStorage(str(home / "history" / "runs"))
     assert (home / "history" / "runs" / "index.db").exists()
     expected = {AssetKey(["marts", "customers"]), AssetKey(["marts", "orders"])}
     assert set(plain.all_asset_keys()) == expected
     assert len(plain.get_logs_for_run("run-1")) == 3
+
+
+def test_a_run_watched_as_the_ui_watches_it_sees_each_event_as_it_is_written(tmp_path):
+    """The UI follows a running run through a watchdog on the run's database file; with the
+    connections kept open no checkpoint modifies that file, the touch after a write does."""
+    import time
+
+    from orchestration.instance_storage import PooledEventLogStorage
+
+    base = str(tmp_path / "runs")
+    writer, reader = PooledEventLogStorage(base), PooledEventLogStorage(base)
+    writer.store_event(_materialization("run-1", "customers"))  # the run's file exists
+    seen = []
+    reader.watch("run-1", None, lambda event, cursor: seen.append(event))
+    try:
+        for count, table in enumerate(("orders", "sessions"), start=1):
+            time.sleep(0.2)
+            writer.store_event(_materialization("run-1", table))
+            deadline = time.monotonic() + 5
+            while len(seen) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(seen) >= count, f"the watcher missed event {count}"
+    finally:
+        reader.end_watch("run-1", seen.append)
+        reader.dispose()
+        writer.dispose()
