@@ -115,6 +115,10 @@ def build(tmp_path_factory) -> SecretBuild:
         report=work / "data" / "reports" / "journey_report.html",
     )
     built.dagster_home.mkdir()
+    # make instance: a Dagster home without a dagster.yaml gets the storage of make run
+    shutil.copy(
+        REPO_ROOT / "orchestration" / "instance_storage.yaml", built.dagster_home / "dagster.yaml"
+    )
     # the small fixture, with the demo's 2,000 users added (e-mails and phones to hash)
     raw = work / "raw"
     shutil.copytree(SMALL, raw)
