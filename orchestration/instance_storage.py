@@ -14,10 +14,11 @@ lose the last events, never corrupt the file. The UI follows a running run by wa
 database file (``SqliteEventLogStorageWatchdog``), which the checkpoint at each close used to
 modify: a write now touches the file instead (its mtime; a read does not, or the watcher's own
 reads would wake it again).
-`make run` and `make dev` select it (``storage: custom``, base_dir ``DAGSTER_HOME``: the
-Makefile's ``instance`` target adds ``instance_storage.yaml`` to the home's ``dagster.yaml``).
-The repository's ``dagster.yaml`` does not: a ``dagster dev`` without ``DAGSTER_HOME`` reads it
-and keeps its history in a temporary folder whose path no configuration can name.
+
+`make instance` (so `make run` and `make dev`) selects it in the home's ``dagster.yaml``
+(``storage: custom``, ``base_dir`` the home's path written out). The repository's
+``dagster.yaml`` does not: a ``dagster dev`` without ``DAGSTER_HOME`` reads it and keeps its
+history in a temporary folder whose path no configuration can name.
 """
 
 from __future__ import annotations

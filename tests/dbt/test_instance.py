@@ -106,9 +106,10 @@ def test_make_instance_keeps_dagsters_sqlite_files_with_pooled_connections(tmp_p
         check=True,
     )
     assert "orchestration.instance_storage" in (home / "dagster.yaml").read_text()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # opened from the folder alone, as tests and tools do, without DAGSTER_HOME set
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     shard = home / "history" / "runs" / "run-1.db"
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(home)) as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, PooledEventLogStorage)
         for table in ("customers", "orders", "customers"):

@@ -116,8 +116,11 @@ def build(tmp_path_factory) -> SecretBuild:
     )
     built.dagster_home.mkdir()
     # make instance: a Dagster home without a dagster.yaml gets the storage of make run
-    shutil.copy(
-        REPO_ROOT / "orchestration" / "instance_storage.yaml", built.dagster_home / "dagster.yaml"
+    _run(
+        ["make", "--no-print-directory", "-s", "instance", f"DAGSTER_HOME={built.dagster_home}"],
+        dict(os.environ),
+        REPO_ROOT,
+        "make instance",
     )
     # the small fixture, with the demo's 2,000 users added (e-mails and phones to hash)
     raw = work / "raw"
