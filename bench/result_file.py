@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import platform
 import tempfile
 from datetime import UTC, datetime
@@ -194,10 +195,25 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory:,.0f} GiB RAM, Python {python}"
 
 
+#: a section of a result file a person wrote (``## ... (written by hand)``): kept by a re-run
+HAND_WRITTEN = re.compile(r"^## [^\n]*\(written by hand\)$.*?(?=^## |\Z)", re.M | re.S)
+
+
+def hand_written_sections(previous: str) -> str:
+    """The hand-written sections of a result file, to carry over when a run rewrites it (their
+    figures then name the run they came from; the docs link to them)."""
+    return "".join(match.group(0).rstrip() + "\n\n" for match in HAND_WRITTEN.finditer(previous))
+
+
 def write_result(filename: str, text: str) -> None:
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
+    target = results / filename
+    if target.exists():
+        kept = hand_written_sections(target.read_text())
+        if kept:
+            text = text.rstrip() + "\n\n" + kept.rstrip() + "\n"
     with tempfile.NamedTemporaryFile("w", dir=results, delete=False, suffix=".tmp") as out:
         out.write(text)
-    os.replace(out.name, results / filename)
+    os.replace(out.name, target)
     print(text)
