@@ -1,0 +1,174 @@
+"""Data tests of the daily models read the rows a daily run wrote (dbt_project/macros/
+data_tests.sql, DECISIONLOG 77), on a copy of the shared demo build: real `dbt test` with the
+window of a daily run (INCREMENTAL_WINDOW_START), then with the weekly run's full scope
+(DATA_TEST_SCOPE=full), over rows planted before and inside the window."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestration.data_test_scope import windowed_models
+
+from builds import MANIFEST
+
+#: the daily run's window: it rewrote the touchpoints since 2025-12-17 (minus the 3-day lookback)
+WINDOW_START = "2025-12-20"
+#: the models whose row-wise tests read the window (meta.test_window in their YAML)
+WINDOWED = {
+    "stg_touchpoints",
+    "int_touchpoints",
+    "int_sessions",
+    "int_funnel_chains",
+    "int_attribution_touches",
+    "int_attribution_paths",
+    "int_actor_touchpoint_months",
+    "int_actor_days",
+    "int_actor_event_days",
+    "int_session_paths",
+}
+#: touchpoints planted with a negative dwell_ms (accepted_range min 0): (id, occurred_at, late)
+NEGATIVE_DWELL = [
+    ("tw_inside", "2025-12-18 10:00:00", False),  # inside the window
+    ("tw_late", "2025-11-03 10:00:00", True),  # before it, staged late by the run
+    ("tw_old", "2025-11-04 10:00:00", False),  # before it: not rewritten by the run
+]
+#: (model, test, column) -> failing rows (scoped to the window, whole tables)
+EXPECTED = {
+    # a touchpoint_id duplicated before the window
+    ("stg_touchpoints", "unique", "touchpoint_id"): (0, 1),
+    ("stg_touchpoints", "accepted_range", "dwell_ms"): (2, 3),
+    # one duplicated row of an actor the run rebuilt, one of an actor it did not
+    ("int_touchpoints", "unique", "touchpoint_id"): (1, 2),
+}
+
+
+def _plant(path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        valid = "from staging.base_touchpoints where _rejection_reason is null"
+        con.execute(
+            f"insert into staging.base_touchpoints select * {valid} "
+            "and occurred_at < '2025-12-01' order by touchpoint_id limit 1"
+        )
+        for number, (touchpoint_id, occurred_at, late) in enumerate(NEGATIVE_DWELL):
+            row_number = 10**9 + number
+            con.execute(
+                "insert into staging.base_touchpoints select * replace (? as touchpoint_id, "
+                "cast(? as timestamp) as occurred_at, -5 as dwell_ms, ? as _source_row_number) "
+                f"{valid} order by touchpoint_id limit 1",
+                [touchpoint_id, occurred_at, row_number],
+            )
+            if late:
+                con.execute(
+                    "insert into staging.base_touchpoints_late "
+                    "(_source_row_number, touchpoint_id, occurred_at) "
+                    "values (?, ?, cast(? as timestamp))",
+                    [row_number, touchpoint_id, occurred_at],
+                )
+        rebuilt, untouched = (
+            row[0]
+            for row in con.execute(
+                "select actor_id from intermediate.int_touchpoints "
+                "group by actor_id order by actor_id limit 2"
+            ).fetchall()
+        )
+        con.execute("insert into intermediate.int_touchpoint_changes values (?)", [rebuilt])
+        for actor in (rebuilt, untouched):
+            con.execute(
+                "insert into intermediate.int_touchpoints select * "
+                "from intermediate.int_touchpoints where actor_id = ? "
+                "order by touchpoint_id limit 1",
+                [actor],
+            )
+
+
+def _dbt_test(demo_dbt, scope: str | None) -> tuple[dict, str]:
+    """`dbt test` of the windowed models' tests (and of the tests that refer to them) with a
+    daily run's window; unique id -> run result, and dbt's output."""
+    env = {
+        "INCREMENTAL_WINDOW_START": WINDOW_START,
+        **({"DATA_TEST_SCOPE": scope} if scope else {}),
+    }
+    out = demo_dbt.dbt(
+        "test", "--select", *sorted(WINDOWED), "--exclude-resource-type", "unit_test", env=env
+    )
+    results = demo_dbt.artifact("run_results.json")["results"]
+    assert results, out.stdout[-3000:]
+    return {result["unique_id"]: result for result in results}, out.stdout
+
+
+@pytest.fixture(scope="module")
+def scoped_and_full(demo_dbt):
+    _plant(demo_dbt.reset())
+    scoped, _ = _dbt_test(demo_dbt, None)
+    full, stdout = _dbt_test(demo_dbt, "full")
+    return demo_dbt.artifact("manifest.json"), scoped, full, stdout
+
+
+def _test_id(manifest: dict, model: str, test: str, column: str) -> str:
+    (found,) = [
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+        and node.get("attached_node") == f"model.touchpoint_alchemy.{model}"
+        and node["test_metadata"]["name"] == test
+        and node.get("column_name") == column
+    ]
+    return found
+
+
+def test_the_big_daily_models_declare_their_window():
+    assert set(windowed_models(json.loads(MANIFEST.read_text()))) == WINDOWED
+
+
+def test_a_daily_run_tests_its_window_and_the_weekly_run_everything(scoped_and_full):
+    manifest, scoped, full, _ = scoped_and_full
+    for (model, test, column), (in_window, in_full) in EXPECTED.items():
+        uid = _test_id(manifest, model, test, column)
+        assert (scoped[uid]["failures"], full[uid]["failures"]) == (in_window, in_full), uid
+        assert "dbt_test_window" in scoped[uid]["compiled_code"], uid
+        assert "dbt_test_window" not in full[uid]["compiled_code"], uid
+    # the window's start (minus the lookback) reached the test when it ran
+    stg = scoped[_test_id(manifest, "stg_touchpoints", "unique", "touchpoint_id")]
+    assert f"cast('{WINDOW_START}' as timestamp)" in stg["compiled_code"]
+
+
+def test_every_windowed_test_runs_and_passes_on_unplanted_rows(scoped_and_full):
+    """Every row-wise test of the windowed models compiles and runs with its window (each
+    model's condition is valid SQL) and passes where nothing was planted; other tests read
+    whole tables."""
+    manifest, scoped, _, _ = scoped_and_full
+    planted = {_test_id(manifest, *case) for case in EXPECTED}
+    windowed = set()
+    for uid, result in scoped.items():
+        node = manifest["nodes"][uid]
+        model = (node.get("attached_node") or "").rsplit(".", 1)[-1]
+        if model not in WINDOWED:
+            continue  # a test of another model that refers to a windowed one
+        if "dbt_test_window" in result["compiled_code"]:
+            windowed.add(model)
+        else:
+            assert node["test_metadata"]["name"] == "raw_rows_conserved", uid
+            continue
+        if uid not in planted:
+            assert (result["status"], result["failures"]) == ("pass", 0), uid
+    assert windowed == WINDOWED
+
+
+def test_a_relationships_test_restricts_its_child_not_its_parent(scoped_and_full):
+    manifest, scoped, _, _ = scoped_and_full
+    uid = _test_id(manifest, "int_touchpoints", "relationships", "user_id")
+    child, parent = scoped[uid]["compiled_code"].split("parent as")
+    assert "dbt_test_window" in child and "int_touchpoint_changes" in child
+    assert "dbt_test_window" not in parent and '"int_users"' in parent
+
+
+def test_the_scope_is_read_when_the_tests_run_not_while_dbt_parses(scoped_and_full):
+    """The second `dbt test` (another scope, same project) starts from the first one's saved
+    parse: DATA_TEST_SCOPE and INCREMENTAL_WINDOW_START are read at execution only."""
+    *_, stdout = scoped_and_full
+    assert "Unable to do partial parsing" not in stdout
