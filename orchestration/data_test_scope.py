@@ -2,12 +2,11 @@
 (DECISIONLOG 77).
 
 A daily model that declares ``config: {meta: {test_window: <SQL condition>}}`` in its YAML (the
-rows its daily run rewrites) has its row-wise generic tests (``not_null``, ``unique``,
-``accepted_values``, ``accepted_range``, ``relationships`` on the child side,
-``unique_combination_of_columns``) read only those rows on a daily partition run: the dbt macro
-``get_where_subquery`` (dbt_project/macros/data_tests.sql) applies the condition when the test
-runs, with the window the models read (``INCREMENTAL_WINDOW_START``). Every other test, and every
-test of a full refresh or a run without a partition (no window), reads whole tables.
+rows its daily run rewrites) has its key tests (``unique``, ``unique_combination_of_columns``)
+read only those rows on a daily partition run: the dbt macro ``get_where_subquery``
+(dbt_project/macros/data_tests.sql) applies the condition when the test runs, with the window
+the models read (``INCREMENTAL_WINDOW_START``). Every other test, and every test of a full
+refresh or a run without a partition (no window), reads whole tables.
 
 This module decides the rest per run and tells dbt through ``DATA_TEST_SCOPE`` (read when the
 tests run, never while dbt parses, so the saved parse survives): ``full`` on the schedule's
@@ -93,9 +92,10 @@ def data_test_environment(
     if scope == WINDOW and window_start:
         since = pii_scope.window_since(window_start, labels.incremental_lookback_days())
         context.log.info(
-            f"The row-wise data tests of {len(models)} daily models ({', '.join(sorted(models))}) "
-            f"read the rows this run wrote (since {since}, and the actors it rebuilt); the "
-            f"weekly run ({REFIT_TAG}=true), a full refresh and a first build read whole tables."
+            f"The key tests (unique, grain) of {len(models)} daily models "
+            f"({', '.join(sorted(models))}) read the rows this run wrote (since {since}, and the "
+            f"actors it rebuilt); every other test reads whole tables, and every test of the "
+            f"weekly run ({REFIT_TAG}=true), a full refresh and a first build."
         )
     else:
         context.log.info(f"Every data test reads whole tables: {why}.")

@@ -1,20 +1,22 @@
 {#-
-    Data tests of the daily models read the rows a daily run wrote (DECISIONLOG 77).
+    The key tests of the daily models read the rows a daily run wrote (DECISIONLOG 77).
 
     dbt's generic tests read their model through `get_where_subquery(relation)` (it applies the
-    `where` config); this override also restricts a row-wise generic test (ROW_WISE_TESTS) of a
-    model that declares its window in its YAML,
+    `where` config); this override also restricts a key test (`unique`,
+    `unique_combination_of_columns`: data_test_windowed_tests()) of a model that declares its
+    window in its YAML,
 
         config: {meta: {test_window: "<SQL condition>"}}
 
-    to `(select * from <model> where <condition>)` on a daily incremental run. The condition is
-    the rows the model's daily run rewrites (mirroring its pre-hook's delete): `{since}` stands
-    for the window's start minus the lookback (incremental_since()) and `{<model name>}` for
-    that model's relation, which must be an ancestor of the tested model (built before its tests
-    in the same `dbt build`). A relationships test restricts its child side only (dbt applies
-    `model`, never `to`, through this macro).
+    to `(select * from <model> where <condition>) dbt_test_window` on a daily incremental run.
+    The condition is the rows the model's daily run rewrites (mirroring its pre-hook's delete):
+    `{since}` stands for the window's start minus the lookback (incremental_since()) and
+    `{<model name>}` for that model's relation, which must be an ancestor of the tested model
+    (built before its tests in the same `dbt build`). The other tests (not_null, ranges,
+    relationships, ...) read whole tables: a scan with a null check costs less than the window's
+    condition, a key test's aggregation over every row is what the window saves.
 
-    The window applies only when a model runs (`execute`), like incremental_since(): the env vars
+    The window applies only when a test runs (`execute`), like incremental_since(): the env vars
     are read at execution time, so dbt's saved parse survives from day to day (DECISIONLOG 71).
     Every test reads whole tables without INCREMENTAL_WINDOW_START (or the var), with
     --full-refresh, on Spark (the daily models are rebuilt in full there), and when
@@ -35,12 +37,10 @@
 {%- endmacro %}
 
 
-{% macro data_test_row_wise_tests() -%}
-    {#- The generic tests whose verdict on a set of rows is read on those rows alone (unique and
-        the grain: duplicates among them). Any other test (raw_rows_conserved, ...) reads whole
-        tables. -#}
-    {{- return(['not_null', 'unique', 'accepted_values', 'accepted_range', 'relationships',
-                'unique_combination_of_columns']) -}}
+{% macro data_test_windowed_tests() -%}
+    {#- The generic tests that read a daily run's window: the keys and grains, whose aggregation
+        over every row is most of the tests' cost (duplicates among the rows written). -#}
+    {{- return(['unique', 'unique_combination_of_columns']) -}}
 {%- endmacro %}
 
 
@@ -63,7 +63,7 @@
     {%- endif -%}
     {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
     {%- set tested = graph.nodes.get(model.attached_node) -%}
-    {%- if tested is none or test_name not in data_test_row_wise_tests() -%}
+    {%- if tested is none or test_name not in data_test_windowed_tests() -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set condition = (tested.config.meta or {}).get('test_window') -%}

@@ -16,7 +16,7 @@ from builds import MANIFEST
 
 #: the daily run's window: it rewrote the touchpoints since 2025-12-17 (minus the 3-day lookback)
 WINDOW_START = "2025-12-20"
-#: the models whose row-wise tests read the window (meta.test_window in their YAML)
+#: the models whose key tests read the window (meta.test_window in their YAML)
 WINDOWED = {
     "stg_touchpoints",
     "int_touchpoints",
@@ -29,20 +29,23 @@ WINDOWED = {
     "int_actor_event_days",
     "int_session_paths",
 }
-#: touchpoints planted with a negative dwell_ms (accepted_range min 0): (id, occurred_at, late)
-NEGATIVE_DWELL = [
-    ("tw_inside", "2025-12-18 10:00:00", False),  # inside the window
-    ("tw_late", "2025-11-03 10:00:00", True),  # before it, staged late by the run
-    ("tw_old", "2025-11-04 10:00:00", False),  # before it: not rewritten by the run
+#: staged touchpoints duplicated (a second row, same touchpoint_id): (which rows, offset, the
+#: copy staged late by the run)
+DUPLICATED = [
+    ("occurred_at < '2025-12-01'", 0, False),  # before the window: not rewritten by the run
+    ("occurred_at < '2025-12-01'", 1, True),  # before it, but staged late by the run
+    ("occurred_at >= '2025-12-18'", 0, False),  # inside the window
 ]
-#: (model, test, column) -> failing rows (scoped to the window, whole tables)
+#: (model, test, column) -> failing rows (daily scope, weekly scope)
 EXPECTED = {
-    # a touchpoint_id duplicated before the window
-    ("stg_touchpoints", "unique", "touchpoint_id"): (0, 1),
-    ("stg_touchpoints", "accepted_range", "dwell_ms"): (2, 3),
+    ("stg_touchpoints", "unique", "touchpoint_id"): (2, 3),
+    # a negative dwell_ms before the window: the other tests read whole tables
+    ("stg_touchpoints", "accepted_range", "dwell_ms"): (1, 1),
     # one duplicated row of an actor the run rebuilt, one of an actor it did not
     ("int_touchpoints", "unique", "touchpoint_id"): (1, 2),
 }
+#: the tests that read the window (macros/data_tests.sql)
+WINDOWED_TESTS = {"unique", "unique_combination_of_columns"}
 
 
 def _plant(path: Path) -> None:
@@ -50,25 +53,33 @@ def _plant(path: Path) -> None:
 
     with duckdb.connect(str(path)) as con:
         valid = "from staging.base_touchpoints where _rejection_reason is null"
-        con.execute(
-            f"insert into staging.base_touchpoints select * {valid} "
-            "and occurred_at < '2025-12-01' order by touchpoint_id limit 1"
-        )
-        for number, (touchpoint_id, occurred_at, late) in enumerate(NEGATIVE_DWELL):
+        picked = [
+            con.execute(
+                f"select touchpoint_id, occurred_at {valid} and {rows} "
+                f"order by touchpoint_id limit 1 offset {offset}"
+            ).fetchone()
+            for rows, offset, _ in DUPLICATED
+        ]
+        for number, ((touchpoint_id, occurred_at), (*_, late)) in enumerate(
+            zip(picked, DUPLICATED, strict=True)
+        ):
             row_number = 10**9 + number
             con.execute(
-                "insert into staging.base_touchpoints select * replace (? as touchpoint_id, "
-                "cast(? as timestamp) as occurred_at, -5 as dwell_ms, ? as _source_row_number) "
-                f"{valid} order by touchpoint_id limit 1",
-                [touchpoint_id, occurred_at, row_number],
+                f"insert into staging.base_touchpoints select * replace (? as _source_row_number) "
+                f"{valid} and touchpoint_id = ?",
+                [row_number, touchpoint_id],
             )
             if late:
                 con.execute(
-                    "insert into staging.base_touchpoints_late "
-                    "(_source_row_number, touchpoint_id, occurred_at) "
-                    "values (?, ?, cast(? as timestamp))",
+                    "insert into staging.base_touchpoints_late values (?, ?, ?)",
                     [row_number, touchpoint_id, occurred_at],
                 )
+        con.execute(
+            "insert into staging.base_touchpoints select * replace ('tw_old' as touchpoint_id, "
+            "timestamp '2025-11-04 10:00:00' as occurred_at, -5 as dwell_ms, "
+            f"{10**9 + len(DUPLICATED)} as _source_row_number) "
+            f"{valid} order by touchpoint_id limit 1"
+        )
         rebuilt, untouched = (
             row[0]
             for row in con.execute(
@@ -105,8 +116,9 @@ def _dbt_test(demo_dbt, scope: str | None) -> tuple[dict, str]:
 def scoped_and_full(demo_dbt):
     _plant(demo_dbt.reset())
     scoped, _ = _dbt_test(demo_dbt, None)
-    full, stdout = _dbt_test(demo_dbt, "full")
-    return demo_dbt.artifact("manifest.json"), scoped, full, stdout
+    full, _ = _dbt_test(demo_dbt, "full")
+    log = (demo_dbt.target / "dbt.log").read_text()
+    return demo_dbt.artifact("manifest.json"), scoped, full, log
 
 
 def _test_id(manifest: dict, model: str, test: str, column: str) -> str:
@@ -127,20 +139,21 @@ def test_the_big_daily_models_declare_their_window():
 
 def test_a_daily_run_tests_its_window_and_the_weekly_run_everything(scoped_and_full):
     manifest, scoped, full, _ = scoped_and_full
-    for (model, test, column), (in_window, in_full) in EXPECTED.items():
+    for (model, test, column), (daily, weekly) in EXPECTED.items():
         uid = _test_id(manifest, model, test, column)
-        assert (scoped[uid]["failures"], full[uid]["failures"]) == (in_window, in_full), uid
-        assert "dbt_test_window" in scoped[uid]["compiled_code"], uid
+        assert (scoped[uid]["failures"], full[uid]["failures"]) == (daily, weekly), uid
+        windowed = test in WINDOWED_TESTS
+        assert ("dbt_test_window" in scoped[uid]["compiled_code"]) == windowed, uid
         assert "dbt_test_window" not in full[uid]["compiled_code"], uid
     # the window's start (minus the lookback) reached the test when it ran
     stg = scoped[_test_id(manifest, "stg_touchpoints", "unique", "touchpoint_id")]
     assert f"cast('{WINDOW_START}' as timestamp)" in stg["compiled_code"]
 
 
-def test_every_windowed_test_runs_and_passes_on_unplanted_rows(scoped_and_full):
-    """Every row-wise test of the windowed models compiles and runs with its window (each
-    model's condition is valid SQL) and passes where nothing was planted; other tests read
-    whole tables."""
+def test_every_key_test_of_the_windowed_models_reads_the_window(scoped_and_full):
+    """Every key test of the windowed models compiles and runs with its window (each model's
+    condition is valid SQL) and passes where nothing was planted; their other tests (not_null,
+    ranges, relationships, the row conservation) read whole tables."""
     manifest, scoped, _, _ = scoped_and_full
     planted = {_test_id(manifest, *case) for case in EXPECTED}
     windowed = set()
@@ -149,26 +162,19 @@ def test_every_windowed_test_runs_and_passes_on_unplanted_rows(scoped_and_full):
         model = (node.get("attached_node") or "").rsplit(".", 1)[-1]
         if model not in WINDOWED:
             continue  # a test of another model that refers to a windowed one
-        if "dbt_test_window" in result["compiled_code"]:
+        is_windowed = "dbt_test_window" in result["compiled_code"]
+        assert is_windowed == (node["test_metadata"]["name"] in WINDOWED_TESTS), uid
+        if is_windowed:
             windowed.add(model)
-        else:
-            assert node["test_metadata"]["name"] == "raw_rows_conserved", uid
-            continue
-        if uid not in planted:
+        if uid not in planted and node["test_metadata"]["name"] != "raw_rows_conserved":
             assert (result["status"], result["failures"]) == ("pass", 0), uid
     assert windowed == WINDOWED
 
 
-def test_a_relationships_test_restricts_its_child_not_its_parent(scoped_and_full):
-    manifest, scoped, _, _ = scoped_and_full
-    uid = _test_id(manifest, "int_touchpoints", "relationships", "user_id")
-    child, parent = scoped[uid]["compiled_code"].split("parent as")
-    assert "dbt_test_window" in child and "int_touchpoint_changes" in child
-    assert "dbt_test_window" not in parent and '"int_users"' in parent
-
-
 def test_the_scope_is_read_when_the_tests_run_not_while_dbt_parses(scoped_and_full):
-    """The second `dbt test` (another scope, same project) starts from the first one's saved
-    parse: DATA_TEST_SCOPE and INCREMENTAL_WINDOW_START are read at execution only."""
-    *_, stdout = scoped_and_full
-    assert "Unable to do partial parsing" not in stdout
+    """The second `dbt test` (another scope) starts from the first one's saved parse and parses
+    no file again: DATA_TEST_SCOPE and INCREMENTAL_WINDOW_START are read at execution only (an
+    env var read while dbt parses makes it parse again every file that reads it, here 18)."""
+    *_, log = scoped_and_full
+    parses = [line for line in log.splitlines() if "Partial parsing enabled:" in line]
+    assert parses and "0 files added, 0 files changed" in parses[-1], parses[-1:]
