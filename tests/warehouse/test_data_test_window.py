@@ -178,3 +178,18 @@ def test_the_scope_is_read_when_the_tests_run_not_while_dbt_parses(scoped_and_fu
     *_, log = scoped_and_full
     parses = [line for line in log.splitlines() if "Partial parsing enabled:" in line]
     assert parses and "0 files added, 0 files changed" in parses[-1], parses[-1:]
+
+
+def test_a_first_build_tests_whole_tables(demo_warehouse):
+    """The demo build is a daily partition run into a new warehouse: dbt built the daily models
+    from all history, so the dbt step passed DATA_TEST_SCOPE=full and every test read whole
+    tables (orchestration/data_test_scope.py; without it the key tests would read the
+    partition's window, the last days before the build, and find nothing)."""
+    from orchestration.dbt_steps import dbt_target_base
+
+    events = demo_warehouse.result.all_events
+    run_id = next(e.logging_tags["run_id"] for e in events if e.logging_tags.get("run_id"))
+    (target,) = dbt_target_base().glob(f"daily_dbt_assets-{run_id[:7]}-*")
+    tests = target / "run" / "touchpoint_alchemy" / "models" / "intermediate" / "_intermediate.yml"
+    compiled = (tests / "unique_int_touchpoints_touchpoint_id.sql").read_text()
+    assert "dbt_test_window" not in compiled and "int_touchpoint_changes" not in compiled
