@@ -440,8 +440,9 @@ def daily_and_full(tmp_path_factory):
         arrive(day)
         score = scores.get(day)
         tags = {REFIT_TAG: "true"} if day == DAYS[-1] else None
-        # DAYS[1]'s run also runs data tests of windowed models, on the rows it wrote
-        checks = day == DAYS[1]
+        # DAYS[1]'s run also runs data tests of windowed models, on the rows it wrote, and
+        # DAYS[2]'s (the weekly run) on whole tables
+        checks = day in DAYS[1:]
         result = build_partition(arriving, daily, day, score=score, tags=tags, checks=checks)
         runs.append(result.run_id)
         checked += result.get_asset_check_evaluations() if checks else []
@@ -683,25 +684,31 @@ def test_daily_runs_reuse_the_saved_dbt_parse(daily_and_full):
 
 def test_a_daily_run_tests_the_rows_it_wrote(daily_and_full):
     """DAYS[1]'s run ran the data tests of two windowed models (DECISIONLOG 77), and they
-    passed on the rows it wrote: the staged touchpoints since its window's start minus the
-    lookback, the other models' rows of the actors it rebuilt (compiled SQL of its dbt step)."""
+    passed on the rows it wrote: its key tests read the staged touchpoints since its window's
+    start minus the lookback and the rows of the actors it rebuilt (compiled SQL of its dbt
+    step). DAYS[2]'s run, the weekly one (touchpoint/refit=true), read whole tables."""
     from orchestration.assets.dbt import model_asset_key
     from orchestration.dbt_steps import dbt_target_base
 
     checked = daily_and_full["checked"]
-    assert len(checked) >= 10 and all(evaluation.passed for evaluation in checked)
+    assert len(checked) >= 20 and all(evaluation.passed for evaluation in checked)
     assert {evaluation.asset_key for evaluation in checked} == {
         model_asset_key(name) for name in WINDOWED_CHECKS
     }
-    run = daily_and_full["daily_runs"][1]
-    (target,) = dbt_target_base().glob(f"daily_dbt_assets-{run[:7]}-*")
-    compiled = target / "run" / "touchpoint_alchemy" / "models"
-    staged = compiled / "staging" / "_staging.yml" / "unique_stg_touchpoints_touchpoint_id.sql"
-    assert "dbt_test_window" in staged.read_text()
-    assert f"cast('{DAYS[1].isoformat()}' as timestamp)" in staged.read_text()
-    actors = compiled / "intermediate" / "_intermediate.yml"
-    actors = (actors / "unique_int_touchpoints_touchpoint_id.sql").read_text()
-    assert "dbt_test_window" in actors and '"int_touchpoint_changes"' in actors
+
+    def compiled(run: str, folder: str, test: str) -> str:
+        (target,) = dbt_target_base().glob(f"daily_dbt_assets-{run[:7]}-*")
+        models = target / "run" / "touchpoint_alchemy" / "models"
+        return (models / folder / f"{test}.sql").read_text()
+
+    daily, weekly = daily_and_full["daily_runs"][1:]
+    staged = ("staging/_staging.yml", "unique_stg_touchpoints_touchpoint_id")
+    actors = ("intermediate/_intermediate.yml", "unique_int_touchpoints_touchpoint_id")
+    assert "dbt_test_window" in compiled(daily, *staged)
+    assert f"cast('{DAYS[1].isoformat()}' as timestamp)" in compiled(daily, *staged)
+    assert "dbt_test_window" in compiled(daily, *actors)
+    assert '"int_touchpoint_changes"' in compiled(daily, *actors)
+    assert "dbt_test_window" not in compiled(weekly, *staged) + compiled(weekly, *actors)
 
 
 # --- the equivalence cases of issue #17 (CASES) ------------------------------------------------
