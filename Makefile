@@ -54,10 +54,18 @@ $(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster
 	@touch $@
 
 # The Dagster instance: the repository's dagster.yaml (run queue, run retries, freshness) in the
-# default DAGSTER_HOME. A DAGSTER_HOME of your own keeps its own dagster.yaml.
+# default DAGSTER_HOME, with Dagster's SQLite storage under it written through connections kept
+# open (orchestration/instance_storage.py; the home's path written out: an instance opened from
+# the folder alone, without DAGSTER_HOME set, finds it). A DAGSTER_HOME of your own keeps its own
+# dagster.yaml; one without gets the storage only.
+INSTANCE_STORAGE = printf 'storage:\n  custom:\n    module: orchestration.instance_storage\n    class: WarehouseSqliteStorage\n    config:\n      base_dir: "%s"\n' "$(abspath $(DAGSTER_HOME))"
 instance:
 	@mkdir -p $(DAGSTER_HOME)
-	@if [ "$(DAGSTER_HOME)" = "$(CURDIR)/.dagster" ]; then cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml; fi
+	@if [ "$(DAGSTER_HOME)" = "$(CURDIR)/.dagster" ]; then \
+		{ cat dagster.yaml; $(INSTANCE_STORAGE); } > $(DAGSTER_HOME)/dagster.yaml; \
+	elif [ ! -f "$(DAGSTER_HOME)/dagster.yaml" ]; then \
+		$(INSTANCE_STORAGE) > $(DAGSTER_HOME)/dagster.yaml; \
+	fi
 
 # The full Dagster log goes to $(RUN_LOG); the terminal shows progress, and on failure the error's
 # own message without the stack trace (orchestration/console.py).

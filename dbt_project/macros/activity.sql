@@ -42,3 +42,10 @@
     {%- endfor -%}
     {{- return(names) -}}
 {%- endmacro %}
+
+
+{% macro activity_retention_roles(definition) -%}
+    {#- The event roles a definition reads: ['start', 'return'], or ['start'] alone when it
+        returns with the event it starts with (the returns are then its starts). -#}
+    {{- return(['start'] if definition['return'] == definition['start'] else ['start', 'return']) -}}
+{%- endmacro %}

@@ -56,3 +56,100 @@ def test_the_marts_and_the_published_snapshot_have_the_daily_freshness_policy():
     # a staging model has none: only what BI reads is watched
     staging = next(key for key in graph.get_all_asset_keys() if key.path[0] == "staging")
     assert graph.get(staging).freshness_policy is None
+
+
+# --- the storage `make instance` adds (orchestration/instance_storage.py, DECISIONLOG 78) --------
+
+
+def _materialization(run_id: str, table: str):
+    import time
+
+    from dagster import AssetKey, AssetMaterialization
+    from dagster._core.events import DagsterEvent, StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(
+        error_info=None,
+        level="DEBUG",
+        user_message="",
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key="step",
+        job_name="job",
+        dagster_event=DagsterEvent(
+            event_type_value="ASSET_MATERIALIZATION",
+            job_name="job",
+            step_key="step",
+            event_specific_data=StepMaterializationData(
+                AssetMaterialization(asset_key=AssetKey(["marts", table]))
+            ),
+        ),
+    )
+
+
+def test_make_instance_keeps_dagsters_sqlite_files_with_pooled_connections(tmp_path, monkeypatch):
+    """`make instance` gives DAGSTER_HOME the pooled storage; what it writes is Dagster's own
+    SQLite layout (history/runs/<run>.db and index.db), read back by Dagster's own class; commits
+    are not synced one by one; a write touches the run's file (the UI watches it), a read not."""
+    import os
+    import subprocess
+
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.instance_storage import PooledEventLogStorage
+
+    home = tmp_path / "home"
+    subprocess.run(
+        ["make", "--no-print-directory", "-s", "instance", f"DAGSTER_HOME={home}"],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert "orchestration.instance_storage" in (home / "dagster.yaml").read_text()
+    # opened from the folder alone, as tests and tools do, without DAGSTER_HOME set
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    shard = home / "history" / "runs" / "run-1.db"
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledEventLogStorage)
+        for table in ("customers", "orders", "customers"):
+            storage.store_event(_materialization("run-1", table))
+            assert shard.stat().st_mtime > 0, "a write touches the run's file"
+            os.utime(shard, (0, 0))
+        assert len(storage.get_logs_for_run("run-1")) == 3
+        assert shard.stat().st_mtime == 0, "a read leaves it alone"
+        for connect in (storage.index_connection, lambda: storage.run_connection("run-1")):
+            with connect() as conn:
+                assert conn.exec_driver_sql("pragma synchronous").scalar() == 1  # NORMAL
+        assert storage._engine("run-1") is storage._engine("run-1")  # kept, not made per write
+    plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+    assert (home / "history" / "runs" / "index.db").exists()
+    expected = {AssetKey(["marts", "customers"]), AssetKey(["marts", "orders"])}
+    assert set(plain.all_asset_keys()) == expected
+    assert len(plain.get_logs_for_run("run-1")) == 3
+
+
+def test_a_run_watched_as_the_ui_watches_it_sees_each_event_as_it_is_written(tmp_path):
+    """The UI follows a running run through a watchdog on the run's database file; with the
+    connections kept open no checkpoint modifies that file, the touch after a write does."""
+    import time
+
+    from orchestration.instance_storage import PooledEventLogStorage
+
+    base = str(tmp_path / "runs")
+    writer, reader = PooledEventLogStorage(base), PooledEventLogStorage(base)
+    writer.store_event(_materialization("run-1", "customers"))  # the run's file exists
+    seen = []
+    reader.watch("run-1", None, lambda event, cursor: seen.append(event))
+    try:
+        for count, table in enumerate(("orders", "sessions"), start=1):
+            time.sleep(0.2)
+            writer.store_event(_materialization("run-1", table))
+            deadline = time.monotonic() + 5
+            while len(seen) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(seen) >= count, f"the watcher missed event {count}"
+    finally:
+        reader.end_watch("run-1", seen.append)
+        reader.dispose()
+        writer.dispose()

@@ -115,6 +115,13 @@ def build(tmp_path_factory) -> SecretBuild:
         report=work / "data" / "reports" / "journey_report.html",
     )
     built.dagster_home.mkdir()
+    # make instance: a Dagster home without a dagster.yaml gets the storage of make run
+    _run(
+        ["make", "--no-print-directory", "-s", "instance", f"DAGSTER_HOME={built.dagster_home}"],
+        dict(os.environ),
+        REPO_ROOT,
+        "make instance",
+    )
     # the small fixture, with the demo's 2,000 users added (e-mails and phones to hash)
     raw = work / "raw"
     shutil.copytree(SMALL, raw)

@@ -10,7 +10,14 @@
 -- cohort_period + k (k = 0 included: when start and return are the same event, the whole cohort).
 -- Every cohort with actors has a row for every k from 0 to the cutoff's period (still open, and
 -- included), zeros included. Definitions: activity_retention_definitions() (macros/activity.sql).
+-- One pass per definition and period type, joined on the actor alone: a join and a grouping
+-- keyed by the definition and period type strings as well cost three times as much (the
+-- recurring cohorts' start x return pairs, 88 million at 50M touchpoints, are most of the work).
+-- The day rows need no distinct: int_actor_days and int_actor_event_days are unique by actor and
+-- day (and touchpoint), which their tests check.
 {%- set definitions = activity_retention_definitions() %}
+{%- set period_types = ['day', 'week'] %}
+
 
 with
 
@@ -25,16 +32,14 @@ event_days as (
 cutoff as (
     select data_cutoff_at from {{ ref('int_data_cutoff') }}
 ),
+{%- for definition in definitions %}
+    {%- set d = loop.index %}
+    {%- for role in activity_retention_roles(definition) %}
+        {%- set touchpoint = definition[role] %}
 
--- one row per definition, role ('start' or 'return'), actor and active day, up to the cutoff
-events as (
-    {% for definition in definitions -%}
-        {% set definition_loop = loop -%}
-        {% for role in ['start', 'return'] -%}
-            {% set touchpoint = definition[role] -%}
-            select distinct
-                {{ quote_literal(definition.name) }} as definition,
-                '{{ role }}' as event_role,
+        -- definition {{ d }} ({{ definition.name }}): the actors' {{ role }} days, up to the cutoff
+        {{ role }}_events_{{ d }} as (
+            select
                 source_days.actor_id,
                 source_days.activity_date
             from {{ 'actor_days' if touchpoint is none else 'event_days' }} as source_days
@@ -46,104 +51,134 @@ events as (
                 )
                 {% if touchpoint is not none -%}
                     and source_days.touchpoint = {{ quote_literal(touchpoint) }}
-                {% endif -%}
-            {% if not (loop.last and definition_loop.last) %}union all
-            {% endif -%}
-        {% endfor -%}
-    {% endfor %}
-),
+                {% endif %}
+        ),
+        {%- for period_type in period_types %}
 
-event_periods as (
-    select distinct
-        definition,
-        event_role,
-        actor_id,
-        'day' as period_type,
-        activity_date as period_start
-    from events
+            {{ role }}_{{ period_type }}s_{{ d }} as (
+                {%- if period_type == 'day' %}
+                    select
+                        actor_id,
+                        activity_date as period_start
+                    from {{ role }}_events_{{ d }}
+                {%- else %}
+                    select distinct
+                        actor_id,
+                        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as period_start
+                    from {{ role }}_events_{{ d }}
+                {%- endif %}
+            ),
+        {%- endfor %}
+    {%- endfor %}
+    {%- for period_type in period_types %}
+        {%- set key = period_type ~ 's_' ~ d %}
 
-    union all
+        first_{{ key }} as (
+            select
+                actor_id,
+                min(period_start) as cohort_period
+            from start_{{ key }}
+            group by actor_id
+        ),
+    {%- endfor %}
+{%- endfor %}
 
-    select distinct
-        definition,
-        event_role,
-        actor_id,
-        'week' as period_type,
-        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as period_start
-    from events
-),
-
-starts as (
-    select * from event_periods
-    where event_role = 'start'
-),
-
-returns as (
-    select * from event_periods
-    where event_role = 'return'
-),
-
-cohort_members as (
-    select
-        definition,
-        'first_time' as cohort_type,
-        period_type,
-        actor_id,
-        min(period_start) as cohort_period
-    from starts
-    group by definition, period_type, actor_id
-
-    union all
-
-    select
-        definition,
-        'recurring' as cohort_type,
-        period_type,
-        actor_id,
-        period_start as cohort_period
-    from starts
-),
-
+-- cohort sizes: first_time, one cohort per actor; recurring, every period with a start event
 cohorts as (
-    select
-        definition,
-        cohort_type,
-        period_type,
-        cohort_period,
-        count(*) as cohort_size
-    from cohort_members
-    group by definition, cohort_type, period_type, cohort_period
+    {%- for definition in definitions %}
+        {%- set d = loop.index %}
+        {%- set definition_loop = loop %}
+        {%- for period_type in period_types %}
+            {%- set key = period_type ~ 's_' ~ d %}
+            {%- for cohort_type in ['first_time', 'recurring'] %}
+                select
+                    {{ quote_literal(definition.name) }} as definition,
+                    '{{ cohort_type }}' as cohort_type,
+                    '{{ period_type }}' as period_type,
+                    cohort_period,
+                    count(*) as cohort_size
+                from (
+                    {%- if cohort_type == 'first_time' %}
+                        select cohort_period from first_{{ key }}
+                    {%- else %}
+                        select period_start as cohort_period from start_{{ key }}
+                    {%- endif %}
+                ) as members
+                group by cohort_period
+                {%- if not (loop.last and definition_loop.last and period_type == period_types[-1]) %}
+                    union all
+                {%- endif %}
+            {%- endfor %}
+        {%- endfor %}
+    {%- endfor %}
 ),
 
+-- the cohort's actors with a return event in each period from the cohort's on
 retained as (
-    select
-        cohort_members.definition,
-        cohort_members.cohort_type,
-        cohort_members.period_type,
-        cohort_members.cohort_period,
-        returns.period_start as return_period,
-        count(*) as retained_actors
-    from cohort_members
-    inner join returns
-        on
-            cohort_members.definition = returns.definition
-            and cohort_members.period_type = returns.period_type
-            and cohort_members.actor_id = returns.actor_id
-            and cohort_members.cohort_period <= returns.period_start
-    group by
-        cohort_members.definition,
-        cohort_members.cohort_type,
-        cohort_members.period_type,
-        cohort_members.cohort_period,
-        returns.period_start
+    {%- for definition in definitions %}
+        {%- set d = loop.index %}
+        {%- set definition_loop = loop %}
+        {%- for period_type in period_types %}
+            {%- set key = period_type ~ 's_' ~ d %}
+            {%- for cohort_type in ['first_time', 'recurring'] %}
+                select
+                    {{ quote_literal(definition.name) }} as definition,
+                    '{{ cohort_type }}' as cohort_type,
+                    '{{ period_type }}' as period_type,
+                    members.cohort_period,
+                    returns.period_start as return_period,
+                    count(*) as retained_actors
+                from (
+                    {%- if cohort_type == 'first_time' %}
+                        select
+                            actor_id,
+                            cohort_period
+                        from first_{{ key }}
+                    {%- else %}
+                        select
+                            actor_id,
+                            period_start as cohort_period
+                        from start_{{ key }}
+                    {%- endif %}
+                ) as members
+                inner join {{ activity_retention_roles(definition)[-1] }}_{{ key }} as returns
+                    on
+                        members.actor_id = returns.actor_id
+                        and members.cohort_period <= returns.period_start
+                group by members.cohort_period, returns.period_start
+                {%- if not (loop.last and definition_loop.last and period_type == period_types[-1]) %}
+                    union all
+                {%- endif %}
+            {%- endfor %}
+        {%- endfor %}
+    {%- endfor %}
+),
+
+-- the first and last active days over every definition's events
+event_bounds as (
+    {%- for definition in definitions %}
+        {%- set d = loop.index %}
+        {%- set definition_loop = loop %}
+        {%- for role in activity_retention_roles(definition) %}
+            select
+                min(activity_date) as first_date,
+                max(activity_date) as last_date
+            from {{ role }}_events_{{ d }}
+            {%- if not (loop.last and definition_loop.last) %}
+                union all
+            {%- endif %}
+        {%- endfor %}
+    {%- endfor %}
 ),
 
 -- the cutoff's own day (no cutoff: the last active day) and the periods up to it
 bounds as (
     select
-        min(events.activity_date) as first_date,
-        coalesce(max(cast(cutoff.data_cutoff_at as date)), max(events.activity_date)) as last_date
-    from events
+        min(event_bounds.first_date) as first_date,
+        coalesce(
+            max(cast(cutoff.data_cutoff_at as date)), max(event_bounds.last_date)
+        ) as last_date
+    from event_bounds
     cross join cutoff
 ),
 
