@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -35,10 +34,11 @@ from dagster import (
 
 from orchestration.assets.dbt import model_asset_keys_tagged
 from orchestration.assets.model_store import REFIT_TAG
+from orchestration.data_test_scope import built_before_this_run
 from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from orchestration.run_config import full_refresh_requested
-from touchpoint_alchemy import catalog, labels, pii_key, pii_scope
+from touchpoint_alchemy import labels, pii_key, pii_scope
 from touchpoint_alchemy.pii_scan import FULL, scan, scan_for_pii
 
 #: the scan is library code (touchpoint_alchemy.pii_scan); importable from here as before
@@ -154,20 +154,6 @@ def scan_since(tags: Mapping[str, str], run_config: Mapping[str, Any] | None) ->
     return pii_scope.window_since(first_day[:10], labels.incremental_lookback_days())
 
 
-def _built_before_this_run(warehouse: WarehouseResource, tables: set[tuple[str, str]]) -> bool:
-    """Whether the published warehouse this run started from holds every table of ``tables``
-    (as dbt's ``is_incremental()`` asks: otherwise the daily models were built in full)."""
-    published = warehouse.published_path
-    if warehouse.working_path is None or not published.exists():
-        return False
-    try:
-        with duckdb.connect(str(published), read_only=True) as con:
-            found = {(schema, table) for schema, table, _ in catalog.tables(con)}
-    except duckdb.Error:  # cannot tell (held by another writer): scan everything
-        return False
-    return tables <= found
-
-
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:
     """The ``no_raw_pii`` check, on the staged users (the file that carries PII); it runs after
     every asset of ``wait_for``, so it scans the finished warehouse."""
@@ -198,7 +184,7 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
     ) -> AssetCheckResult:
         since = scan_since(context.run.tags, context.run.run_config)
         scope = pii_scope.daily_scope(_manifest(), since)
-        if scope.row_filters and not _built_before_this_run(warehouse, set(scope.row_filters)):
+        if scope.row_filters and not built_before_this_run(warehouse, set(scope.row_filters)):
             # a first build (no published warehouse, or one without the windowed tables): the
             # incremental models were built from all history, so every row is new
             scope = FULL

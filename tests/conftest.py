@@ -19,6 +19,7 @@ from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR
 from builds import (
     DATA_DIR,
     MANIFEST,
+    DbtSandbox,
     Warehouse,
     prepare_manifest,
     shared_build,
@@ -48,6 +49,13 @@ def dbt_manifest(request: pytest.FixtureRequest) -> Path:
 def demo_warehouse(tmp_path_factory) -> Warehouse:
     """The demo build of this run, shared by every worker (started by the controller)."""
     return shared_build(shared_root(tmp_path_factory), DEMO_BUILD, DEMO_RAW_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def demo_dbt(demo_warehouse, tmp_path_factory) -> DbtSandbox:
+    """Plain `dbt` on a copy of the demo build, one saved parse for the modules that use it
+    (one unit of the schedule: ``SHARED_BUILD_UNITS``)."""
+    return DbtSandbox(demo_warehouse, tmp_path_factory.mktemp("demo_dbt"))
 
 
 @pytest.fixture(scope="session")
@@ -121,11 +129,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # --- spreading the suite over pytest-xdist workers (make pytest: --dist loadscope) ---------------
 
 #: Modules that share the hostile build (tests/support/hostile.py, session-scoped, made on top of
-#: the cohorts_small build) run as one unit on one worker, so it is made once. Every other module
-#: is a unit of its own: the demo, cohorts_small and funnel_edges builds are shared as files.
+#: the cohorts_small build) run as one unit on one worker, so it is made once; so do the modules
+#: that run plain dbt on a copy of the demo build (one saved parse). Every other module is a unit
+#: of its own: the demo, cohorts_small and funnel_edges builds are shared as files.
 SHARED_BUILD_UNITS = {
-    module: "hostile build"
-    for module in ("test_hostile_input.py", "test_privacy_checks.py", "test_injection.py")
+    **{
+        module: "hostile build"
+        for module in ("test_hostile_input.py", "test_privacy_checks.py", "test_injection.py")
+    },
+    # plain dbt on a copy of the demo build (the demo_dbt fixture): one full parse, not two
+    **{module: "demo dbt" for module in ("test_build.py", "test_data_test_window.py")},
 }
 
 #: Scenario units handed out first, longest first (setup plus calls, from a junit report of

@@ -35,6 +35,7 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
+from orchestration.data_test_scope import data_test_environment
 from orchestration.dbt_steps import column_lineage, save_parse, step_target_path
 from orchestration.partition_status import record_full_refresh_partitions
 from orchestration.project import dbt_project
@@ -145,7 +146,8 @@ def _dbt_build(
     warehouse under the same path (``snapshots.active_path``), so dbt's saved parse stays valid
     from one step and one run to the next; the day to reprocess reaches the models as the
     environment variable ``INCREMENTAL_WINDOW_START``, which they read only when they run
-    (macros/incremental.sql; DECISIONLOG 71).
+    (macros/incremental.sql; DECISIONLOG 71), as the data tests read their scope
+    ``DATA_TEST_SCOPE`` (orchestration/data_test_scope.py).
 
     DuckDB allows one writer at a time, so the row counts and column schemas of the built tables
     are read after dbt has finished, through one short-lived connection.
@@ -162,7 +164,13 @@ def _dbt_build(
         "unit_test",
         *extra_args,
     ]
-    window = {"INCREMENTAL_WINDOW_START": _window_start(context) or ""}
+    window_start = _window_start(context)
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([daily_dbt_assets])
+    window = {
+        "INCREMENTAL_WINDOW_START": window_start or "",
+        # which rows the data tests read (orchestration/data_test_scope.py, DECISIONLOG 77)
+        **data_test_environment(context, warehouse, manifest, window_start),
+    }
     with warehouse.dbt_environment(), environment(window), _buildable_tests():
         target_path, parse_cache = step_target_path(context, dbt_vars, dbt.target)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)

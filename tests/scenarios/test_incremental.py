@@ -122,13 +122,18 @@ DAILY_TABLES = [
     ("intermediate", "int_attribution_paths"),
 ]
 
+#: the models whose data tests one daily run runs (their windows: by time and late rows, by
+#: actor); every windowed model's: tests/warehouse/test_data_test_window.py
+WINDOWED_CHECKS = ("stg_touchpoints", "int_touchpoints")
 
-def _daily_assets(score: str | None):
+
+def _daily_assets(score: str | None, checks: bool = False):
     """The raw-file checks, the daily dbt assets and the publish step that follows them, and the
     selection to run. ``score``: "features" adds the stored model's scoring step and the
     unpartitioned models it reads (as every run of the job builds them), "model" the scoring
-    step alone (on the features the last "features" run built)."""
-    from orchestration.assets.dbt import daily_dbt_assets, warehouse_dbt_assets
+    step alone (on the features the last "features" run built). ``checks``: the data tests of
+    ``WINDOWED_CHECKS`` run too (on the rows the run wrote, DECISIONLOG 77)."""
+    from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
     from orchestration.assets.raw import raw_files
     from orchestration.assets.scoring import SCORING_ASSETS
     from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
@@ -142,7 +147,11 @@ def _daily_assets(score: str | None):
             model.upstream() if score == "features" else model
         )
     # the models only: their dbt tests run in every other build of the suite
-    return [*assets, build_publish_asset(assets)], selection.without_checks()
+    selection = selection.without_checks()
+    if checks:
+        keys = [model_asset_key(name) for name in WINDOWED_CHECKS]
+        selection = selection | dg.AssetSelection.checks_for_assets(*keys)
+    return [*assets, build_publish_asset(assets)], selection
 
 
 def build_partition(
@@ -153,13 +162,15 @@ def build_partition(
     raise_on_error=True,
     score=None,
     tags=None,
+    checks=False,
 ):
     """One run of ``day``'s partition; ``score``: the stored model scores too (see
-    ``_daily_assets``); ``tags``: the run's, e.g. the weekly refit's."""
+    ``_daily_assets``); ``tags``: the run's, e.g. the weekly refit's; ``checks``: the
+    data tests of ``WINDOWED_CHECKS`` run too."""
     from orchestration.resources import build_resources
 
     settings = Settings(warehouse_path=warehouse, raw_data_dir=raw_dir)
-    assets, selection = _daily_assets(score)
+    assets, selection = _daily_assets(score, checks)
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             assets,
@@ -423,12 +434,18 @@ def daily_and_full(tmp_path_factory):
     build_partition(arriving, daily, HISTORY, score="features")
     snapshots = {}
     runs = []
+    checked = []
     scores = {DAYS[1]: "model", DAYS[2]: "features"}
     for day in DAYS:
         arrive(day)
         score = scores.get(day)
         tags = {REFIT_TAG: "true"} if day == DAYS[-1] else None
-        runs.append(build_partition(arriving, daily, day, score=score, tags=tags).run_id)
+        # DAYS[1]'s run also runs data tests of windowed models, on the rows it wrote, and
+        # DAYS[2]'s (the weekly run) on whole tables
+        checks = day in DAYS[1:]
+        result = build_partition(arriving, daily, day, score=score, tags=tags, checks=checks)
+        runs.append(result.run_id)
+        checked += result.get_asset_check_evaluations() if checks else []
         snapshots[day] = tmp_path_factory.mktemp(f"after_{day}") / "warehouse.duckdb"
         shutil.copy(daily, snapshots[day])
     # the same partition again, as a daily run: nothing may change
@@ -460,6 +477,7 @@ def daily_and_full(tmp_path_factory):
         "case_users": case_users,
         "order_cases": order_cases,
         "daily_runs": runs,
+        "checked": checked,
     }
 
 
@@ -662,6 +680,35 @@ def test_daily_runs_reuse_the_saved_dbt_parse(daily_and_full):
         changes = log.parent / "run/touchpoint_alchemy/models/intermediate"
         changes = changes / "int_touchpoint_changes.sql"
         assert f"cast('{day.isoformat()}' as timestamp)" in changes.read_text(), changes
+
+
+def test_a_daily_run_tests_the_rows_it_wrote(daily_and_full):
+    """DAYS[1]'s run ran the data tests of two windowed models (DECISIONLOG 77), and they
+    passed on the rows it wrote: its key tests read the staged touchpoints since its window's
+    start minus the lookback and the rows of the actors it rebuilt (compiled SQL of its dbt
+    step). DAYS[2]'s run, the weekly one (touchpoint/refit=true), read whole tables."""
+    from orchestration.assets.dbt import model_asset_key
+    from orchestration.dbt_steps import dbt_target_base
+
+    checked = daily_and_full["checked"]
+    assert len(checked) >= 20 and all(evaluation.passed for evaluation in checked)
+    assert {evaluation.asset_key for evaluation in checked} == {
+        model_asset_key(name) for name in WINDOWED_CHECKS
+    }
+
+    def compiled(run: str, folder: str, test: str) -> str:
+        (target,) = dbt_target_base().glob(f"daily_dbt_assets-{run[:7]}-*")
+        models = target / "run" / "touchpoint_alchemy" / "models"
+        return (models / folder / f"{test}.sql").read_text()
+
+    daily, weekly = daily_and_full["daily_runs"][1:]
+    staged = ("staging/_staging.yml", "unique_stg_touchpoints_touchpoint_id")
+    actors = ("intermediate/_intermediate.yml", "unique_int_touchpoints_touchpoint_id")
+    assert "dbt_test_window" in compiled(daily, *staged)
+    assert f"cast('{DAYS[1].isoformat()}' as timestamp)" in compiled(daily, *staged)
+    assert "dbt_test_window" in compiled(daily, *actors)
+    assert '"int_touchpoint_changes"' in compiled(daily, *actors)
+    assert "dbt_test_window" not in compiled(weekly, *staged) + compiled(weekly, *actors)
 
 
 # --- the equivalence cases of issue #17 (CASES) ------------------------------------------------

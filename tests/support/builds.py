@@ -10,6 +10,7 @@
   (``tests/conftest.py``), so it is ready when the read-only tier reaches it. The build's Dagster
   events are kept beside the file (:class:`RecordedRun`), for tests of check results and
   metadata.
+- :class:`DbtSandbox`: plain `dbt` commands on a copy of a shared build, sharing one saved parse.
 
 Run as a script (``python tests/support/builds.py FOLDER RAW_DIR``) it makes one shared build:
 that is how the controller starts the demo build in the background.
@@ -18,7 +19,9 @@ that is how the controller starts the demo build in the background.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +177,45 @@ def shared_build(root: Path, name: str, raw_dir: Path) -> Warehouse:
             _build_into(folder, raw_dir)
     events = deserialize_value((folder / EVENTS_FILE).read_text(), list)
     return Warehouse(folder / WAREHOUSE_FILE, raw_dir, RecordedRun(events))
+
+
+class DbtSandbox:
+    """Plain `dbt` (profiles.yml's dev target) on a copy of a built warehouse, always at the same
+    path and with the same target folder and vars: every command after the first starts from
+    the first one's saved parse (dbt parses the whole project again, about 10 s, when the
+    database path or the vars change). The modules that share one run on one worker
+    (``SHARED_BUILD_UNITS`` in tests/conftest.py)."""
+
+    def __init__(self, source: Warehouse, folder: Path) -> None:
+        self.source = source
+        self.path = folder / WAREHOUSE_FILE
+        self.target = folder / "target"
+
+    def reset(self) -> Path:
+        """A fresh copy of the built warehouse, for the next command."""
+        shutil.copy(self.source.path, self.path)
+        return self.path
+
+    def dbt(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`dbt <args>` on the copy; ``env``: variables besides the copy's path (the window and
+        the data tests' scope are unset unless given)."""
+        environment = {**os.environ, "DBT_DEV_DUCKDB_PATH": str(self.path)}
+        for name in ("INCREMENTAL_WINDOW_START", "DATA_TEST_SCOPE"):
+            environment.pop(name, None)
+        dbt = Path(sys.executable).parent / "dbt"
+        options = ["--target-path", str(self.target), "--log-path", str(self.target)]
+        raw_dir = json.dumps({"raw_data_dir": str(self.source.raw_dir)})
+        return subprocess.run(
+            [str(dbt), *args, *options, "--vars", raw_dir],
+            cwd=DBT_PROJECT_DIR,
+            env={**environment, **(env or {})},
+            capture_output=True,
+            text=True,
+        )
+
+    def artifact(self, name: str) -> dict:
+        """``manifest.json`` or ``run_results.json`` of the last command."""
+        return json.loads((self.target / name).read_text())
 
 
 def start_shared_build(root: Path, name: str, raw_dir: Path) -> subprocess.Popen:

@@ -5,14 +5,6 @@ Idempotence is tests/scenarios/test_idempotence.py."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
-
 
 def test_every_asset_check_passed(demo_warehouse):
     evaluations = demo_warehouse.result.get_asset_check_evaluations()
@@ -34,37 +26,17 @@ def test_schemas_are_exactly_the_layers(demo_warehouse):
     assert schemas == {"staging", "intermediate", "marts", "scoring", "audit"}
 
 
-def test_dbt_unit_tests_pass(demo_warehouse, tmp_path):
+def test_dbt_unit_tests_pass(demo_dbt):
     """Every dbt unit test of the project, once: `dbt test --select test_type:unit` against a
     copy of the demo build (unit tests read their inputs' column types from the built tables).
     The builds themselves skip unit tests (orchestration/assets/dbt.py: they test the SQL, not
     the data)."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(demo_warehouse.path, copy)
-    # plain dbt's development database (profiles.yml's default target, docs/develop.md)
-    env = {**os.environ, "DBT_DEV_DUCKDB_PATH": str(copy)}
-    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    target = tmp_path / "target"
-    out = subprocess.run(
-        [
-            dbt,
-            "test",
-            "--select",
-            "test_type:unit",
-            "--target-path",
-            str(target),
-            "--vars",
-            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    demo_dbt.reset()
+    out = demo_dbt.dbt("test", "--select", "test_type:unit")
     assert out.returncode == 0, out.stdout[-3000:]
-    manifest = json.loads((target / "manifest.json").read_text())
+    manifest = demo_dbt.artifact("manifest.json")
     declared = {uid for uid in manifest["unit_tests"]}
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    results = demo_dbt.artifact("run_results.json")["results"]
     passed = {r["unique_id"] for r in results if r["status"] == "pass"}
     assert len(declared) >= 20
     assert passed == declared, declared - passed
