@@ -145,6 +145,9 @@ def recommend(
     share = customers / max(int(pairs["user_id"].nunique()), 1)
     repeat = np.isin(np.asarray(products, dtype=object), list(repeatable))
     k = min(count, len(products))
+    # object arrays made once: each chunk picks its rows' names from them
+    user_names = np.asarray(users, dtype=object)
+    product_names = np.asarray(products, dtype=object)
     frames = []
     for start in range(0, len(users), CHUNK_USERS):
         bought = matrix[start : start + CHUNK_USERS].toarray() > 0
@@ -170,12 +173,12 @@ def recommend(
         frames.append(
             pd.DataFrame(
                 {
-                    "user_id": np.asarray(users, dtype=object)[start + row],
+                    "user_id": user_names[start + row],
                     "rank": rank + 1,
-                    "product_id": np.asarray(products, dtype=object)[product],
+                    "product_id": product_names[product],
                     "score": np.where(model, -top_key[row, rank], share[product]),
                     "because_of_product_id": np.where(
-                        model, np.asarray(products, dtype=object)[np.maximum(because, 0)], None
+                        model, product_names[np.maximum(because, 0)], None
                     ),
                 }
             )
