@@ -9,6 +9,12 @@ features with the largest contribution (ties by feature name), described in plai
 ``DRIVER_CANDIDATES`` (15) features with the largest mean absolute contribution on a sample of
 ``DRIVER_SAMPLE`` (2,000) customers are measured for everyone. Contributions are one-at-a-time
 and do not add up to p; they are a readable hint, not an attribution.
+
+The replaced scores are not predicted row by row for every feature (48 passes of all the
+boosters' trees over every customer): :class:`Forest` walks again only the trees that split on
+the replaced feature, for the rows on the other side of one of its thresholds than the median,
+and adds the leaf values in decision_function's order, so every contribution is the same float
+(DECISIONLOG 79). The plain way, :func:`contributions_by_prediction`, checks it on the sample.
 """
 
 from __future__ import annotations
