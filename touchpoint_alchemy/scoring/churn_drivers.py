@@ -193,10 +193,13 @@ class Forest:
                 changed = np.flatnonzero(moved.any(axis=0)) if len(trees) else []
                 raw = raws[b].copy()
                 if len(changed):
-                    replaced = x[changed]
+                    if len(changed) == len(x):  # plain copies: faster than picking every row
+                        changed = slice(None)
+                        replaced, moved_leaves = x.copy(), leaf.copy()
+                    else:
+                        replaced, moved_leaves = x[changed], leaf[:, changed]
+                        moved = moved[:, changed]
                     replaced[:, j] = medians[j]
-                    moved = moved[:, changed]
-                    moved_leaves = leaf[:, changed]
                     known, f_idx_map = self.bitsets[b]
                     for t, rows in zip(trees, moved, strict=True):
                         tree = self.trees[b][t]
