@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
 
-from touchpoint_alchemy.scoring.churn import make_estimator
 from touchpoint_alchemy.scoring.churn_drivers import (
     Forest,
     contributions_by_prediction,
@@ -18,7 +19,7 @@ from touchpoint_alchemy.scoring.churn_drivers import (
 
 @pytest.fixture(scope="module")
 def fitted():
-    """A calibrated model on 1,200 rows: a continuous feature with missing values, counts
+    """A calibrated boosted model on 1,200 rows: a continuous feature with missing values, counts
     mostly 0, a 0/1 flag, and an all-missing feature (median NaN) in the scored rows."""
     rng = np.random.default_rng(3)
     n = 1200
@@ -29,7 +30,9 @@ def fitted():
     nps[rng.random(n) < 0.3] = np.nan
     x = np.column_stack([recency, chats, mobile, nps])
     churned = (recency / 365 + 0.3 * chats - 0.2 * mobile + rng.normal(0, 0.3, n)) > 0.6
-    model = make_estimator(n, seed=1).fit(x, churned.astype(int))
+    # the churn model's form (make_estimator) with fewer iterations: the test stays fast
+    booster = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15, random_state=1)
+    model = CalibratedClassifierCV(booster, method="sigmoid", cv=3).fit(x, churned.astype(int))
     return model, x
 
 
@@ -65,3 +68,15 @@ def test_top_drivers_in_chunks_equal_one_block(fitted, monkeypatch):
     whole = top_drivers(model, x, medians, names)
     monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_CHUNK", 100)
     assert top_drivers(model, x, medians, names) == whole
+
+
+def test_trees_that_add_up_otherwise_fall_back_to_prediction(fitted, monkeypatch):
+    """A Forest whose numbers differ from decision_function's on the sample is not used: a
+    warning, and the drivers of the plain way."""
+    model, x = fitted
+    names = ("recency_days", "support_chat_90d", "is_mobile", "latest_nps_score")
+    medians = reference_medians(x)
+    whole = top_drivers(model, x, medians, names)
+    monkeypatch.setattr(Forest, "contributions", lambda self, rows, *args: np.ones(rows.shape))
+    with pytest.warns(RuntimeWarning, match="decision_function"):
+        assert top_drivers(model, x, medians, names) == whole

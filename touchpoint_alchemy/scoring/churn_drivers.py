@@ -262,14 +262,18 @@ def top_drivers(
     boosters = [fold.estimator for fold in model.calibrated_classifiers_]
     sample = x[np.sort(np.random.default_rng(0).permutation(len(x))[:DRIVER_SAMPLE])]
     with threadpool_limits(threads):
-        forest = Forest(boosters, threads)
-        measured = forest.contributions(sample, medians, range(x.shape[1]))
-        # the plain way on the sample: a scikit-learn whose trees add up otherwise is noticed
+        # the plain way on the sample: a scikit-learn whose trees add up otherwise (or are kept
+        # under other names) is noticed, and every row is measured the plain way
         plain = contributions_by_prediction(boosters, sample, medians, range(x.shape[1]))
+        try:
+            forest = Forest(boosters, threads)
+            measured = forest.contributions(sample, medians, range(x.shape[1]))
+        except (AttributeError, TypeError, ValueError):
+            measured = None
         measure = forest.contributions if np.array_equal(measured, plain) else None
         if measure is None:
             warnings.warn(
-                "churn drivers: the trees' sums differ from decision_function; "
+                "churn drivers: the trees do not give decision_function's scores; "
                 "measuring every row by prediction",
                 RuntimeWarning,
                 stacklevel=2,
