@@ -30,6 +30,7 @@ from touchpoint_alchemy.scoring.recommendations import (
     purchase_matrix,
     recommend,
     score_recommendations,
+    top_k,
 )
 
 S = 2 / math.sqrt(8)  # sim(A, B) = sim(B, C)
@@ -201,3 +202,15 @@ def test_score_recommendations_covers_every_user_and_evaluates():
         score_recommendations(frame.iloc[:0], ["c1"], cutoff)
     with pytest.raises(ValueError):
         RecommendationSettings(recommendation_count=0)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 12])
+def test_top_k_is_the_stable_argsort(k):
+    """Ties (few distinct keys), infinite keys (bought products) and k up to the width: the
+    first k columns of numpy's stable argsort, row by row."""
+    rng = np.random.default_rng(k)
+    key = rng.integers(-3, 4, size=(500, 12)).astype("float64")
+    key[rng.random(key.shape) < 0.3] = np.inf
+    key[0] = np.inf  # a row of ties only
+    assert np.array_equal(top_k(key, k), np.argsort(key, axis=1, kind="stable")[:, :k])
+    assert top_k(np.array([[2.0, 1.0, 2.0, 0.5]]), 3).tolist() == [[3, 1, 0]]  # by hand

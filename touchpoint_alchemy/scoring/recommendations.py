@@ -119,6 +119,27 @@ def popularity_order(pairs: pd.DataFrame, products: Sequence[str]) -> tuple[np.n
     return customers, rank
 
 
+def top_k(key: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(key, axis=1, kind="stable")[:, :k]`` (the columns of the k smallest keys of
+    each row, ties by column) without sorting whole rows: the k smallest are partitioned out,
+    and only the keys up to the k-th smallest (its ties included) are sorted."""
+    import numpy as np
+
+    n, width = key.shape
+    if k >= width:
+        return np.argsort(key, axis=1, kind="stable")[:, :k]
+    smallest = np.argpartition(key, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(key, smallest, axis=1).max(axis=1)
+    rows, cols = np.nonzero(key <= kth[:, np.newaxis])
+    order = np.lexsort((cols, key[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    position = np.arange(len(rows)) - np.searchsorted(rows, np.arange(n))[rows]
+    keep = position < k
+    top = np.empty((n, k), dtype=np.intp)
+    top[rows[keep], position[keep]] = cols[keep]
+    return top
+
+
 def recommend(
     pairs: pd.DataFrame,
     users: Iterable[str],
@@ -145,6 +166,9 @@ def recommend(
     share = customers / max(int(pairs["user_id"].nunique()), 1)
     repeat = np.isin(np.asarray(products, dtype=object), list(repeatable))
     k = min(count, len(products))
+    # object arrays made once: each chunk picks its rows' names from them
+    user_names = np.asarray(users, dtype=object)
+    product_names = np.asarray(products, dtype=object)
     frames = []
     for start in range(0, len(users), CHUNK_USERS):
         bought = matrix[start : start + CHUNK_USERS].toarray() > 0
@@ -153,7 +177,7 @@ def recommend(
         # one key: recommendations first by score, then popularity, bought products never
         key = np.where(scores > 1e-12, -scores, 1.0 + pop_rank[np.newaxis, :])
         key[bought & ~repeat[np.newaxis, :]] = np.inf
-        top = np.argsort(key, axis=1, kind="stable")[:, :k]
+        top = top_k(key, k)
         top_key = np.take_along_axis(key, top, axis=1)
         row, rank = np.nonzero(np.isfinite(top_key))
         product = top[row, rank]
@@ -170,12 +194,12 @@ def recommend(
         frames.append(
             pd.DataFrame(
                 {
-                    "user_id": np.asarray(users, dtype=object)[start + row],
+                    "user_id": user_names[start + row],
                     "rank": rank + 1,
-                    "product_id": np.asarray(products, dtype=object)[product],
+                    "product_id": product_names[product],
                     "score": np.where(model, -top_key[row, rank], share[product]),
                     "because_of_product_id": np.where(
-                        model, np.asarray(products, dtype=object)[np.maximum(because, 0)], None
+                        model, product_names[np.maximum(because, 0)], None
                     ),
                 }
             )
