@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from bench import REPO
+from bench.alone import models_alone
 from bench.build import full_build, generate, incremental_build
 from bench.peers import (
     PANDAS_MAX_TOUCHPOINTS,
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[bench] full build: {fmt_seconds(build['wall'])}", file=sys.stderr)
     incremental = incremental_build(data_dir, work_dir)
     print(f"[bench] one-day incremental run: {fmt_seconds(incremental['wall'])}", file=sys.stderr)
+    alone = models_alone(data_dir, work_dir)
+    print(f"[bench] models alone: {alone}", file=sys.stderr)
     scan = scan_floor(data_dir, args.threads)
     peers: dict[str, float] = {}
     for label, run in (
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "build": build,
         "incremental": incremental,
         "scan": scan,
+        "alone": alone,
         "peers": peers,
         "notes": notes,
     }
