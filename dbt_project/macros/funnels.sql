@@ -99,3 +99,60 @@
         from {{ prefix }}_tail_1
     )
 {%- endmacro %}
+
+
+{% macro funnel_best_chains(prefix, steps) -%}
+    {#- The CTE `<prefix>_best`: of `<prefix>_levels` (a row per chain: actor_id, entry_date,
+        level, step_1_at .. step_<n>_at), one row per actor_id and entry_date, the chain with
+        the highest level, the earliest start on ties (equal rows are the same chain). -#}
+    {{- return(adapter.dispatch('funnel_best_chains', 'touchpoint_alchemy')(prefix, steps)) -}}
+{%- endmacro %}
+
+
+{% macro default__funnel_best_chains(prefix, steps) -%}
+    {{ prefix }}_ranked as (
+        select
+            *,
+            row_number() over (
+                partition by actor_id, entry_date
+                order by level desc, step_1_at asc
+            ) as chain_rank
+        from {{ prefix }}_levels
+    ),
+
+    {{ prefix }}_best as (
+        select * from {{ prefix }}_ranked
+        where chain_rank = 1
+    )
+{%- endmacro %}
+
+
+{% macro duckdb__funnel_best_chains(prefix, steps) -%}
+    {#- DuckDB: one hash aggregate instead of a sort. The order (level desc, step_1_at asc) is
+        packed into one BIGINT, (n - level) in the bits from 56 up and the start's epoch
+        microseconds below (exact for |epoch| < 2^55 microseconds, about 1,100 years from 1970,
+        and n <= 100 steps); every column takes its value at the smallest key (arg_min_null,
+        which keeps nulls: the steps past the level). -#}
+    {%- set n = steps | length -%}
+    {%- if n > 100 -%}
+        {{ exceptions.raise_compiler_error("a funnel has at most 100 steps, got " ~ n) }}
+    {%- endif %}
+    {{ prefix }}_keyed as (
+        select
+            *,
+            (cast({{ n }} - level as bigint) << 56) + epoch_us(step_1_at) as chain_key
+        from {{ prefix }}_levels
+    ),
+
+    {{ prefix }}_best as (
+        select
+            actor_id,
+            entry_date,
+            arg_min_null(level, chain_key) as level,
+            {% for j in range(1, n + 1) -%}
+                arg_min_null(step_{{ j }}_at, chain_key) as step_{{ j }}_at{{ "," if not loop.last }}
+            {% endfor %}
+        from {{ prefix }}_keyed
+        group by actor_id, entry_date
+    )
+{%- endmacro %}

@@ -12,8 +12,9 @@
 -- funnel_chains() (macros/funnels.sql, behind adapter.dispatch): on DuckDB, ASOF joins from the
 -- last step back (each touchpoint's earliest next step carries the chain after it), the window
 -- applied last; elsewhere, one join per step that keeps the minimum next timestamp within the
--- window. Of a day's starts, the chain with the highest level wins, the earliest start on ties;
--- its timestamps give the time from entry to each step.
+-- window. Of a day's starts, the chain with the highest level wins, the earliest start on ties
+-- (funnel_best_chains(): on DuckDB one hash aggregate, elsewhere row_number); its timestamps
+-- give the time from entry to each step.
 --
 -- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
 {{ config(
@@ -65,15 +66,7 @@ touchpoints as (
         from {{ f }}_chain_{{ steps | length }}
     ),
 
-    {{ f }}_best as (
-        select
-            *,
-            row_number() over (
-                partition by actor_id, entry_date
-                order by level desc, step_1_at asc
-            ) as chain_rank
-        from {{ f }}_levels
-    ),
+    {{ funnel_best_chains(f, steps) }},
 
     {{ f }}_steps as (
         {% for step in steps -%}
@@ -87,7 +80,7 @@ touchpoints as (
                 {{ quote_literal(step) }} as step_name,
                 step_{{ loop.index }}_at as step_at
             from {{ f }}_best
-            where chain_rank = 1 and level >= {{ loop.index }}
+            where level >= {{ loop.index }}
             {% if not loop.last %}union all
             {% endif -%}
         {% endfor %}
