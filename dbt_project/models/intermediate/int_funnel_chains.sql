@@ -8,9 +8,13 @@
 -- on day d.
 --
 -- For a fixed e1, taking the earliest qualifying touchpoint at every step is optimal: an
--- earlier e_i leaves every later step more room. So each step is one join that keeps the
--- minimum next timestamp. Of a day's starts, the chain with the highest level wins, the earliest
--- start on ties; its timestamps give the time from entry to each step.
+-- earlier e_i leaves every later step more room. The chain from each e1 comes from
+-- funnel_chains() (macros/funnels.sql, behind adapter.dispatch): on DuckDB, ASOF joins from the
+-- last step back (each touchpoint's earliest next step carries the chain after it), the window
+-- applied last; elsewhere, one join per step that keeps the minimum next timestamp within the
+-- window. Of a day's starts, the chain with the highest level wins, the earliest start on ties
+-- (funnel_best_chains(): on DuckDB one hash aggregate, elsewhere row_number); its timestamps
+-- give the time from entry to each step.
 --
 -- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
 {{ config(
@@ -49,39 +53,7 @@ touchpoints as (
             )
     ),
 
-    {{ f }}_chain_1 as (
-        select distinct
-            actor_id,
-            occurred_at as step_1_at
-        from {{ f }}_events
-        where touchpoint = {{ quote_literal(steps[0]) }}
-    ),
-
-    {% for step in steps[1:] -%}
-        {%- set i = loop.index + 1 %}
-        {{ f }}_chain_{{ i }} as (
-            select
-                chain.actor_id,
-                {% for j in range(1, i) -%}
-                    chain.step_{{ j }}_at,
-                {% endfor -%}
-                min(next_event.occurred_at) as step_{{ i }}_at
-            from {{ f }}_chain_{{ i - 1 }} as chain
-            left join {{ f }}_events as next_event
-                on
-                    chain.actor_id = next_event.actor_id
-                    and next_event.touchpoint = {{ quote_literal(step) }}
-                    and chain.step_{{ i - 1 }}_at < next_event.occurred_at
-                    and {{ dbt.dateadd('second', window_seconds, 'chain.step_1_at') }}
-                    >= next_event.occurred_at
-            group by
-                {% for j in range(1, i) -%}
-                    chain.step_{{ j }}_at,
-                {% endfor -%}
-                chain.actor_id
-        ),
-
-    {% endfor -%}
+    {{ funnel_chains(f, steps, window_seconds) }},
 
     {{ f }}_levels as (
         select
@@ -94,15 +66,7 @@ touchpoints as (
         from {{ f }}_chain_{{ steps | length }}
     ),
 
-    {{ f }}_best as (
-        select
-            *,
-            row_number() over (
-                partition by actor_id, entry_date
-                order by level desc, step_1_at asc
-            ) as chain_rank
-        from {{ f }}_levels
-    ),
+    {{ funnel_best_chains(f, steps) }},
 
     {{ f }}_steps as (
         {% for step in steps -%}
@@ -116,7 +80,7 @@ touchpoints as (
                 {{ quote_literal(step) }} as step_name,
                 step_{{ loop.index }}_at as step_at
             from {{ f }}_best
-            where chain_rank = 1 and level >= {{ loop.index }}
+            where level >= {{ loop.index }}
             {% if not loop.last %}union all
             {% endif -%}
         {% endfor %}
