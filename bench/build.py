@@ -240,7 +240,7 @@ def _timings(
                 starts[event.step_key] = record.timestamp
             elif event.event_type == DagsterEventType.STEP_SUCCESS:
                 steps[event.step_key] = event.event_specific_data.duration_ms / 1000
-            if event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
-                if event.step_key in starts:
-                    intervals[event.step_key] = (starts[event.step_key], record.timestamp)
+            ended = (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+            if event.event_type in ended and event.step_key in starts:
+                intervals[event.step_key] = (starts[event.step_key], record.timestamp)
     return models, steps, intervals
