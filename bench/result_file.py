@@ -165,7 +165,8 @@ def peak_rss_by_step(build: dict, top: int = 8) -> list[str]:
         return []
     ranked = sorted(memory.items(), key=lambda kv: -kv[1]["peak"])
     step, worst = ranked[0]
-    held = "dbt" if worst["dbt"] > worst["process"] else "the Dagster process"
+    holders = {"the Dagster process": "process", "dbt": "dbt", "other subprocesses": "other"}
+    held = max(holders, key=lambda name: worst[holders[name]])
     lines = [
         "",
         "## Peak RSS by step (full build)",
