@@ -73,6 +73,12 @@
 {%- endmacro %}
 
 
+{% macro remapped_anonymous_ids() -%}
+    {#- The anonymous_ids an incremental run maps again (intermediate.int_identity_map_changes). -#}
+    (select changes.anonymous_id from {{ ref('int_identity_map_changes') }} as changes)
+{%- endmacro %}
+
+
 {% macro daily_materialization() -%}
     {#- The materialization of the daily models: incremental (append with a delete pre-hook).
         On Spark a `delete from` needs a Delta or Iceberg table; the session target writes plain

@@ -39,10 +39,13 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_timestamp(expression) -%}
-    (case
-        when isfinite(try_cast(trim({{ expression }}) as timestamptz))
-            then cast(try_cast(trim({{ expression }}) as timestamptz) as timestamp)
-    end)
+    {#- One parse of every value, on the hot path of the touchpoints (every raw row in a full
+        build; a daily run's window filter). DuckDB's cast skips the blanks `trim` would remove,
+        and `epoch_us` is null for +-infinity, so no `isfinite` (a second parse) is needed; the
+        microseconds become a timestamp without ICU's time zone conversion. Four to seven times
+        less CPU than trim + isfinite + cast, the same values (DECISIONLOG 84;
+        tests/dbt/test_parse_timestamp.py). -#}
+    make_timestamp(epoch_us(try_cast({{ expression }} as timestamptz)))
 {%- endmacro %}
 
 

@@ -9,6 +9,12 @@
     touchpoint_alchemy.raw_contract.CSV_OPTIONS. The call to source() records the lineage edge
     raw -> model for dbt and Dagster.
 -#}
+{% macro raw_part_stride() -%}
+    {#- _source_row_number of a folder's part: part number x this + position in the part. -#}
+    1000000000000
+{%- endmacro %}
+
+
 {% macro read_raw(name) -%}
     {%- set relation = source('raw', name) -%}
     {{- return(adapter.dispatch('read_raw', 'touchpoint_alchemy')(name)) -}}
@@ -76,7 +82,7 @@
             cast({{ adapter.quote(column) }} as varchar) as {{ adapter.quote(column) }},
             {% endfor -%}
             {% if path.endswith('/**/*.parquet') -%}
-            parts.part_number * 1000000000000 + raw_rows.file_row_number + 1
+            parts.part_number * {{ raw_part_stride() }} + raw_rows.file_row_number + 1
                 as _source_row_number
         from read_parquet(
             {{ quote_literal(path) }},
@@ -144,7 +150,7 @@
             cast({{ adapter.quote(column) }} as string) as {{ adapter.quote(column) }},
             {% endfor -%}
             {% if folder -%}
-            dense_rank() over (order by _source_file) * 1000000000000
+            dense_rank() over (order by _source_file) * {{ raw_part_stride() }}
                 + row_number() over (partition by _source_file order by _source_position)
             {%- else -%}
             row_number() over (order by _source_position)

@@ -2,6 +2,17 @@
 -- the user it was seen with last. When that user has not consented, the mapping is suppressed
 -- (user_id null, is_suppressed true): the anonymous touchpoints of that device then belong to a
 -- user who must not appear, so int_touchpoints drops them instead of treating them as anonymous.
+--
+-- Incremental by anonymous_id: a windowed run maps again the anonymous_ids of
+-- int_identity_map_changes (new links, or a mapping that depends on consent), from all their
+-- links; the other rows cannot change (DECISIONLOG 86).
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    tags=['daily'],
+    pre_hook="{{ incremental_delete('anonymous_id in ' ~ remapped_anonymous_ids()) }}"
+) }}
+-- depends_on: {{ ref('int_identity_map_changes') }}
 with
 
 touchpoints as (
@@ -19,7 +30,12 @@ links as (
         occurred_at,
         touchpoint_id
     from touchpoints
-    where anonymous_id is not null and user_id is not null
+    where
+        anonymous_id is not null
+        and user_id is not null
+    {% if incremental_mode() %}
+        and anonymous_id in {{ remapped_anonymous_ids() }}
+    {% endif %}
 ),
 
 ranked as (

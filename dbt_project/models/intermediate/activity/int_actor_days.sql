@@ -7,8 +7,13 @@
 -- first such touchpoint's channel and time (first_channel, first_channel_at), so the marts can
 -- pick the earliest one up to the cutoff.
 --
+-- Each row also carries the actor's next active day and that day's first touchpoint time
+-- (null on the actor's last day), so marts.active_users_daily finds the next active day as of
+-- its cutoff without a window over every actor-day (DECISIONLOG 83).
+--
 -- Incremental by actor, like int_actor_touchpoint_months: a windowed run deletes and rebuilds,
--- from all their touchpoints, the actors listed in int_touchpoint_changes.
+-- from all their touchpoints, the actors listed in int_touchpoint_changes. A table built before
+-- these two columns existed needs a full refresh.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
@@ -42,6 +47,19 @@ days as (
     group by actor_id, activity_date
 ),
 
+days_with_next as (
+    select
+        actor_id,
+        activity_date,
+        touchpoints,
+        first_touchpoint_at,
+        lead(activity_date) over (partition by actor_id order by activity_date)
+            as next_activity_date,
+        lead(first_touchpoint_at) over (partition by actor_id order by activity_date)
+            as next_first_touchpoint_at
+    from days
+),
+
 -- the first touchpoint with a channel of each actor and day (ties: the smaller touchpoint_id)
 channel_touchpoints as (
     select
@@ -73,8 +91,10 @@ final as (
         cast(days.touchpoints as {{ dbt.type_bigint() }}) as touchpoints,
         days.first_touchpoint_at,
         cast(first_channels.first_channel as {{ dbt.type_string() }}) as first_channel,
-        first_channels.first_channel_at
-    from days
+        first_channels.first_channel_at,
+        days.next_activity_date,
+        days.next_first_touchpoint_at
+    from days_with_next as days
     left join first_channels
         on
             days.actor_id = first_channels.actor_id

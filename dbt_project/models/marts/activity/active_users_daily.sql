@@ -16,7 +16,10 @@
 -- WAU and MAU without a distinct count over a sliding window: each active day of an actor opens
 -- a run of covered days that ends N days later or at the actor's next active day, whichever
 -- comes first, so an actor's runs never overlap; a running sum of +1 (run start) and -1 (run
--- end) per day is then the number of distinct actors active in the trailing N days.
+-- end) per day is then the number of distinct actors active in the trailing N days. The next
+-- active day comes with each row of the fact (next_activity_date), and the changes are summed
+-- per channel x device type before the three breakdowns roll them up, so no step joins or
+-- windows the actor-days more than once (DECISIONLOG 83).
 
 with
 
@@ -40,7 +43,15 @@ as_of_cutoff as (
         actor_days.actor_id,
         actor_days.activity_date,
         actor_days.first_channel,
-        actor_days.first_channel_at
+        actor_days.first_channel_at,
+        -- the actor's next active day as of the cutoff: the fact's next day, unless that day's
+        -- first touchpoint is after the cutoff (then no later day counts either)
+        case
+            when
+                cutoff.data_cutoff_at is null
+                or actor_days.next_first_touchpoint_at <= cutoff.data_cutoff_at
+                then actor_days.next_activity_date
+        end as next_active_date
     from actor_days
     cross join cutoff
     where cutoff.data_cutoff_at is null or actor_days.first_touchpoint_at <= cutoff.data_cutoff_at
@@ -94,33 +105,6 @@ actor_segments as (
     left join first_channels on actors.actor_id = first_channels.actor_id
 ),
 
-actor_breakdowns as (
-    select
-        actor_id,
-        first_active_date,
-        'all' as breakdown,
-        'all' as breakdown_value
-    from actor_segments
-
-    union all
-
-    select
-        actor_id,
-        first_active_date,
-        'acquisition_channel' as breakdown,
-        acquisition_channel as breakdown_value
-    from actor_segments
-
-    union all
-
-    select
-        actor_id,
-        first_active_date,
-        'device_type' as breakdown,
-        device_type as breakdown_value
-    from actor_segments
-),
-
 -- each active day, with the end (exclusive) of the 7- and 28-day runs it opens
 runs as (
     select
@@ -138,67 +122,111 @@ runs as (
                 then cast({{ dbt.dateadd('day', 28, 'activity_date') }} as date)
             else next_active_date
         end as month_run_end
-    from (
-        select
-            actor_id,
-            activity_date,
-            lead(activity_date) over (partition by actor_id order by activity_date)
-                as next_active_date
-        from as_of_cutoff
-    ) as active_days
+    from as_of_cutoff
+),
+
+-- each active day's changes, per actor segment (channel x device type): one row per actor-day
+-- and change, summed per segment and day before the breakdowns roll the segments up
+run_segments as (
+    select
+        runs.activity_date,
+        runs.week_run_end,
+        runs.month_run_end,
+        actor_segments.acquisition_channel,
+        actor_segments.device_type,
+        case when runs.activity_date = actor_segments.first_active_date then 1 else 0 end
+            as is_first_active_date
+    from runs
+    inner join actor_segments on runs.actor_id = actor_segments.actor_id
 ),
 
 changes as (
     select
-        actor_breakdowns.breakdown,
-        actor_breakdowns.breakdown_value,
-        runs.activity_date as change_date,
+        acquisition_channel,
+        device_type,
+        activity_date as change_date,
         1 as dau,
-        case when runs.activity_date = actor_breakdowns.first_active_date then 1 else 0 end
-            as new_actors,
+        is_first_active_date as new_actors,
         1 as wau_change,
         1 as mau_change
-    from runs
-    inner join actor_breakdowns on runs.actor_id = actor_breakdowns.actor_id
+    from run_segments
 
     union all
 
     select
-        actor_breakdowns.breakdown,
-        actor_breakdowns.breakdown_value,
-        runs.week_run_end as change_date,
+        acquisition_channel,
+        device_type,
+        week_run_end as change_date,
         0 as dau,
         0 as new_actors,
         -1 as wau_change,
         0 as mau_change
-    from runs
-    inner join actor_breakdowns on runs.actor_id = actor_breakdowns.actor_id
+    from run_segments
 
     union all
 
     select
-        actor_breakdowns.breakdown,
-        actor_breakdowns.breakdown_value,
-        runs.month_run_end as change_date,
+        acquisition_channel,
+        device_type,
+        month_run_end as change_date,
         0 as dau,
         0 as new_actors,
         0 as wau_change,
         -1 as mau_change
-    from runs
-    inner join actor_breakdowns on runs.actor_id = actor_breakdowns.actor_id
+    from run_segments
 ),
 
-daily_changes as (
+segment_changes as (
     select
-        breakdown,
-        breakdown_value,
+        acquisition_channel,
+        device_type,
         change_date,
         sum(dau) as dau,
         sum(new_actors) as new_actors,
         sum(wau_change) as wau_change,
         sum(mau_change) as mau_change
     from changes
-    group by breakdown, breakdown_value, change_date
+    group by acquisition_channel, device_type, change_date
+),
+
+-- the breakdowns: every actor counts once in 'all' and once under each of its two values
+daily_changes as (
+    select
+        'all' as breakdown,
+        'all' as breakdown_value,
+        change_date,
+        sum(dau) as dau,
+        sum(new_actors) as new_actors,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
+    from segment_changes
+    group by change_date
+
+    union all
+
+    select
+        'acquisition_channel' as breakdown,
+        acquisition_channel as breakdown_value,
+        change_date,
+        sum(dau) as dau,
+        sum(new_actors) as new_actors,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
+    from segment_changes
+    group by acquisition_channel, change_date
+
+    union all
+
+    select
+        'device_type' as breakdown,
+        device_type as breakdown_value,
+        change_date,
+        sum(dau) as dau,
+        sum(new_actors) as new_actors,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
+    from segment_changes
+    group by device_type, change_date
 ),
 
 bounds as (
@@ -218,7 +246,7 @@ breakdown_values as (
     select distinct
         breakdown,
         breakdown_value
-    from actor_breakdowns
+    from daily_changes
 ),
 
 grid as (

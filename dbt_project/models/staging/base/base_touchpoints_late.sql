@@ -32,10 +32,36 @@ staged as (
     select _source_row_number from {{ staged }}
 ),
 
-not_staged as (
+-- Every run stages every raw row it sees, so the staged positions of a raw part are usually one
+-- unbroken run. A raw row inside such a run is staged; only the others (new parts, rows appended
+-- to a part, a part with a gap) are looked up one by one, with them as the small side: a scan of
+-- the positions instead of a hash of every position in history (DECISIONLOG 85).
+staged_runs as (
+    select
+        floor(_source_row_number / {{ raw_part_stride() }}) as part,
+        min(_source_row_number) as first_position,
+        max(_source_row_number) as last_position
+    from staged
+    group by floor(_source_row_number / {{ raw_part_stride() }})
+    having count(*) = max(_source_row_number) - min(_source_row_number) + 1
+),
+
+unseen as (
     select source.*
     from source
-    left join staged on source._source_row_number = staged._source_row_number
+    left join staged_runs
+        on floor(source._source_row_number / {{ raw_part_stride() }}) = staged_runs.part
+    where not coalesce(
+        source._source_row_number between staged_runs.first_position
+        and staged_runs.last_position,
+        false
+    )
+),
+
+not_staged as (
+    select unseen.*
+    from unseen
+    left join staged on unseen._source_row_number = staged._source_row_number
     where staged._source_row_number is null
 ),
 

@@ -1,0 +1,73 @@
+-- The anonymous_ids a daily incremental run maps again (int_identity_map), from all their links:
+--   - those seen with a user_id in the touchpoints reprocessed (occurred since the window start
+--     minus the lookback, or arrived late: staging.base_touchpoints_late);
+--   - those whose mapping depends on consent, which may have changed since the previous build:
+--     the suppressed ones (their user may consent now) and those mapped to a user who no longer
+--     consents.
+-- Every other anonymous_id keeps its links and its user, so its row cannot change.
+-- A full build has no changes: int_identity_map is rebuilt from all history.
+{{ config(tags=['daily']) }}
+-- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('base_touchpoints_late') }}
+{%- set since = incremental_since() %}
+{%- set previous = none %}
+{%- if execute and since is not none %}
+    {%- set previous = adapter.get_relation(
+        database=this.database, schema=this.schema, identifier='int_identity_map') %}
+{%- endif %}
+
+with
+
+{% if since is not none and previous is not none %}
+
+touchpoints as (
+    select * from {{ ref('stg_touchpoints') }}
+),
+
+late as (
+    select touchpoint_id from {{ ref('base_touchpoints_late') }}
+),
+
+-- the previous build's identity map (read directly: a ref would be a cycle)
+previous_map as (
+    select
+        anonymous_id,
+        user_id,
+        is_suppressed
+    from {{ previous }}
+),
+
+linked_in_window as (
+    select anonymous_id
+    from touchpoints
+    where
+        anonymous_id is not null
+        and user_id is not null
+        and (
+            occurred_at >= {{ since }}
+            or touchpoint_id in (select late.touchpoint_id from late)
+        )
+),
+
+consent_dependent as (
+    select anonymous_id
+    from previous_map
+    where is_suppressed or {{ withdrawn('user_id') }}
+),
+
+final as (
+    select anonymous_id from linked_in_window
+    union
+    select anonymous_id from consent_dependent
+)
+
+{% else %}
+
+    final as (
+        select cast(null as {{ dbt.type_string() }}) as anonymous_id
+        where 1 = 0
+    )
+
+{% endif %}
+
+select * from final
