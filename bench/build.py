@@ -21,36 +21,79 @@ TOUCHPOINTS_PER_USER = 56.5  # measured on the demo data: 113,259 touchpoints / 
 
 
 class PeakRss:
-    """Peak resident memory of a process and all its descendants, sampled every 0.1 s."""
+    """Resident memory of a process and all its descendants, sampled every 0.1 s: the peak of
+    the tree, and per sample (time, the process's own RSS, its dbt subprocesses', its other
+    descendants') so that :func:`peak_by_step` can say which step and which process held it."""
 
     def __init__(self, pid: int) -> None:
         import psutil
 
         self.process = psutil.Process(pid)
         self.peak = 0
+        self.samples: list[tuple[float, int, int, int]] = []
+        self._kinds: dict[int, bool] = {}  # pid -> is a dbt process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _is_dbt(self, proc) -> bool:
+        import psutil
+
+        if proc.pid not in self._kinds:
+            try:  # a dbt command, or a descendant of one (the children come parents first)
+                dbt = any(Path(part).name == "dbt" for part in proc.cmdline())
+                self._kinds[proc.pid] = dbt or self._kinds.get(proc.ppid(), False)
+            except psutil.Error:
+                return False
+        return self._kinds[proc.pid]
 
     def _run(self) -> None:
         import psutil
 
         while not self._stop.is_set():
             try:
-                tree = [self.process, *self.process.children(recursive=True)]
-                total = 0
-                for proc in tree:
+                own = self.process.memory_info().rss
+                dbt = other = 0
+                for proc in self.process.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
-                        total += proc.memory_info().rss
-                self.peak = max(self.peak, total)
+                        rss = proc.memory_info().rss
+                        if self._is_dbt(proc):
+                            dbt += rss
+                        else:
+                            other += rss
             except psutil.Error:
                 return
+            self.samples.append((time.time(), own, dbt, other))
+            self.peak = max(self.peak, own + dbt + other)
             time.sleep(0.1)
 
     def stop(self) -> int:
         self._stop.set()
         self._thread.join()
         return self.peak
+
+
+#: the label of the samples taken while no Dagster step ran (start-up, between steps)
+OUTSIDE_STEPS = "(outside the steps)"
+
+
+def peak_by_step(
+    samples: list[tuple[float, int, int, int]], intervals: dict[str, tuple[float, float]]
+) -> dict[str, dict[str, int]]:
+    """Per Dagster step, the sample of its run (``intervals``: step -> (start, end), epoch
+    seconds) where the process tree's RSS was highest: ``{"peak", "process", "dbt", "other"}``
+    in bytes (the Dagster process's own RSS, its dbt subprocesses', its other descendants').
+    Samples outside every step count for :data:`OUTSIDE_STEPS`. The in-process executor runs one
+    step at a time; should steps overlap, a sample counts for each of them."""
+    result: dict[str, dict[str, int]] = {}
+    for at, own, dbt, other in samples:
+        steps = [step for step, (start, end) in intervals.items() if start <= at <= end]
+        total = own + dbt + other
+        for step in steps or [OUTSIDE_STEPS]:
+            best = result.get(step)
+            if best is None or total > best["peak"]:
+                result[step] = {"peak": total, "process": own, "dbt": dbt, "other": other}
+    return result
 
 
 def generate(scale: int, data_dir: Path) -> tuple[float, bool]:
@@ -160,17 +203,28 @@ def dagster_build(
     if process.returncode != 0:
         tail = "\n".join(log.splitlines()[-40:])
         raise SystemExit(f"The {kind} build failed (log: {work_dir / kind}_build.log):\n{tail}")
-    models, steps = _timings(dagster_home)
-    return {"wall": wall, "peak_rss": peak, "models": models, "steps": steps}
+    models, steps, intervals = _timings(dagster_home)
+    return {
+        "wall": wall,
+        "peak_rss": peak,
+        "models": models,
+        "steps": steps,
+        "memory": peak_by_step(memory.samples, intervals),
+    }
 
 
-def _timings(dagster_home: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """dbt time per model (dagster-dbt's "Execution Duration") and time per Dagster step."""
+def _timings(
+    dagster_home: Path,
+) -> tuple[dict[str, float], dict[str, float], dict[str, tuple[float, float]]]:
+    """dbt time per model (dagster-dbt's "Execution Duration"), time per Dagster step and each
+    step's (start, end) in epoch seconds."""
     from dagster import DagsterEventType, DagsterInstance
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     models: dict[str, float] = {}
     steps: dict[str, float] = {}
+    starts: dict[str, float] = {}
+    intervals: dict[str, tuple[float, float]] = {}
     with DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
         for record in instance.all_logs(run.run_id):
@@ -182,6 +236,11 @@ def _timings(dagster_home: Path) -> tuple[dict[str, float], dict[str, float]]:
                 duration = materialization.metadata.get("Execution Duration")
                 if duration is not None:
                     models[materialization.asset_key.to_user_string()] = float(duration.value)
+            elif event.event_type == DagsterEventType.STEP_START:
+                starts[event.step_key] = record.timestamp
             elif event.event_type == DagsterEventType.STEP_SUCCESS:
                 steps[event.step_key] = event.event_specific_data.duration_ms / 1000
-    return models, steps
+            ended = (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)
+            if event.event_type in ended and event.step_key in starts:
+                intervals[event.step_key] = (starts[event.step_key], record.timestamp)
+    return models, steps, intervals

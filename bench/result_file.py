@@ -95,6 +95,7 @@ def render(scale_name: str, scale: int, figures: dict) -> str:
     for name, seconds in rows:
         ratio = f"{seconds / polars_time:.2f}x" if seconds and polars_time else ""
         lines.append(f"| {name} | {fmt_seconds(seconds)} | {ratio} |")
+    lines += peak_rss_by_step(build)
     lines += build_tables(build, models_total=True)
     lines += one_day_steps(build, incremental)
     lines += [
@@ -138,6 +139,7 @@ def render_memory_limited(name: str, limit: str, data_dir: Path, build: dict) ->
         f"| full build, wall time | {fmt_seconds(build['wall'])} |",
         f"| full build, peak RSS of the process tree | {build['peak_rss'] / 2**30:,.2f} GiB |",
     ]
+    lines += peak_rss_by_step(build)
     lines += build_tables(build, models_total=False)
     return "\n".join(lines) + "\n"
 
@@ -155,6 +157,40 @@ def build_tables(build: dict, models_total: bool) -> list[str]:
     for step, seconds in sorted(build["steps"].items(), key=lambda kv: -kv[1]):
         lines.append(f"| {step} | {seconds:,.1f} |")
     return lines
+
+
+def peak_rss_by_step(build: dict, top: int = 8) -> list[str]:
+    """Markdown: what holds the full build's peak memory. Per Dagster step (the ``top`` highest),
+    the process tree's highest RSS while it ran and, at that moment, the Dagster process's own
+    RSS (the Python steps run in it: in-process executor) and its dbt subprocesses'."""
+    memory = build.get("memory")
+    if not memory:
+        return []
+    ranked = sorted(memory.items(), key=lambda kv: -kv[1]["peak"])
+    step, worst = ranked[0]
+    holders = {"the Dagster process": "process", "dbt": "dbt", "other subprocesses": "other"}
+    held = max(holders, key=lambda name: worst[holders[name]])
+    lines = [
+        "",
+        "## Peak RSS by step (full build)",
+        "",
+        f"The peak, {gib(worst['peak'])} GiB, was during `{step}`, held by {held}: "
+        f"{gib(worst['process'])} GiB in the Dagster process (which runs the Python steps), "
+        f"{gib(worst['dbt'])} GiB in dbt, {gib(worst['other'])} GiB in other subprocesses.",
+        "",
+        "| step | peak RSS of the tree | Dagster process | dbt | other subprocesses |",
+        "|---|---|---|---|---|",
+    ]
+    for step, figures in ranked[:top]:
+        lines.append(
+            f"| {step} | {gib(figures['peak'])} GiB | {gib(figures['process'])} GiB | "
+            f"{gib(figures['dbt'])} GiB | {gib(figures['other'])} GiB |"
+        )
+    return lines
+
+
+def gib(value: int) -> str:
+    return f"{value / 2**30:,.2f}"
 
 
 def one_day_steps(build: dict, incremental: dict) -> list[str]:

@@ -18,7 +18,7 @@ DEFAULT_WAREHOUSE_PATH = "data/warehouse.duckdb"
 #: The first day of the daily partitions (PARTITIONS_START_DATE); the demo data starts here.
 DEFAULT_PARTITIONS_START_DATE = "2025-01-01"
 #: DuckDB's memory limit (it spills to disk beyond it); dbt and the Python assets share it
-DEFAULT_MEMORY_LIMIT = "8GB"
+DEFAULT_MEMORY_LIMIT = "4GB"
 #: dbt targets of profiles.yml (WAREHOUSE_TARGET)
 WAREHOUSE_TARGETS = ("duckdb", "spark")
 DEFAULT_SPARK_DATA_DIR = "data/spark"

@@ -51,3 +51,18 @@ def test_every_variable_of_env_example_is_a_documented_setting_read_by_the_code(
 def test_env_is_ignored_by_git():
     ignored = (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".env" in ignored, ".env (it may hold PII_HASH_SALT) must be in .gitignore"
+
+
+def test_the_memory_limit_has_one_default_in_the_code_the_profile_and_the_docs():
+    """Plain dbt reads DUCKDB_MEMORY_LIMIT's default from profiles.yml, the Dagster runs from
+    settings.py: a lower default in one alone would leave the other at the old peak."""
+    from touchpoint_alchemy.settings import DEFAULT_MEMORY_LIMIT
+
+    profile = (REPO_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    assert re.findall(r"env_var\('DUCKDB_MEMORY_LIMIT', '([^']*)'\)", profile) == [
+        DEFAULT_MEMORY_LIMIT
+    ]
+    docs = (REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert f"| `DUCKDB_MEMORY_LIMIT` | `{DEFAULT_MEMORY_LIMIT}` |" in docs
+    example = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
+    assert f"# DUCKDB_MEMORY_LIMIT={DEFAULT_MEMORY_LIMIT}\n" in example

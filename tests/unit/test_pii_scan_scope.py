@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 
 from orchestration.assets.model_store import REFIT_TAG
-from orchestration.privacy import scan_since
+from orchestration.privacy import lower_scan_memory_limit, memory_bytes, scan_since
 from orchestration.run_config import build_run_config
 from touchpoint_alchemy import pii_scope
 from touchpoint_alchemy.pii_scan import FULL, scan
@@ -139,3 +139,21 @@ def test_a_derived_text_column_from_a_raw_column_off_the_allow_list_is_reported(
     assert "marts.report.page: from no column lineage for marts.report.page" in (
         pii_scope.lineage_violations(manifest, lineage, text)
     )
+
+
+def _limit(con) -> float:
+    return memory_bytes(con.execute("select current_setting('memory_limit')").fetchone()[0])
+
+
+def test_the_scan_lowers_a_high_memory_limit_and_keeps_a_low_one():
+    """A full scan fills DuckDB's buffers to the limit in the Dagster process (DECISIONLOG 81):
+    its connection gets 2GB when the warehouse's limit is higher, and keeps a lower one."""
+    assert memory_bytes("4GB") == 4e9
+    assert memory_bytes("3.7 GiB") == 3.7 * 2**30
+    assert memory_bytes("80%") is None
+    high = duckdb.connect(config={"memory_limit": "4GB"})
+    lower_scan_memory_limit(high)
+    assert 1.8 * 2**30 <= _limit(high) <= 2e9
+    low = duckdb.connect(config={"memory_limit": "1GB"})
+    lower_scan_memory_limit(low)
+    assert 0.9e9 <= _limit(low) <= 1e9
