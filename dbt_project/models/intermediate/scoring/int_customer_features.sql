@@ -72,13 +72,14 @@ session_activity as (
     select
         snapshots.snapshot,
         sessions.user_id,
-        sum(
+        -- bigint, not DuckDB's HUGEINT sum (Decimal objects in Python): also below
+        cast(sum(
             case
                 when sessions.started_at > {{ dbt.dateadd('day', -30, 'snapshots.as_of_at') }}
                     then 1
                 else 0
             end
-        ) as sessions_30d,
+        ) as {{ dbt.type_bigint() }}) as sessions_30d,
         count(*) as sessions_90d
     from sessions
     inner join snapshots
@@ -93,8 +94,8 @@ touchpoint_totals as (
     select
         snapshot,
         user_id,
-        sum(touchpoints_30d) as touchpoints_30d,
-        sum(touchpoints_90d) as touchpoints_90d
+        cast(sum(touchpoints_30d) as {{ dbt.type_bigint() }}) as touchpoints_30d,
+        cast(sum(touchpoints_90d) as {{ dbt.type_bigint() }}) as touchpoints_90d
     from touchpoint_counts
     group by snapshot, user_id
 ),

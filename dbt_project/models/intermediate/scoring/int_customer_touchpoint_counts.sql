@@ -49,11 +49,13 @@ final as (
         user_id,
         snapshot,
         touchpoint,
-        sum(
+        -- bigint: DuckDB sums integers into a 128-bit HUGEINT, which reaches Python as Decimal
+        -- objects, one per row (the churn step reads 6.7M rows of this at 50M)
+        cast(sum(
             case
                 when occurred_at > {{ dbt.dateadd('day', -30, 'as_of_at') }} then 1 else 0
             end
-        ) as touchpoints_30d,
+        ) as {{ dbt.type_bigint() }}) as touchpoints_30d,
         count(*) as touchpoints_90d
     from recent_touchpoints
     group by user_id, snapshot, touchpoint
