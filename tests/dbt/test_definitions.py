@@ -60,6 +60,7 @@ EXPECTED_ASSETS = {
     "intermediate": {
         "intermediate/int_users",
         "intermediate/int_identity_map",
+        "intermediate/int_identity_map_changes",
         "intermediate/int_sessions",
         "intermediate/int_touchpoints",
         "intermediate/int_touchpoint_changes",
