@@ -4,18 +4,12 @@ around the value, and the texts that are not timestamps (infinities, garbage, a 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
-
-DBT = Path(sys.executable).parent / "dbt"
+from builds import compile_inline
 
 CASES = [
     ("2025-01-01T10:00:00Z", datetime(2025, 1, 1, 10)),
@@ -50,25 +44,10 @@ CASES = [
 def compiled(tmp_path_factory) -> str:
     """The macro over a table ``cases(position, raw)``, compiled by dbt."""
     tmp_path = tmp_path_factory.mktemp("parse_timestamp")
-    out = subprocess.run(
-        [
-            str(DBT),
-            "compile",
-            "--quiet",
-            "--inline",
-            "select position, {{ parse_timestamp('raw') }} as parsed from cases order by position",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--vars",
-            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
-        capture_output=True,
-        text=True,
+    return compile_inline(
+        "select position, {{ parse_timestamp('raw') }} as parsed from cases order by position",
+        tmp_path,
     )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout
 
 
 def test_parse_timestamp_worked_values(compiled):

@@ -5,11 +5,7 @@ gives NULL out. One ``dbt compile --inline`` serves every test."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -17,9 +13,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR
+from builds import compile_inline
 
-DBT = Path(sys.executable).parent / "dbt"
 PORTABLE_FUNCTIONS = {"cast", "abs", "floor", "exp", "sqrt", "power"}
 SQL_KEYWORDS = {"case", "when", "then", "else", "end", "and", "or", "not", "as", "select", "from"}
 
@@ -28,29 +23,14 @@ SQL_KEYWORDS = {"case", "when", "then", "else", "end", "and", "or", "not", "as",
 def compiled(tmp_path_factory) -> str:
     """The macros over a table ``grid(x, df)``, compiled by dbt."""
     tmp_path = tmp_path_factory.mktemp("statistics_macros")
-    out = subprocess.run(
-        [
-            str(DBT),
-            "compile",
-            "--quiet",
-            "--inline",
-            "select x, df, {{ normal_cdf('x') }} as phi, {{ normal_upper_tail('x') }} as q, "
-            "{{ two_sided_p_value('x') }} as p_two_sided, "
-            "{{ chi_square_upper_tail('x * x', 'df') }} as chi_square_p, "
-            "{{ sums_differ('x', 'df') }} as sums_differ "
-            "from grid",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--vars",
-            f'{{"raw_data_dir": "{DEMO_RAW_DATA_DIR}"}}',
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
-        capture_output=True,
-        text=True,
+    return compile_inline(
+        "select x, df, {{ normal_cdf('x') }} as phi, {{ normal_upper_tail('x') }} as q, "
+        "{{ two_sided_p_value('x') }} as p_two_sided, "
+        "{{ chi_square_upper_tail('x * x', 'df') }} as chi_square_p, "
+        "{{ sums_differ('x', 'df') }} as sums_differ "
+        "from grid",
+        tmp_path,
     )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout
 
 
 def run(compiled: str, grid: pd.DataFrame) -> pd.DataFrame:

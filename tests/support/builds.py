@@ -11,6 +11,7 @@
   events are kept beside the file (:class:`RecordedRun`), for tests of check results and
   metadata.
 - :class:`DbtSandbox`: plain `dbt` commands on a copy of a shared build, sharing one saved parse.
+- :func:`compile_inline`: a macro call compiled by ``dbt compile --inline``, for macro tests.
 
 Run as a script (``python tests/support/builds.py FOLDER RAW_DIR``) it makes one shared build:
 that is how the controller starts the demo build in the background.
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR, Settings
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
 
 SUPPORT_DIR = Path(__file__).resolve().parent
 TESTS_DIR = SUPPORT_DIR.parent
@@ -177,6 +178,30 @@ def shared_build(root: Path, name: str, raw_dir: Path) -> Warehouse:
             _build_into(folder, raw_dir)
     events = deserialize_value((folder / EVENTS_FILE).read_text(), list)
     return Warehouse(folder / WAREHOUSE_FILE, raw_dir, RecordedRun(events))
+
+
+def compile_inline(sql: str, tmp_path: Path) -> str:
+    """``sql`` (Jinja calling the project's macros) compiled by ``dbt compile --inline`` on the
+    DuckDB target, its SQL text; ``tmp_path`` holds dbt's target folder and an empty database."""
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "compile",
+            "--quiet",
+            "--inline",
+            sql,
+            "--target-path",
+            str(tmp_path / "target"),
+            "--vars",
+            json.dumps({"raw_data_dir": str(DEMO_RAW_DATA_DIR)}),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout
 
 
 class DbtSandbox:
