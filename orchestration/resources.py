@@ -5,7 +5,7 @@ them (``orchestration.settings``), filled from the environment by :func:`build_r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -203,12 +203,22 @@ class WarehouseResource(DuckDBResource):
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out
     # (SparkWarehouseResource has the same four methods).
-    def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
-        """``schema.table`` (only ``columns``, when given) as Arrow, in a stable row order."""
+    def read_table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> pa.Table:
+        """``schema.table`` (only ``columns``, when given; only the rows whose columns equal
+        ``where``'s values, when given) as Arrow, in a stable row order."""
         selected = ", ".join(quote_identifier(column) for column in columns) if columns else "*"
+        where = dict(where or {})
+        condition = " and ".join(f"{quote_identifier(column)} = ?" for column in where)
         with self.get_connection() as con:
             relation = quote_relation(schema, table)
-            data = con.execute(f"select {selected} from {relation}").to_arrow_table()
+            sql = f"select {selected} from {relation}" + (f" where {condition}" if where else "")
+            data = con.execute(sql, list(where.values())).to_arrow_table()
         return in_stable_order(data)
 
     def has_table(self, schema: str, table: str) -> bool:
@@ -299,11 +309,21 @@ class SparkWarehouseResource(ConfigurableResource):
         with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": str(self.data_path)}):
             yield
 
-    def read_table(self, schema: str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+    def read_table(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> pa.Table:
+        import pyarrow.compute as pc
+
         from touchpoint_alchemy import spark
 
         with self.dbt_environment():
             data = spark.read_table(schema, table)
+        for column, value in (where or {}).items():
+            data = data.filter(pc.field(column) == value)
         return in_stable_order(data.select(list(columns)) if columns else data)
 
     def write_table(self, schema: str, table: str, data: pa.Table) -> None:

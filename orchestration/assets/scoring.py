@@ -60,6 +60,14 @@ def _histogram(values: "pd.Series", title: str, alt: str) -> MetadataValue:
     return _md(markdown_image(histogram_svg(values, title=title), alt))
 
 
+def _score_snapshot() -> dict[str, str]:
+    """The rows of the churn inputs that scoring with the stored model reads: the snapshot at
+    the data cutoff (a refit reads the training and validation snapshots too)."""
+    from touchpoint_alchemy.labels import churn_snapshots
+
+    return {"snapshot": churn_snapshots()[-1]}
+
+
 def _scored_customers(inputs: "dict[str, pd.DataFrame]") -> int:
     from touchpoint_alchemy.labels import churn_snapshots
 
@@ -264,6 +272,10 @@ SCORING_SPECS = [
             "touchpoint_alchemy.labels",
         ),
         inputs={"int_customer_features": None, "int_customer_touchpoint_counts": None},
+        apply_rows={
+            "int_customer_features": _score_snapshot,
+            "int_customer_touchpoint_counts": _score_snapshot,
+        },
         fit=_fit_churn,
         apply=_apply_churn,
         prepare=_churn_threads,

@@ -210,6 +210,9 @@ class ScoringAsset:
     #: runs score this way (orchestration/assets/model_store.py); None: refit every run. A fit
     #: returns the model to store as ``Scored.model``.
     apply: "Callable[[dict[str, pd.DataFrame], Any, Any], Scored] | None" = None
+    #: dbt model -> a function returning the rows ``apply`` needs of it (column -> value): a run
+    #: that scores with the stored model reads only those; a fit reads every row
+    apply_rows: Mapping[str, Callable[[], Mapping[str, Any]]] = field(default_factory=dict)
     #: (the stored model, config) -> why it cannot score with this config (a refit), or None
     stale: "Callable[[Any, Any], str | None] | None" = None
     #: the asset's own metadata from the fit's result and the config (scores may be empty)
@@ -238,23 +241,23 @@ def _materialize(
 
     fitted_at = _now()
     cutoff = _data_cutoff(warehouse) if spec.model else None
-    inputs = {
-        model: warehouse.read_table(
-            *model_asset_key(model).path, columns=columns() if columns else None
-        ).to_pandas()
-        for model, columns in spec.inputs.items()
-    }
     schema_name = SCORING_KEYS[spec.name].path[-2]
     stored, model = (
         stored_model(context, warehouse, (schema_name, spec), config, version)
         if spec.apply is not None
         else (None, None)
     )
+    applying = stored is not None and spec.apply is not None
+    inputs = {
+        name: warehouse.read_table(
+            *model_asset_key(name).path,
+            columns=columns() if columns else None,
+            where=spec.apply_rows[name]() if applying and name in spec.apply_rows else None,
+        ).to_pandas()
+        for name, columns in spec.inputs.items()
+    }
     try:
-        if stored is not None and spec.apply is not None:
-            scored = spec.apply(inputs, config, model)
-        else:
-            scored = spec.fit(inputs, config)
+        scored = spec.apply(inputs, config, model) if applying else spec.fit(inputs, config)
     except ModelNotFitted as error:
         if spec.model is None:
             raise

@@ -36,13 +36,16 @@ def fitted():
     return model, x
 
 
-def test_forest_equals_prediction_bit_for_bit(fitted):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_forest_equals_prediction_bit_for_bit(fitted, threads):
+    """Numeric features with a median (the rows in value order, missing values last) and a
+    missing median (the rows a tree moves picked out), one feature per thread."""
     model, x = fitted
     boosters = [fold.estimator for fold in model.calibrated_classifiers_]
     medians = reference_medians(x)
     medians_missing = medians.copy()
     medians_missing[3] = np.nan  # every row with an NPS answer moves
-    forest = Forest(boosters)
+    forest = Forest(boosters, threads)
     for reference in (medians, medians_missing):
         expected = contributions_by_prediction(boosters, x, reference, range(x.shape[1]))
         got = forest.contributions(x, reference, range(x.shape[1]))

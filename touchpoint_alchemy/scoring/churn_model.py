@@ -65,9 +65,11 @@ def score_with_model(
     matrix: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Churn probability, risk band and drivers of every customer of the ``score`` snapshot
-    (SCORE_COLUMNS, by user_id), on ``threads`` OpenMP threads (one below PARALLEL_MIN_ROWS
-    feature rows of all snapshots, as for the fit). ``matrix``: the feature matrix, when the
-    caller has built it; else it is built for the ``score`` snapshot only."""
+    (SCORE_COLUMNS, by user_id), on ``threads`` threads (one below PARALLEL_MIN_ROWS rows of
+    ``features``: of all snapshots in a fit, as for the fit; a run that scores with the stored
+    model reads the ``score`` snapshot only). The scores do not depend on the thread count.
+    ``matrix``: the feature matrix, when the caller has built it; else it is built for the
+    ``score`` snapshot only."""
     if not 0.0 <= medium_threshold <= high_threshold <= 1.0:
         raise ValueError("score_with_model needs 0 <= medium_threshold <= high_threshold <= 1")
     threads = threads if len(features) >= PARALLEL_MIN_ROWS else 1
