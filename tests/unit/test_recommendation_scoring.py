@@ -94,6 +94,10 @@ def test_recommendations_by_hand():
         table.groupby("user_id")["rank"].apply(list)
         == table.groupby("user_id").size().map(lambda n: list(range(1, n + 1)))
     ).all()
+    # the rows in user order, each user's by rank: u5 (made apart, as every user without a
+    # purchase) between u4 and u6
+    rows = list(zip(table["user_id"], table["rank"], strict=True))
+    assert rows == sorted(rows)
 
 
 def test_bought_products_are_excluded_unless_repeatable():

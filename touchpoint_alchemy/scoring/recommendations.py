@@ -4,15 +4,16 @@ The customer x product purchase matrix X is binary (1: the customer bought the p
 once up to the data cutoff). Two products are similar when the same customers bought both:
 ``sim(i, j) = |C_i & C_j| / sqrt(|C_i| |C_j|)``, the cosine of their columns, with the diagonal
 set to 0. A customer's score of product j is the sum of sim(i, j) over the products i they
-bought; ``because_of_product_id`` is the bought product with the largest sim(i, j) (ties: the
-smallest product_id). Products the customer bought are excluded unless repeatable. Scores are
-rounded to :data:`SCORE_DECIMALS` decimals, so that sums equal up to float error tie.
+bought (a sparse product: only their products are added); ``because_of_product_id`` is the
+bought product with the largest sim(i, j) (ties: the smallest product_id). Products the customer
+bought are excluded unless repeatable. Scores are rounded to :data:`SCORE_DECIMALS` decimals, so
+that sums equal up to float error (or added in another order) tie.
 
 Each user gets ``count`` products (fewer only when fewer are left to recommend): the products
 with a positive score by score (ties: product_id), then, to fill the list, by popularity
 (distinct customers, ties: product_id). A user with no purchase gets the popularity ranking;
 a popularity row has ``because_of_product_id`` null and, as score, the share of customers who
-bought the product.
+bought the product. That list is made once for all the users without a purchase (DECISIONLOG 89).
 
 :func:`evaluate` measures the method on a holdout (DECISIONLOG.md, 62); only the refits evaluate,
 the daily runs recompute the lists from the day's purchases (:func:`recommend_everyone`) and
@@ -41,7 +42,7 @@ COLUMNS = ("user_id", "rank", "product_id", "score", "because_of_product_id")
 EVALUATION_K = 10
 #: the decimals scores are compared (and written) at
 SCORE_DECIMALS = 10
-#: users scored at once (a dense block of users x products)
+#: customers scored at once (a dense block of customers x products)
 CHUNK_USERS = 2_000
 
 
@@ -169,11 +170,16 @@ def recommend(
     # object arrays made once: each chunk picks its rows' names from them
     user_names = np.asarray(users, dtype=object)
     product_names = np.asarray(products, dtype=object)
-    frames = []
-    for start in range(0, len(users), CHUNK_USERS):
-        bought = matrix[start : start + CHUNK_USERS].toarray() > 0
+    has_purchase = np.diff(matrix.indptr) > 0
+    buyers = np.flatnonzero(has_purchase)
+    frames, positions = [], []
+    for start in range(0, len(buyers), CHUNK_USERS):
+        chunk = buyers[start : start + CHUNK_USERS]
+        rows = matrix[chunk]
+        bought = rows.toarray() > 0
         # rounded: scores equal up to float error are ties (broken by product_id) on any engine
-        scores = np.round(bought.astype(np.float64) @ similarity, SCORE_DECIMALS)
+        # (and any order of adding: the sparse product adds only each user's products)
+        scores = np.round(np.asarray(rows @ similarity), SCORE_DECIMALS)
         # one key: recommendations first by score, then popularity, bought products never
         key = np.where(scores > 1e-12, -scores, 1.0 + pop_rank[np.newaxis, :])
         key[bought & ~repeat[np.newaxis, :]] = np.inf
@@ -194,7 +200,7 @@ def recommend(
         frames.append(
             pd.DataFrame(
                 {
-                    "user_id": user_names[start + row],
+                    "user_id": user_names[chunk[row]],
                     "rank": rank + 1,
                     "product_id": product_names[product],
                     "score": np.where(model, -top_key[row, rank], share[product]),
@@ -204,7 +210,28 @@ def recommend(
                 }
             )
         )
+        positions.append(chunk[row])
+    # A user without a purchase scores 0 everywhere: every one of them gets the popularity
+    # list the loop would give such a row, made once (at 50M, two thirds of the users).
+    others = np.flatnonzero(~has_purchase)
+    if len(others):
+        popular = top_k((1.0 + pop_rank)[np.newaxis, :].astype(np.float64), k)[0]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": np.repeat(user_names[others], k),
+                    "rank": np.tile(np.arange(1, k + 1), len(others)),
+                    "product_id": np.tile(product_names[popular], len(others)),
+                    "score": np.tile(share[popular], len(others)),
+                    "because_of_product_id": np.full(len(others) * k, None, dtype=object),
+                }
+            )
+        )
+        positions.append(np.repeat(others, k))
     table = pd.concat(frames, ignore_index=True)
+    if len(others) and len(buyers):  # back in the order of users, each user's ranks in order
+        table = table.take(np.argsort(np.concatenate(positions), kind="stable"))
+        table = table.reset_index(drop=True)
     return table.astype({"rank": "int64", "score": "float64"})[list(COLUMNS)]
 
 
