@@ -172,7 +172,8 @@ def recommend(
     product_names = np.asarray(products, dtype=object)
     has_purchase = np.diff(matrix.indptr) > 0
     buyers = np.flatnonzero(has_purchase)
-    frames, positions = [], []
+    parts: list[dict[str, np.ndarray]] = []
+    positions = []
     for start in range(0, len(buyers), CHUNK_USERS):
         chunk = buyers[start : start + CHUNK_USERS]
         rows = matrix[chunk]
@@ -197,18 +198,16 @@ def recommend(
                 -np.inf,
             )
             because[model] = np.argmax(contribution, axis=1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "user_id": user_names[chunk[row]],
-                    "rank": rank + 1,
-                    "product_id": product_names[product],
-                    "score": np.where(model, -top_key[row, rank], share[product]),
-                    "because_of_product_id": np.where(
-                        model, product_names[np.maximum(because, 0)], None
-                    ),
-                }
-            )
+        parts.append(
+            {
+                "user_id": user_names[chunk[row]],
+                "rank": rank + 1,
+                "product_id": product_names[product],
+                "score": np.where(model, -top_key[row, rank], share[product]),
+                "because_of_product_id": np.where(
+                    model, product_names[np.maximum(because, 0)], None
+                ),
+            }
         )
         positions.append(chunk[row])
     # A user without a purchase scores 0 everywhere: every one of them gets the popularity
@@ -216,23 +215,22 @@ def recommend(
     others = np.flatnonzero(~has_purchase)
     if len(others):
         popular = top_k((1.0 + pop_rank)[np.newaxis, :].astype(np.float64), k)[0]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "user_id": np.repeat(user_names[others], k),
-                    "rank": np.tile(np.arange(1, k + 1), len(others)),
-                    "product_id": np.tile(product_names[popular], len(others)),
-                    "score": np.tile(share[popular], len(others)),
-                    "because_of_product_id": np.full(len(others) * k, None, dtype=object),
-                }
-            )
+        parts.append(
+            {
+                "user_id": np.repeat(user_names[others], k),
+                "rank": np.tile(np.arange(1, k + 1), len(others)),
+                "product_id": np.tile(product_names[popular], len(others)),
+                "score": np.tile(share[popular], len(others)),
+                "because_of_product_id": np.full(len(others) * k, None, dtype=object),
+            }
         )
         positions.append(np.repeat(others, k))
-    table = pd.concat(frames, ignore_index=True)
-    if len(others) and len(buyers):  # back in the order of users, each user's ranks in order
-        table = table.take(np.argsort(np.concatenate(positions), kind="stable"))
-        table = table.reset_index(drop=True)
-    return table.astype({"rank": "int64", "score": "float64"})[list(COLUMNS)]
+    # back in the order of users, each user's rows by rank (a stable sort of the positions)
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    table = pd.DataFrame(
+        {column: np.concatenate([part[column] for part in parts])[order] for column in COLUMNS}
+    )
+    return table.astype({"rank": "int64", "score": "float64"})
 
 
 def popularity_baseline(pairs: pd.DataFrame, users: Iterable[str], count: int) -> pd.DataFrame:
