@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import InitResourceContext
 from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from orchestration import run_environment
 from orchestration.project import WarehouseDbtCli, dbt_executable, dbt_project
+from orchestration.run_environment import environment, in_stable_order
 from orchestration.settings import OperationsResource, from_environment
+from orchestration.spark_warehouse import SparkWarehouseResource
 from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy import settings as config
 from touchpoint_alchemy.settings import Settings
@@ -184,7 +187,7 @@ class WarehouseResource(DuckDBResource):
         return snapshots.published_pii_key(self.published_path)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return _dbt_vars(self.raw_data_dir, self.data_cutoff)
+        return run_environment.dbt_vars(self.raw_data_dir, self.data_cutoff)
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
@@ -259,133 +262,6 @@ class WarehouseResource(DuckDBResource):
             con.execute(f"insert into {relation} by name select * from incoming")
             con.unregister("incoming")
             con.execute("commit")
-
-
-class SparkWarehouseResource(ConfigurableResource):
-    """The warehouse on Apache Spark (WAREHOUSE_TARGET=spark; dbt's ``spark`` target, local
-    session mode): the same engine-neutral interface as :class:`WarehouseResource` for dbt and
-    the scoring assets. Tables live in Spark's metastore under ``data_dir`` (SPARK_DATA_DIR);
-    ``touchpoint_alchemy.spark`` moves them in and out as Arrow.
-
-    Spark writes its tables in place, so there is no working copy and nothing to publish. The
-    DuckDB-only parts of a run (the journey report, the PII and freshness checks, the publish
-    step, the mart previews) are not available on Spark (docs/spark.md).
-    """
-
-    data_dir: str = Field(
-        default=config.DEFAULT_SPARK_DATA_DIR,
-        description="Spark's metastore and warehouse folder (SPARK_DATA_DIR).",
-    )
-    raw_data_dir: str = Field(
-        default="", description="Folder of the raw files (RAW_DATA_DIR); blank: seeds/."
-    )
-    data_cutoff: str | None = Field(default=None, description="As-of date (DATA_CUTOFF).")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SparkWarehouseResource:
-        return cls(
-            data_dir=str(settings.spark_data_dir),
-            raw_data_dir=str(settings.raw_data_dir),
-            data_cutoff=settings.data_cutoff,
-        )
-
-    @property
-    def raw_path(self) -> Path:
-        return config.raw_data_path(self.raw_data_dir)
-
-    @property
-    def data_path(self) -> Path:
-        return config.resolve_path(self.data_dir, config.DEFAULT_SPARK_DATA_DIR)
-
-    def ensure_directory(self) -> None:
-        os.makedirs(self.data_path, exist_ok=True)
-
-    def dbt_vars(self) -> dict[str, Any]:
-        return _dbt_vars(self.raw_data_dir, self.data_cutoff)
-
-    @contextmanager
-    def dbt_environment(self) -> Iterator[None]:
-        """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``."""
-        with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": str(self.data_path)}):
-            yield
-
-    def read_table(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str] | None = None,
-        where: Mapping[str, Any] | None = None,
-    ) -> pa.Table:
-        import pyarrow.compute as pc
-
-        from touchpoint_alchemy import spark
-
-        with self.dbt_environment():
-            data = spark.read_table(schema, table)
-        for column, value in (where or {}).items():
-            data = data.filter(pc.field(column) == value)
-        return in_stable_order(data.select(list(columns)) if columns else data)
-
-    def write_table(self, schema: str, table: str, data: pa.Table) -> None:
-        from touchpoint_alchemy import spark
-
-        with self.dbt_environment():
-            spark.write_table(schema, table, data)
-
-    def replace_rows(self, schema: str, table: str, data: pa.Table, key_column: str) -> None:
-        from touchpoint_alchemy import spark
-
-        with self.dbt_environment():
-            spark.replace_rows(schema, table, data, key_column)
-
-
-def _dbt_vars(raw_data_dir: str, data_cutoff: str | None) -> dict[str, Any]:
-    """The vars every dbt command of a run gets: the raw folder, absolute, and the cutoff."""
-    raw = str(config.raw_data_path(raw_data_dir))
-    return jinja_inert({"raw_data_dir": raw, "data_cutoff": config.optional_text(data_cutoff)})
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration, then restore them (dbt reads its profile
-    from the environment)."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def in_stable_order(data: pa.Table) -> pa.Table:
-    """``data`` sorted by its columns, left to right (those Arrow can sort): an engine's scan
-    order is not part of a table, and the scores must not depend on it (the same inputs give the
-    same scores on DuckDB and Spark, run after run)."""
-    import pyarrow as pa
-
-    keys = [
-        (field.name, "ascending")
-        for field in data.schema
-        if not (pa.types.is_nested(field.type) or pa.types.is_dictionary(field.type))
-    ]
-    return data.sort_by(keys) if keys and data.num_rows > 1 else data
-
-
-def jinja_inert(value: Any) -> Any:
-    """``value`` for ``dbt --vars``, which renders every string as Jinja: each ``{`` becomes
-    ``{{ '{' }}``, so no tag can open and dbt's rendering gives back the original text. A folder
-    named ``x {{ run_query('drop ...') }}`` is then a folder, not a statement."""
-    if isinstance(value, str):
-        return value.replace("{", "{{ '{' }}")
-    if isinstance(value, dict):
-        return {key: jinja_inert(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jinja_inert(item) for item in value]
-    return value
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, Any]:

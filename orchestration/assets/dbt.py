@@ -39,9 +39,10 @@ from orchestration.data_test_scope import data_test_environment
 from orchestration.dbt_steps import column_lineage, save_parse, step_target_path
 from orchestration.partition_status import record_full_refresh_partitions
 from orchestration.project import dbt_project
-from orchestration.resources import WarehouseResource, environment
+from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
+from orchestration.run_environment import environment
 from orchestration.translator import TouchpointTranslator
 from touchpoint_alchemy import catalog
 from touchpoint_alchemy.markdown import markdown_table

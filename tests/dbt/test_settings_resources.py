@@ -32,8 +32,9 @@ def _documented_fields() -> dict[str, str]:
 
 def test_every_documented_setting_is_a_field_of_a_resource_of_the_definitions():
     from orchestration.definitions import defs
-    from orchestration.resources import SparkWarehouseResource, WarehouseResource
+    from orchestration.resources import WarehouseResource
     from orchestration.settings import RESOURCE_SETTINGS
+    from orchestration.spark_warehouse import SparkWarehouseResource
 
     documented = _documented_fields()
     assert documented == {
