@@ -100,6 +100,7 @@ EXPECTED_ASSETS = {
         "marts/clv_by_risk_band",
         "marts/headline_metrics",
         "marts/attribution",
+        "marts/attribution_by_channel",
         "marts/touchpoint_value",
         "marts/touchpoint_value_overall",
         "marts/context_conversion",

@@ -229,6 +229,42 @@ def test_invariants(attribution, conversions):
     assert (attribution["credited_conversions"] >= 0).all()
 
 
+def test_the_channel_summary_adds_up_the_purchase_rows(demo_warehouse, attribution, conversions):
+    """marts.attribution_by_channel: marts.attribution summed in pandas by purchase month,
+    model and channel; and per month and model, the credit adds up to that month's purchases
+    counted from the raw files."""
+    summary = demo_warehouse.df("select * from marts.attribution_by_channel")
+    rows = attribution.assign(
+        purchase_month=attribution["purchased_at"].dt.to_period("M").dt.to_timestamp()
+    )
+    expected = (
+        rows.groupby(["purchase_month", "model", "channel"])
+        .agg(
+            purchases=("order_id", "nunique"),
+            touches=("touches", "sum"),
+            credited_conversions=("credited_conversions", "sum"),
+            credited_revenue=("credited_revenue", "sum"),
+        )
+        .reset_index()
+    )
+    assert len(summary) == len(expected) > len(MODELS)
+    assert_same_rows(summary, expected, keys=["purchase_month", "model", "channel"])
+
+    months = conversions["purchased_at"].dt.to_period("M").dt.to_timestamp()
+    purchases = conversions.groupby(months)["order_id"].nunique()
+    for model in MODELS:
+        credit = (
+            summary[summary["model"] == model]
+            .groupby("purchase_month")["credited_conversions"]
+            .sum()
+        )
+        credit.index = pd.to_datetime(credit.index)
+        np.testing.assert_allclose(
+            credit.sort_index().to_numpy(), purchases.sort_index().to_numpy(), atol=1e-9
+        )
+        assert list(credit.sort_index().index) == list(purchases.sort_index().index)
+
+
 def test_paths_collapse_nothing_the_sql_keeps(demo_warehouse, expected_markov):
     """int_attribution_paths keeps every touch; collapsing repeats is the Python side's choice."""
     _, _, journeys = expected_markov

@@ -1,5 +1,5 @@
 """Conversions credited to each channel under every attribution model, side by side
-(marts.attribution, summed over purchases)."""
+(marts.attribution_by_channel, summed over the purchase months)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,23 @@ from touchpoint_alchemy.report.section import Section
 if TYPE_CHECKING:
     import pandas as pd
 
-READS = ("attribution",)
+READS = ("attribution_by_channel",)
 #: the order of the bars: the rule-based models, then Markov, then any other
 MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay", "markov")
 
 
-def build(attribution: pd.DataFrame) -> Section:
+def build(attribution_by_channel: pd.DataFrame) -> Section:
     import plotly.graph_objects as go
 
     section = Section(
         id="attribution",
         title="Attribution: conversions credited to each channel, by model",
-        source="marts.attribution (credited conversions summed over purchases)",
+        source="marts.attribution_by_channel (credited conversions summed over the months)",
     )
-    if attribution.empty:
-        section.no_data = "No purchases in marts.attribution."
+    if attribution_by_channel.empty:
+        section.no_data = "No purchases in marts.attribution_by_channel."
         return section
-    credit = attribution.pivot_table(
+    credit = attribution_by_channel.pivot_table(
         index="channel", columns="model", values="credited_conversions", aggfunc="sum"
     ).fillna(0.0)
     models = [m for m in MODELS if m in credit.columns]
