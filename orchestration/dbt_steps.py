@@ -57,11 +57,12 @@ def step_target_path(
     the saved parse of the last dbt step that had the same vars and profile, and that saved
     parse's file (``<target>/parse-cache/<key>.msgpack``).
 
-    dbt parses the whole project again (about 15 s) when the vars or the profile's connection
-    settings differ from those of the ``partial_parse.msgpack`` it finds: hence one cache per
-    combination (several warehouses may share this dbt project; dbt checks the rest itself and
-    re-parses what changed). Each step keeps its own folder, so each keeps its own
-    ``run_results.json`` (the journey report reads them all)."""
+    dbt parses the whole project again (about 8 s) when the vars or the profile's connection
+    settings differ from those of the ``partial_parse.msgpack`` it finds. The runs pass no vars
+    and open every warehouse through the same path (``snapshots.shared_path``), so one cache
+    usually serves them all; extra vars, another memory limit or target get a cache of their
+    own (dbt checks the rest itself and re-parses what changed). Each step keeps its own
+    folder, so each keeps its own ``run_results.json`` (the journey report reads them all)."""
     base = dbt_target_base()
     run = context.run_id[:7]
     path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from orchestration import run_environment
+from orchestration.dbt_steps import dbt_target_base
 from orchestration.project import WarehouseDbtCli, dbt_executable, dbt_project
 from orchestration.run_environment import environment, in_stable_order
 from orchestration.settings import OperationsResource, from_environment
@@ -28,6 +29,11 @@ from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+#: the folder, in dbt's target folder, of the links through which dbt opens a run's working copy
+#: (``snapshots.shared_path``)
+LINKS = "warehouses"
 
 
 class WarehouseResource(DuckDBResource):
@@ -187,22 +193,33 @@ class WarehouseResource(DuckDBResource):
         return snapshots.published_pii_key(self.published_path)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return run_environment.dbt_vars(self.raw_data_dir, self.data_cutoff)
+        """Extra dbt vars for every dbt command (none: the settings reach dbt as environment
+        variables, ``dbt_environment``; a var changes dbt's saved parse)."""
+        return {}
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        """Point dbt at this run's working copy for the duration, through the path every run
-        shares (``snapshots.active_path``), so dbt's saved parse outlives the run."""
+        """Point dbt at this run's working copy for the duration, through a path every build
+        shares (``snapshots.shared_path``), and pass it the raw folder and the cutoff, so dbt's
+        saved parse outlives the run and holds for every warehouse."""
         database, working = self.active_database(), self.working_path
-        active = snapshots.active_path(self.published_path, working) if working else database
-        values = {"WAREHOUSE_DUCKDB_PATH": str(active)}
-        values["DUCKDB_MEMORY_LIMIT"] = str(
-            self.connection_config.get("memory_limit")
-            or self.memory_limit.strip()
-            or config.DEFAULT_MEMORY_LIMIT
-        )
-        with environment(values):
-            yield
+        with ExitStack() as stack:
+            active = (
+                stack.enter_context(snapshots.shared_path(working, dbt_target_base() / LINKS))
+                if working
+                else database
+            )
+            values = {
+                "WAREHOUSE_DUCKDB_PATH": str(active),
+                "DUCKDB_MEMORY_LIMIT": str(
+                    self.connection_config.get("memory_limit")
+                    or self.memory_limit.strip()
+                    or config.DEFAULT_MEMORY_LIMIT
+                ),
+                **run_environment.dbt_settings(self.raw_data_dir, self.data_cutoff),
+            }
+            with environment(values):
+                yield
 
     # An engine-neutral interface for the Python scoring assets: Arrow in, Arrow out
     # (SparkWarehouseResource has the same four methods).

@@ -61,12 +61,19 @@ class SparkWarehouseResource(ConfigurableResource):
         os.makedirs(self.data_path, exist_ok=True)
 
     def dbt_vars(self) -> dict[str, Any]:
-        return run_environment.dbt_vars(self.raw_data_dir, self.data_cutoff)
+        """Extra dbt vars (none: the settings reach dbt as environment variables)."""
+        return {}
 
     @contextmanager
     def dbt_environment(self) -> Iterator[None]:
-        """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``."""
-        with environment({"WAREHOUSE_TARGET": "spark", "SPARK_DATA_DIR": str(self.data_path)}):
+        """Point dbt (and the Spark helper processes) at the spark target and ``data_dir``, and
+        pass dbt the raw folder and the cutoff."""
+        values = {
+            "WAREHOUSE_TARGET": "spark",
+            "SPARK_DATA_DIR": str(self.data_path),
+            **run_environment.dbt_settings(self.raw_data_dir, self.data_cutoff),
+        }
+        with environment(values):
             yield
 
     def read_table(

@@ -7,6 +7,7 @@ Relative paths are taken relative to the repository root, so ``make run`` from t
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,20 @@ def raw_data_path(value: str | os.PathLike[str] | None) -> Path:
 def optional_text(value: str | None) -> str | None:
     """A setting whose blank means unset (DATA_CUTOFF)."""
     return (value or "").strip() or None
+
+
+#: the cutoffs the dbt macro ``configured_data_cutoff`` accepts (macros/definitions.sql)
+DATA_CUTOFF_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]+)?$"
+
+
+def checked_data_cutoff(value: str | None) -> str | None:
+    """DATA_CUTOFF, blank as None, checked the way dbt checks it, so that a run refuses a bad
+    value in its first dbt step rather than in the step that first reads it (dbt reads it only
+    while the models run; DECISIONLOG 91)."""
+    text = optional_text(value)
+    if text is not None and not re.match(DATA_CUTOFF_PATTERN, text):
+        raise ValueError(f"data_cutoff must be a date (YYYY-MM-DD) or a timestamp, got: {text}")
+    return text
 
 
 def parse_flag(name: str, value: str | None, default: bool) -> bool:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,23 +55,41 @@ def working_path(published: Path, run_id: str) -> Path:
     return builds_directory(published) / run_id / published.name
 
 
-def active_path(published: Path, working: Path) -> Path:
-    """``working`` under a path that is the same for every run: ``<dir>/.builds/<file name>.active``
-    is a symbolic link to the run's folder (repointed atomically), and dbt opens
-    ``<that link>/<file name>``.
+@contextmanager
+def shared_path(working: Path, links: Path) -> Iterator[Path]:
+    """``working`` under a path that is the same for every build of every warehouse, for as
+    long as the context lasts: ``<links>/<n>/<file name>``, where ``<links>/<n>`` is a symbolic
+    link to the run's folder and ``n`` the lowest slot no other build holds (an ``flock`` on
+    ``<links>/<n>.lock``, held until the context ends; the operating system releases it when
+    the holder exits, killed or not).
 
     dbt keys its saved parse on the connection's settings, the database path among them: with a
-    path per run, every run parsed the whole project again. The link is repointed only under the
-    :class:`WarehouseLock`, so it names the folder of the one run that builds. It links the
-    folder, not the file, so DuckDB's WAL beside the file lands in the run's folder."""
-    link = builds_directory(published) / f"{published.name}.active"
-    target = os.path.relpath(working.parent, link.parent)
-    if not (link.is_symlink() and os.readlink(link) == target):
-        staging = link.with_name(f"{link.name}.{os.getpid()}")
-        staging.unlink(missing_ok=True)
-        staging.symlink_to(target, target_is_directory=True)
-        os.replace(staging, link)
-    return link / published.name
+    path per run, or per warehouse, every run of another warehouse (every test build, for one)
+    parsed the whole project again (DECISIONLOG 71, 91). One build at a time, the usual case,
+    always gets slot 0. It links the folder, not the file, so DuckDB's WAL beside the file lands
+    in the run's folder."""
+    links.mkdir(parents=True, exist_ok=True)
+    slot = 0
+    while True:
+        lock = (links / f"{slot}.lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            lock.close()
+            slot += 1
+    try:
+        link = links / str(slot)
+        target = str(working.parent.resolve())
+        if not (link.is_symlink() and os.readlink(link) == target):
+            staging = link.with_name(f"{link.name}.{os.getpid()}")
+            staging.unlink(missing_ok=True)
+            staging.symlink_to(target, target_is_directory=True)
+            os.replace(staging, link)
+        yield link / working.name
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
 
 
 def wal_path(database: Path) -> Path:
@@ -84,7 +103,7 @@ def _run_folders(published: Path) -> dict[Path, float]:
         return {}
     folders: dict[Path, float] = {}
     for folder in directory.iterdir():
-        # a run's own folder; not the link to the active one (``active_path``)
+        # a run's own folder; not a symbolic link (older versions linked the active run here)
         files = (
             list(folder.glob(f"{published.name}*"))
             if folder.is_dir() and not folder.is_symlink()

@@ -8,9 +8,17 @@
 
 
 {% macro configured_data_cutoff() -%}
-    {#- The `data_cutoff` var as a timestamp literal, or none. A bare date means the end of
-        that day (UTC). -#}
+    {#- The configured data cutoff as a timestamp literal, or none: the `data_cutoff` var when
+        one is given (`dbt --vars`), else the environment variable DATA_CUTOFF (the orchestrated
+        runs set it for dbt; blank: none). A bare date means the end of that day (UTC). Read only
+        while dbt executes, so the saved parse holds whatever the cutoff (DECISIONLOG 91). -#}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
     {%- set configured = var('data_cutoff', none) -%}
+    {%- if configured is none or configured | string | trim == '' -%}
+        {%- set configured = env_var('DATA_CUTOFF', '') -%}
+    {%- endif -%}
     {%- if configured is none or configured | string | trim == '' -%}
         {{- return(none) -}}
     {%- endif -%}

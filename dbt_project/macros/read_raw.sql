@@ -40,14 +40,32 @@
 {%- endmacro %}
 
 
+{% macro raw_data_dir() -%}
+    {#- The raw folder: the `raw_data_dir` var when one is given (`dbt --vars`), else the
+        environment variable RAW_DATA_DIR (a relative path is relative to the repository root,
+        the folder above this project; the orchestrated runs set it, absolute, for dbt), else
+        ../seeds (the demo data). Read only while dbt executes, never while it parses: the saved
+        parse (target/partial_parse.msgpack) then holds for every raw folder, and dbt does not
+        parse the project again when the folder changes (DECISIONLOG 91). -#}
+    {%- set configured = var('raw_data_dir', none) -%}
+    {%- if configured is none or configured | string | trim == '' -%}
+        {%- set configured = env_var('RAW_DATA_DIR', '') | trim -%}
+        {%- if configured and not configured.startswith('/') -%}
+            {%- set configured = '../' ~ configured -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return((configured | string) or '../seeds') -}}
+{%- endmacro %}
+
+
 {% macro raw_file_path(name) -%}
     {#- The raw input of <name>: <name>.parquet, else the glob of a folder of Parquet parts,
         else <name>.csv (the order touchpoint_alchemy.raw_contract checks them in). -#}
-    {%- set directory = var('raw_data_dir') | string -%}
-    {%- set stem = directory.rstrip('/') ~ '/' ~ name -%}
     {%- if not execute -%}
-        {{- return(stem ~ '.csv') -}}
+        {{- return(name ~ '.csv') -}}
     {%- endif -%}
+    {%- set directory = raw_data_dir() -%}
+    {%- set stem = directory.rstrip('/') ~ '/' ~ name -%}
     {#- [pattern to look for, path to read]: a folder name may hold glob characters -#}
     {%- set pattern = glob_escape(stem) -%}
     {%- for candidate in [
@@ -173,11 +191,11 @@
         <name>.parquet, a folder path ending in '/', or <name>.csv. Spark SQL has no glob(), so
         the raw folder is listed once (binaryFile, file names only, contents not read) and a
         file is matched by its path relative to the folder's last component. -#}
-    {%- set directory = (var('raw_data_dir') | string).rstrip('/') -%}
-    {%- set stem = directory ~ '/' ~ name -%}
     {%- if not execute -%}
-        {{- return(stem ~ '.csv') -}}
+        {{- return(name ~ '.csv') -}}
     {%- endif -%}
+    {%- set directory = raw_data_dir().rstrip('/') -%}
+    {%- set stem = directory ~ '/' ~ name -%}
     {%- set marker = '/' ~ directory.split('/')[-1] ~ '/' ~ name -%}
     {%- set listing -%}
         create or replace temporary view raw_file_listing using binaryFile

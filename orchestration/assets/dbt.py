@@ -42,7 +42,7 @@ from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
 from orchestration.run_config import DAILY_DBT_OP, full_refresh_requested
-from orchestration.run_environment import environment
+from orchestration.run_environment import environment, jinja_inert
 from orchestration.translator import TouchpointTranslator
 from touchpoint_alchemy import catalog
 from touchpoint_alchemy.markdown import markdown_table
@@ -143,12 +143,13 @@ def _dbt_build(
     """`dbt build` of the selected models with their data tests (unit tests: ``make test``).
     ``on_built`` is called with the assets dbt built before their materializations are stored.
 
-    Every dbt step of every run passes the same vars (the warehouse's settings) and opens the
-    warehouse under the same path (``snapshots.active_path``), so dbt's saved parse stays valid
-    from one step and one run to the next; the day to reprocess reaches the models as the
-    environment variable ``INCREMENTAL_WINDOW_START``, which they read only when they run
-    (macros/incremental.sql; DECISIONLOG 71), as the data tests read their scope
-    ``DATA_TEST_SCOPE`` (orchestration/data_test_scope.py).
+    Every dbt step of every run passes no vars and opens the warehouse under a path every build
+    shares (``snapshots.shared_path``), so dbt's saved parse stays valid from one step, one run
+    and one warehouse to the next. What differs reaches the models as environment variables
+    they read only when they run (DECISIONLOG 71, 91): the raw folder and the cutoff
+    (``RAW_DATA_DIR``, ``DATA_CUTOFF``), the day to reprocess (``INCREMENTAL_WINDOW_START``,
+    macros/incremental.sql) and the data tests' scope (``DATA_TEST_SCOPE``,
+    orchestration/data_test_scope.py).
 
     DuckDB allows one writer at a time, so the row counts and column schemas of the built tables
     are read after dbt has finished, through one short-lived connection.
@@ -156,11 +157,11 @@ def _dbt_build(
     warehouse.ensure_directory()
     # Unit tests check the SQL, not the data: `make test` runs them once
     # (tests/warehouse/test_build.py), never a production run.
-    dbt_vars = json.dumps(warehouse.dbt_vars())
+    extra_vars = warehouse.dbt_vars()
+    dbt_vars = json.dumps(jinja_inert(extra_vars)) if extra_vars else ""
     args = [
         "build",
-        "--vars",
-        dbt_vars,
+        *(["--vars", dbt_vars] if dbt_vars else []),
         "--exclude-resource-type",
         "unit_test",
         *extra_args,

@@ -5,6 +5,7 @@ run starts)."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import dagster as dg
@@ -86,10 +87,15 @@ def test_a_variable_set_at_load_time_reaches_the_resource(monkeypatch):
     with dg.build_resources({"warehouse": warehouse, "operations": operations}) as built:
         assert built.warehouse.published_path == REPO_ROOT / "data/settings-test/mine.duckdb"
         assert str(built.warehouse.raw_path) == "/srv/raw files"
-        assert built.warehouse.dbt_vars() == {
-            "raw_data_dir": "/srv/raw files",
-            "data_cutoff": "2025-06-30",
-        }
+        # dbt gets them as environment variables, the values the run resolved (no vars: a
+        # change of vars would make dbt parse the project again)
+        monkeypatch.setenv("RAW_DATA_DIR", "/elsewhere")
+        monkeypatch.delenv("DATA_CUTOFF")
+        assert built.warehouse.dbt_vars() == {}
+        with built.warehouse.dbt_environment():
+            assert os.environ["RAW_DATA_DIR"] == "/srv/raw files"
+            assert os.environ["DATA_CUTOFF"] == "2025-06-30"
+        assert os.environ["RAW_DATA_DIR"] == "/elsewhere" and "DATA_CUTOFF" not in os.environ
         assert built.warehouse.memory_limit == "3GB"
         assert built.warehouse.exports_enabled is False
         assert built.operations.freshness_limit() == (7.0, True)
@@ -118,3 +124,19 @@ def test_unset_variables_leave_the_defaults_and_a_bad_value_stops_the_load(monke
         with pytest.raises(ValueError, match=variable):
             build_resources()
         monkeypatch.delenv(variable)
+
+
+def test_plain_dbt_reads_the_raw_folder_and_cutoff_from_the_environment(tmp_path):
+    """Without vars, the macros read RAW_DATA_DIR (relative: to the repository root, the folder
+    above dbt_project/, where dbt runs) and DATA_CUTOFF (a date: the end of that day), as the
+    orchestrated runs pass them (DECISIONLOG 91)."""
+    from builds import compile_inline
+
+    compiled = compile_inline(
+        "select '{{ raw_data_dir() }}' as raw, {{ configured_data_cutoff() }} as cutoff",
+        tmp_path,
+        dbt_vars={},
+        env={"RAW_DATA_DIR": "tests/data/cohorts_small", "DATA_CUTOFF": "2025-06-30"},
+    )
+    assert "'../tests/data/cohorts_small' as raw" in compiled
+    assert "cast('2025-06-30 23:59:59.999999' as timestamp) as cutoff" in compiled

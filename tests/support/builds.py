@@ -114,6 +114,11 @@ class RecordedRun:
     def success(self) -> bool:
         return any(e.event_type_value == "RUN_SUCCESS" for e in self.all_events)
 
+    @property
+    def run_id(self) -> str:
+        """The run's id, from the tags its step events were logged with."""
+        return next(e.logging_tags["run_id"] for e in self.all_events if "run_id" in e.logging_tags)
+
     def get_asset_check_evaluations(self) -> list:
         return [
             e.asset_check_evaluation_data
@@ -180,9 +185,13 @@ def shared_build(root: Path, name: str, raw_dir: Path) -> Warehouse:
     return Warehouse(folder / WAREHOUSE_FILE, raw_dir, RecordedRun(events))
 
 
-def compile_inline(sql: str, tmp_path: Path) -> str:
+def compile_inline(
+    sql: str, tmp_path: Path, dbt_vars: dict | None = None, env: dict | None = None
+) -> str:
     """``sql`` (Jinja calling the project's macros) compiled by ``dbt compile --inline`` on the
-    DuckDB target, its SQL text; ``tmp_path`` holds dbt's target folder and an empty database."""
+    DuckDB target, its SQL text; ``tmp_path`` holds dbt's target folder and an empty database.
+    ``dbt_vars``: default the demo folder as ``raw_data_dir``; ``env``: more variables."""
+    dbt_vars = {"raw_data_dir": str(DEMO_RAW_DATA_DIR)} if dbt_vars is None else dbt_vars
     out = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
@@ -192,11 +201,14 @@ def compile_inline(sql: str, tmp_path: Path) -> str:
             sql,
             "--target-path",
             str(tmp_path / "target"),
-            "--vars",
-            json.dumps({"raw_data_dir": str(DEMO_RAW_DATA_DIR)}),
+            *(["--vars", json.dumps(dbt_vars)] if dbt_vars else []),
         ],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb")},
+        env={
+            **os.environ,
+            "DBT_DEV_DUCKDB_PATH": str(tmp_path / "compile.duckdb"),
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
     )
