@@ -141,22 +141,22 @@ SHARED_BUILD_UNITS = {
     **{module: "demo dbt" for module in ("test_build.py", "test_data_test_window.py")},
 }
 
-#: Scenario units handed out first, longest first (setup plus calls, from a junit report of
-#: 2026-12-02), so that the run ends on short modules instead of one worker waiting for the
+#: Scenario units handed out first, longest first (setup plus calls, from `--durations=0` of
+#: 2026-12-04), so that the run ends on short modules instead of one worker waiting for the
 #: other's long one. Then the rest of the scenarios, the dbt and unit tiers, and last the
 #: read-only tier, by when the demo build started by the controller is ready.
 LONGEST_UNITS_FIRST = (
     "test_incremental.py",
     "test_salt_secrecy.py",
-    "test_publish.py",
     "hostile build",
-    "test_clv_cdnow_master.py",
-    "test_erasure.py",
-    "test_fit_failures.py",
     "test_raw_data_dir.py",
+    "test_publish.py",
+    "test_clv_cdnow_master.py",
     "test_scoring_leakage.py",
-    "test_clv_cdnow.py",
     "test_idempotence.py",
+    "test_clv_cdnow.py",
+    "test_fit_failures.py",
+    "test_erasure.py",
     "test_reliability.py",
     "test_hand_worked_fixtures.py",
     "test_dagster_smoke.py",

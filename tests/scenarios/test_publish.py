@@ -94,7 +94,15 @@ def sha256(path: Path) -> str:
 def cli_env(path: Path, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATA_CUTOFF"}
     home = tmp / "dagster_home"
-    home.mkdir(exist_ok=True)
+    if not home.exists():
+        # the instance `make run` prepares (`make instance`): its storage writes the run's
+        # events through connections kept open, as a user's runs do
+        home.mkdir()
+        subprocess.run(
+            ["make", "--no-print-directory", "-s", "instance", f"DAGSTER_HOME={home}"],
+            cwd=REPO_ROOT,
+            check=True,
+        )
     return {
         **env,
         "WAREHOUSE_DUCKDB_PATH": str(path),
@@ -130,23 +138,35 @@ def start_build(path: Path, tmp: Path, log: Path, **extra: str) -> subprocess.Po
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> dict:
-    """A warehouse published once (snapshot A), shared by the tests of this module."""
+def published(tmp_path_factory, cohorts_small_warehouse) -> dict:
+    """A warehouse published once (snapshot A), shared by the tests of this module: the test
+    run's cohorts_small build (``dagster.materialize``, published by its publish step), copied
+    with its Parquet exports, so that these tests change only their own copy. ``source``: the
+    build's own file."""
+    source = cohorts_small_warehouse.path
+    assert cohorts_small_warehouse.raw_dir == RAW
     tmp = tmp_path_factory.mktemp("publish")
-    path = tmp / "warehouse" / "warehouse.duckdb"
-    result = build_warehouse(RAW, path)
-    assert result.success
-    return {"path": path, "tmp": tmp, "run_id": result.run_id}
+    path = tmp / "warehouse" / source.name
+    path.parent.mkdir()
+    shutil.copy(source, path)
+    shutil.copytree(source.parent / "exports", path.parent / "exports", symlinks=True)
+    return {
+        "path": path,
+        "tmp": tmp,
+        "source": source,
+        "run_id": cohorts_small_warehouse.result.run_id,
+    }
 
 
 def test_a_build_publishes_its_snapshot_and_keeps_no_working_file(published):
-    path = published["path"]
-    run_id, *counts, cutoff = read_snapshot(path)
+    source = published["source"]
+    run_id, *counts, cutoff = read_snapshot(source)
     assert run_id == published["run_id"]
     assert all(count > 0 for count in counts)
-    assert not snapshots.wal_path(path).exists()
+    assert not snapshots.wal_path(source).exists()
     # the working file was renamed over the published one, and its folder removed
-    assert not snapshots.working_path(path, run_id).parent.exists()
+    assert not snapshots.working_path(source, run_id).parent.exists()
+    assert not snapshots.kept_builds(source)
 
 
 def test_a_killed_build_changes_nothing(published):
