@@ -140,3 +140,21 @@ def test_plain_dbt_reads_the_raw_folder_and_cutoff_from_the_environment(tmp_path
     )
     assert "'../tests/data/cohorts_small' as raw" in compiled
     assert "cast('2025-06-30 23:59:59.999999' as timestamp) as cutoff" in compiled
+
+
+def test_python_checks_the_cutoff_with_the_macro_s_own_pattern():
+    """A run checks DATA_CUTOFF before dbt starts (settings.checked_data_cutoff), with the
+    pattern the macro configured_data_cutoff uses (macros/definitions.sql): the same rule."""
+    from touchpoint_alchemy.settings import (
+        DATA_CUTOFF_PATTERN,
+        DBT_PROJECT_DIR,
+        checked_data_cutoff,
+    )
+
+    macro = (DBT_PROJECT_DIR / "macros" / "definitions.sql").read_text()
+    assert f"modules.re.match('{DATA_CUTOFF_PATTERN}', text)" in macro
+    assert checked_data_cutoff(" 2025-06-30 ") == "2025-06-30"
+    assert checked_data_cutoff("2025-06-30T12:00:00") == "2025-06-30T12:00:00"
+    assert checked_data_cutoff("  ") is None
+    with pytest.raises(ValueError, match="data_cutoff must be a date"):
+        checked_data_cutoff("30/06/2025")
