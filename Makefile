@@ -45,12 +45,13 @@ install: $(BIN)/dagster ## Create .venv with the locked dependencies
 # The Dagster code location reads the dbt manifest; it is prepared here, never at import time.
 manifest: install $(MANIFEST)
 
-# Parsed again only when a file of the dbt project changed.
+# Parsed again only when a file of the dbt project changed, with the settings of the runs' dbt
+# steps, so that the first of them starts from this parse (orchestration/parse.py).
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests dbt_project/dbt_seeds -type f) \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
 $(MANIFEST): $(DBT_SOURCES) $(BIN)/dagster
-	cd dbt_project && ../$(BIN)/dbt parse --quiet
+	$(BIN)/python -m orchestration.parse
 	@touch $@
 
 # The Dagster instance: the repository's dagster.yaml (run queue, run retries, freshness) in the

@@ -1,7 +1,6 @@
 """The dbt steps' target folders: where each dbt step writes, the saved parse it starts from
 (DECISIONLOG 71), and the column lineage read from what it compiled (DECISIONLOG 69)."""
 
-import hashlib
 import json
 import os
 import shutil
@@ -11,9 +10,14 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, TableColumnDep, TableColumnLineage
 
-from orchestration.project import dbt_project
+from orchestration.parse import PARTIAL_PARSE
 from touchpoint_alchemy import lineage
-from touchpoint_alchemy.dbt_targets import prune_step_folders, step_folder_name
+from touchpoint_alchemy.dbt_targets import (
+    parse_cache_path,
+    prune_step_folders,
+    step_folder_name,
+    target_base,
+)
 
 
 def column_lineage(context: AssetExecutionContext, invocation: Any) -> dict[AssetKey, Any]:
@@ -42,12 +46,9 @@ def column_lineage(context: AssetExecutionContext, invocation: Any) -> dict[Asse
     }
 
 
-PARTIAL_PARSE = "partial_parse.msgpack"
-
-
 def dbt_target_base() -> Path:
     """The folder of the dbt steps' target folders (DBT_TARGET_PATH, default dbt_project/target)."""
-    return Path(dbt_project.project_dir) / (os.environ.get("DBT_TARGET_PATH") or "target")
+    return target_base()
 
 
 def step_target_path(
@@ -67,25 +68,8 @@ def step_target_path(
     run = context.run_id[:7]
     path = base / step_folder_name(context.op_execution_context.op.name, run, uuid.uuid4().hex)
     path.mkdir(parents=True, exist_ok=True)
-    # what dbt's check compares: the vars, the target, the profile's connection settings (not
-    # the selection or --full-refresh: every dbt step of a run shares the parse)
-    profile = ("WAREHOUSE_DUCKDB_PATH", "DUCKDB_MEMORY_LIMIT", "WAREHOUSE_TARGET", "SPARK_DATA_DIR")
-    settings = [dbt_vars, target or "", *(os.environ.get(name, "") for name in profile)]
-    key = hashlib.sha256("\x00".join(settings).encode()).hexdigest()[:16]
-    cache = base / "parse-cache" / f"{key}.msgpack"
+    cache = parse_cache_path(base, dbt_vars, target, os.environ)
     if cache.exists():
         shutil.copy(cache, path / PARTIAL_PARSE)
     prune_step_folders(base)  # older runs' folders (touchpoint_alchemy/dbt_targets.py)
     return path, cache
-
-
-def save_parse(target_path: Path, cache: Path) -> None:
-    """Keep this step's saved parse for the next step with the same settings (atomically:
-    another process may be reading the cache)."""
-    saved = target_path / PARTIAL_PARSE
-    if not saved.exists():
-        return
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_name(f"{cache.name}.{uuid.uuid4().hex[:8]}")
-    shutil.copy(saved, partial)
-    os.replace(partial, cache)

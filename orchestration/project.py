@@ -7,8 +7,6 @@ never parses dbt.
 """
 
 import os
-import shutil
-import sys
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import metadata
@@ -16,15 +14,11 @@ from importlib import metadata
 from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 from packaging import version
 
+from orchestration.parse import parse_project
+from touchpoint_alchemy.dbt_targets import dbt_executable
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR
 
-
-def dbt_executable() -> str:
-    """The dbt next to this Python (the project's virtual environment), else dbt on PATH: a
-    ``dagster dev`` started as ``.venv/bin/dagster dev`` or ``uv run dagster dev``, without the
-    environment on PATH, still finds it."""
-    beside_python = os.path.join(os.path.dirname(sys.executable), "dbt")
-    return beside_python if os.path.exists(beside_python) else (shutil.which("dbt") or "dbt")
+__all__ = ["WarehouseDbtCli", "dbt_executable", "dbt_project"]
 
 
 class WarehouseDbtCli(DbtCliResource):
@@ -54,8 +48,7 @@ class EnvironmentDbtPreparer(DagsterDbtProjectPreparer):
     packages step and the seeds' invalidation stay dagster-dbt's."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        cli = WarehouseDbtCli(project_dir=project, dbt_executable=dbt_executable())
-        cli.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        parse_project()  # as `make manifest` parses: the runs' first dbt step starts from it
         self._invalidate_seeds_in_partial_parse(project)
 
 

@@ -24,16 +24,12 @@ from orchestration.settings import OperationsResource, from_environment
 from orchestration.spark_warehouse import SparkWarehouseResource
 from touchpoint_alchemy import catalog, snapshots
 from touchpoint_alchemy import settings as config
+from touchpoint_alchemy.dbt_targets import LINKS, duckdb_profile_environment
 from touchpoint_alchemy.settings import Settings
 from touchpoint_alchemy.sql import quote_identifier, quote_relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-
-#: the folder, in dbt's target folder, of the links through which dbt opens a run's working copy
-#: (``snapshots.shared_path``)
-LINKS = "warehouses"
 
 
 class WarehouseResource(DuckDBResource):
@@ -209,13 +205,9 @@ class WarehouseResource(DuckDBResource):
                 if working
                 else database
             )
+            memory_limit = str(self.connection_config.get("memory_limit") or self.memory_limit)
             values = {
-                "WAREHOUSE_DUCKDB_PATH": str(active),
-                "DUCKDB_MEMORY_LIMIT": str(
-                    self.connection_config.get("memory_limit")
-                    or self.memory_limit.strip()
-                    or config.DEFAULT_MEMORY_LIMIT
-                ),
+                **duckdb_profile_environment(active, memory_limit),
                 **run_environment.dbt_settings(self.raw_data_dir, self.data_cutoff),
             }
             with environment(values):

@@ -36,7 +36,8 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
 from orchestration.data_test_scope import data_test_environment
-from orchestration.dbt_steps import column_lineage, save_parse, step_target_path
+from orchestration.dbt_steps import column_lineage, step_target_path
+from orchestration.parse import save_parse
 from orchestration.partition_status import record_full_refresh_partitions
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource

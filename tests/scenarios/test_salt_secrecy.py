@@ -2,8 +2,9 @@
 
 One build of the small cohorts_small fixture, with the demo's 2,000 users added, (what is written
 down does not depend on the size of the data; a build costs most of a minute whatever its size) with
-a sentinel key (a long random ``PII_HASH_SALT``), made the way ``make run`` makes it: ``dbt parse``,
-then ``dagster asset materialize --select '*'`` through the Dagster CLI with the run log written by
+a sentinel key (a long random ``PII_HASH_SALT``), made the way ``make run`` makes it: ``make
+manifest`` (``python -m orchestration.parse``), then ``dagster asset materialize --select '*'``
+through the Dagster CLI with the run log written by
 ``orchestration.console``, then ``make docs-site`` (the generation part of ``make docs``). Every
 file under the project folder (``dbt_project/target`` and ``dbt_project/logs`` included), the
 build's own dbt target folder, the Dagster home, the log folder, the docs site, the published
@@ -37,7 +38,6 @@ import pytest
 
 from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import (
-    DBT_PROJECT_DIR,
     DEMO_RAW_DATA_DIR,
     REPO_ROOT,
     last_partition_key,
@@ -145,7 +145,7 @@ def build(tmp_path_factory) -> SecretBuild:
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     # make manifest
-    _run([str(BIN / "dbt"), "parse", "--quiet"], env, DBT_PROJECT_DIR, "dbt parse")
+    _run([str(BIN / "python"), "-m", "orchestration.parse"], env, REPO_ROOT, "make manifest")
     # make run: the Dagster CLI, its output through the console filter into the log file
     run_config = build_run_config(full_refresh=True)
     dagster = subprocess.Popen(
@@ -327,6 +327,18 @@ def test_the_warehouse_records_the_fingerprint_of_the_key(build):
             "select pii_hash_scheme, pii_salt_fingerprint from audit.build_info()"
         ).fetchone()
     assert (scheme, fingerprint) == ("hmac-sha256-v1", expected)
+
+
+def test_no_dbt_step_of_the_run_parses_the_project_again(build):
+    """``make manifest`` parses with the settings of the runs' own dbt steps and keeps that parse
+    where they look for it (orchestration/parse.py, DECISIONLOG 92), so the run's first dbt step
+    starts from it instead of parsing the whole project again. dbt logs why when it does."""
+    logs = sorted(build.target.glob("*_dbt_assets*-*/dbt.log"))
+    assert len(logs) == 3, logs
+    for log in logs:
+        text = log.read_text(encoding="utf-8")
+        assert "Running with dbt=" in text, log
+        assert "Unable to do partial parsing" not in text, f"{log.parent.name} parsed again"
 
 
 def test_make_run_records_every_daily_partition_it_built(build):

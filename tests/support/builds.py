@@ -1,7 +1,7 @@
 """Building warehouses for the tests: real dbt, real DuckDB files, real Dagster materializations.
 
-- :func:`prepare_manifest`: ``dbt parse`` once, the way ``make`` does it, before the code location
-  is imported.
+- :func:`prepare_manifest`: ``dbt parse`` once, the way ``make manifest`` does it, before the code
+  location is imported.
 - :func:`build_warehouse`: ``dagster.materialize`` over the code location's own assets into a
   DuckDB file.
 - :func:`shared_build`: a warehouse built once per test run and shared, read-only, by every
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.parse import parse_project
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR, DEMO_RAW_DATA_DIR, Settings
 
 SUPPORT_DIR = Path(__file__).resolve().parent
@@ -64,8 +65,7 @@ def prepare_manifest() -> None:
     with open(MANIFEST.parent / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest_is_fresh():
-            dbt = Path(sys.executable).parent / "dbt"
-            subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+            parse_project()  # as `make manifest` does
 
 
 def build_warehouse(
