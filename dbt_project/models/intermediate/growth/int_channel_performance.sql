@@ -9,8 +9,8 @@
 -- channel, and an actor counts once per period however often they were reached; new customers,
 -- revenue and 90-day LTV by the customer's acquisition channel. Everything is as of the data
 -- cutoff: touchpoints and purchases after it, and spend of later days, are left out. Ratios are
--- null when the denominator is 0.
-{%- set conversion_touchpoint = var('conversion_touchpoint') %}
+-- null when the denominator is 0. Reach reads the daily fact int_actor_channel_months (first
+-- times by actor, month and channel), never the touchpoints.
 {%- set period_start = "case when periods.period_type = 'month' then facts.month "
     ~ "else first_month.month end" %}
 
@@ -20,8 +20,8 @@ spend as (
     select * from {{ ref('stg_marketing_spend') }}
 ),
 
-touchpoints as (
-    select * from {{ ref('int_touchpoints') }}
+actor_channel_months as (
+    select * from {{ ref('int_actor_channel_months') }}
 ),
 
 purchases as (
@@ -54,15 +54,17 @@ spend_facts as (
     where spend.spend_date <= cast(cutoff.data_cutoff_at as date)
 ),
 
+-- an actor x month x channel reached up to the cutoff, converted when its first conversion
+-- touchpoint is up to the cutoff too (int_actor_channel_months: first times, all history)
 touch_facts as (
     select
-        touchpoints.actor_id,
-        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month,
-        coalesce(touchpoints.channel, '(unknown)') as channel,
-        touchpoints.touchpoint = {{ quote_literal(conversion_touchpoint) }} as is_conversion
-    from touchpoints
+        reach.actor_id,
+        reach.month_start as month,
+        reach.channel,
+        coalesce(reach.first_conversion_at <= cutoff.data_cutoff_at, false) as is_conversion
+    from actor_channel_months as reach
     cross join cutoff
-    where touchpoints.occurred_at <= cutoff.data_cutoff_at
+    where reach.first_touchpoint_at <= cutoff.data_cutoff_at
 ),
 
 acquisition_facts as (
