@@ -35,6 +35,16 @@ first_month as (
     select min(month_start) as first_month_start from actor_month_status
 ),
 
+-- the actor's status over the whole data
+actor_overall_status as (
+    select
+        actor_id,
+        max(has_conversion) = 1 as is_converter,
+        max(has_conversion) = 0 and max(has_abandoned_intent) = 1 as is_abandoner
+    from actor_month_status
+    group by actor_id
+),
+
 actor_periods as (
     select
         'month' as period_type,
@@ -49,13 +59,11 @@ actor_periods as (
     select
         'overall' as period_type,
         first_month.first_month_start as period_start,
-        actor_month_status.actor_id,
-        max(actor_month_status.has_conversion) = 1 as is_converter,
-        max(actor_month_status.has_conversion) = 0
-        and max(actor_month_status.has_abandoned_intent) = 1 as is_abandoner
-    from actor_month_status
+        actor_overall_status.actor_id,
+        actor_overall_status.is_converter,
+        actor_overall_status.is_abandoner
+    from actor_overall_status
     cross join first_month
-    group by actor_month_status.actor_id, first_month.first_month_start
 ),
 
 period_totals as (
@@ -69,43 +77,52 @@ period_totals as (
     group by period_type, period_start
 ),
 
-actor_touchpoints as (
+-- Reach per period type in a pass of its own, joined on the actor (and month) alone, rather
+-- than one join keyed by the period type and start as well (DECISIONLOG 94). actor_months is
+-- unique by actor, month and touchpoint, so each row is one actor reached.
+month_reach as (
     select
         'month' as period_type,
-        month_start as period_start,
+        actor_months.month_start as period_start,
+        actor_months.touchpoint,
+        count(*) as actors_reached,
+        sum(case when status.has_conversion = 1 then 1 else 0 end) as converters_reached,
+        sum(
+            case when status.has_conversion = 0 and status.has_abandoned_intent = 1 then 1 else 0 end
+        ) as abandoners_reached
+    from actor_months
+    inner join actor_month_status as status
+        on
+            actor_months.actor_id = status.actor_id
+            and actor_months.month_start = status.month_start
+    group by actor_months.month_start, actor_months.touchpoint
+),
+
+actor_overall_touchpoints as (
+    select distinct
         actor_id,
         touchpoint
     from actor_months
+),
 
-    union all
-
-    select distinct
+overall_reach as (
+    select
         'overall' as period_type,
         first_month.first_month_start as period_start,
-        actor_months.actor_id,
-        actor_months.touchpoint
-    from actor_months
+        touched.touchpoint,
+        count(*) as actors_reached,
+        sum(case when status.is_converter then 1 else 0 end) as converters_reached,
+        sum(case when status.is_abandoner then 1 else 0 end) as abandoners_reached
+    from actor_overall_touchpoints as touched
+    inner join actor_overall_status as status on touched.actor_id = status.actor_id
     cross join first_month
+    group by first_month.first_month_start, touched.touchpoint
 ),
 
 reach as (
-    select
-        actor_touchpoints.period_type,
-        actor_touchpoints.period_start,
-        actor_touchpoints.touchpoint,
-        count(*) as actors_reached,
-        sum(case when actor_periods.is_converter then 1 else 0 end) as converters_reached,
-        sum(case when actor_periods.is_abandoner then 1 else 0 end) as abandoners_reached
-    from actor_touchpoints
-    inner join actor_periods
-        on
-            actor_touchpoints.period_type = actor_periods.period_type
-            and actor_touchpoints.period_start = actor_periods.period_start
-            and actor_touchpoints.actor_id = actor_periods.actor_id
-    group by
-        actor_touchpoints.period_type,
-        actor_touchpoints.period_start,
-        actor_touchpoints.touchpoint
+    select * from month_reach
+    union all
+    select * from overall_reach
 ),
 
 dwell_values as (

@@ -70,50 +70,47 @@ touch_credits as (
     from decayed
 ),
 
-rule_credits as (
+-- one pass over the touches: per conversion and channel, the touches and each rule model's
+-- credit (exact decimals), then one row per model, rather than a union of every model's
+-- touches grouped by conversion, model and channel (DECISIONLOG 94)
+channel_credits as (
+    select
+        order_id,
+        channel,
+        count(*) as touches,
+        {%- for model in rule_models %}
+            sum(cast({{ model }} as decimal(38, 18))) as {{ model }}_credit
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from touch_credits
+    group by order_id, channel
+),
+
+rule_channel_credits as (
     {% for model in rule_models -%}
         select
             order_id,
             {{ quote_literal(model) }} as model,
             channel,
-            {{ model }} as credit
-        from touch_credits
+            touches,
+            {{ model }}_credit as credited_conversions
+        from channel_credits
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
-rule_channel_credits as (
-    select
-        order_id,
-        model,
-        channel,
-        count(*) as touches,
-        sum(cast(credit as decimal(38, 18))) as credited_conversions
-    from rule_credits
-    group by order_id, model, channel
-),
-
-channel_touches as (
-    select
-        order_id,
-        channel,
-        count(*) as touches
-    from touches
-    group by order_id, channel
-),
-
 markov_channel_credits as (
     select
-        channel_touches.order_id,
+        channel_credits.order_id,
         'markov' as model,
-        channel_touches.channel,
-        channel_touches.touches,
+        channel_credits.channel,
+        channel_credits.touches,
         cast(markov.credited_conversions as double) as credited_conversions
-    from channel_touches
+    from channel_credits
     left join markov
         on
-            channel_touches.order_id = markov.order_id
-            and channel_touches.channel = markov.channel
+            channel_credits.order_id = markov.order_id
+            and channel_credits.channel = markov.channel
 ),
 
 touched_conversions as (

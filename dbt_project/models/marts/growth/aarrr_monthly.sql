@@ -2,12 +2,17 @@
 -- revenue and referral, for every month from the first with any activity (a touchpoint, a signup
 -- or a purchase) to the month of the data cutoff, zero months included. Everything is as of the
 -- data cutoff: touchpoints, signups and purchases after it are left out. Ratios are null when the
--- denominator is 0.
+-- denominator is 0. Awareness reads the daily fact int_actor_days; only the sharing touchpoints
+-- are read from int_touchpoints.
 {%- set activation_days = 7 %}
 {%- set referral_channel = 'referral' %}
 {%- set share_touchpoint = 'share' %}
 
 with
+
+actor_days as (
+    select * from {{ ref('int_actor_days') }}
+),
 
 touchpoints as (
     select * from {{ ref('int_touchpoints') }}
@@ -29,14 +34,27 @@ cutoff as (
     select * from {{ ref('int_data_cutoff') }}
 ),
 
-touchpoints_as_of_cutoff as (
+-- the actors active in a month up to the cutoff, from the daily fact (an actor's day counts
+-- when its first touchpoint is up to the cutoff; a month's first day, whatever its time)
+active_days_as_of_cutoff as (
+    select
+        actor_days.actor_id,
+        cast({{ dbt.date_trunc('month', 'actor_days.activity_date') }} as date) as month
+    from actor_days
+    cross join cutoff
+    where actor_days.first_touchpoint_at <= cutoff.data_cutoff_at
+),
+
+-- the sharing touchpoints up to the cutoff: one name, a small part of the touchpoints
+shares_as_of_cutoff as (
     select
         touchpoints.actor_id,
-        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month,
-        touchpoints.touchpoint
+        cast({{ dbt.date_trunc('month', 'touchpoints.occurred_at') }} as date) as month
     from touchpoints
     cross join cutoff
-    where touchpoints.occurred_at <= cutoff.data_cutoff_at
+    where
+        touchpoints.touchpoint = {{ quote_literal(share_touchpoint) }}
+        and touchpoints.occurred_at <= cutoff.data_cutoff_at
 ),
 
 signups as (
@@ -64,15 +82,29 @@ purchases_as_of_cutoff as (
     where purchases.purchased_at <= cutoff.data_cutoff_at
 ),
 
-awareness_months as (
+active_months as (
     select
         month,
-        count(distinct actor_id) as awareness,
-        count(distinct case
-            when touchpoint = {{ quote_literal(share_touchpoint) }} then actor_id
-        end) as sharing_actors
-    from touchpoints_as_of_cutoff
+        count(distinct actor_id) as awareness
+    from active_days_as_of_cutoff
     group by month
+),
+
+sharing_months as (
+    select
+        month,
+        count(distinct actor_id) as sharing_actors
+    from shares_as_of_cutoff
+    group by month
+),
+
+awareness_months as (
+    select
+        active_months.month,
+        active_months.awareness,
+        coalesce(sharing_months.sharing_actors, 0) as sharing_actors
+    from active_months
+    left join sharing_months on active_months.month = sharing_months.month
 ),
 
 -- Activated: the first purchase at or after signup and at most exactly 7 days later.
@@ -115,7 +147,7 @@ cohort_sizes as (
 ),
 
 activity_months as (
-    select month from touchpoints_as_of_cutoff
+    select month from active_days_as_of_cutoff
     union
     select month from signups
     union
