@@ -44,7 +44,16 @@ def cdnow_raw() -> pd.DataFrame:
 def cdnow_warehouse(tmp_path_factory, cdnow_raw) -> Warehouse:
     raw_dir = tmp_path_factory.mktemp("cdnow_raw")
     write_contract_files(cdnow_raw, raw_dir)
-    return built(tmp_path_factory, "cdnow", raw_dir, data_cutoff="1997-09-30")
+    from orchestration.assets.scoring import SCORING_KEYS
+
+    # the CLV asset and what it reads only (the full build is tested elsewhere)
+    return built(
+        tmp_path_factory,
+        "cdnow",
+        raw_dir,
+        data_cutoff="1997-09-30",
+        upstream_of=[SCORING_KEYS["customer_clv"]],
+    )
 
 
 def parameters(warehouse: Warehouse, model: str) -> dict[str, float]:

@@ -76,13 +76,19 @@ def build_warehouse(
     partition_key: str | None = None,
     full_refresh: bool = False,
     selection=None,
+    upstream_of=None,
 ):
     """Materialize every asset of the code location (or ``selection``, a Dagster asset
     selection of unpartitioned assets) into ``warehouse_path``, for daily partition
-    ``partition_key`` (default: yesterday). A new file gets a full build either way."""
+    ``partition_key`` (default: yesterday). A new file gets a full build either way.
+
+    ``upstream_of``: asset keys; only they, everything upstream of them, the quarantine and the
+    published snapshot are built, as the same partitioned run: a scenario that reads a few
+    tables skips the rest of the build."""
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.publish import PUBLISHED_SNAPSHOT
     from orchestration.resources import build_resources
     from orchestration.run_config import build_run_config
     from touchpoint_alchemy.settings import last_partition_key
@@ -91,6 +97,12 @@ def build_warehouse(
         warehouse_path=warehouse_path, raw_data_dir=raw_dir, data_cutoff=data_cutoff
     )
     assets = [*(defs.assets or []), *(defs.asset_checks or [])]
+    if upstream_of is not None:
+        # audit.rejected_rows too: the staging models' row-conservation checks read it
+        selection = dg.AssetSelection.assets(
+            *upstream_of, dg.AssetKey(["audit", "rejected_rows"])
+        ).upstream() | dg.AssetSelection.assets(PUBLISHED_SNAPSHOT)
+    partitioned = selection is None or upstream_of is not None
     with dg.DagsterInstance.ephemeral() as instance:
         return dg.materialize(
             assets,
@@ -98,8 +110,8 @@ def build_warehouse(
             instance=instance,
             raise_on_error=raise_on_error,
             selection=selection,
-            partition_key=None if selection else partition_key or last_partition_key(),
-            run_config=None if selection else build_run_config(full_refresh=full_refresh),
+            partition_key=(partition_key or last_partition_key()) if partitioned else None,
+            run_config=build_run_config(full_refresh=full_refresh) if partitioned else None,
         )
 
 
