@@ -17,54 +17,52 @@ touchpoints as (
     {% endif %}
 ),
 
+-- One grouping by actor and session number (the session's key, as session_id spells it) that
+-- also picks the first touchpoint's channel, campaign and page (exactly one touchpoint of a
+-- session has session_touchpoint_number 1): no second pass over the touchpoints and no join
+-- back on the session_id text (DECISIONLOG 96).
 aggregated as (
     select
-        session_id,
         actor_id,
+        session_number,
         min(user_id) as user_id,
-        min(session_number) as session_number,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as touchpoint_count,
         sum(dwell_ms) as engaged_ms,
         max(
             case when touchpoint = {{ quote_literal(var('conversion_touchpoint')) }} then 1 else 0 end
-        ) = 1 as is_converted
+        ) = 1 as is_converted,
+        max(case when session_touchpoint_number = 1 then channel end) as start_channel,
+        max(case when session_touchpoint_number = 1 then campaign end) as start_campaign,
+        max(case when session_touchpoint_number = 1 then page end) as landing_page
     from touchpoints
-    group by session_id, actor_id
-),
-
-landing as (
-    select
-        session_id,
-        channel as start_channel,
-        campaign as start_campaign,
-        page as landing_page
-    from touchpoints
-    where session_touchpoint_number = 1
+    group by actor_id, session_number
 ),
 
 final as (
     select
-        aggregated.session_id,
-        aggregated.actor_id,
-        aggregated.user_id,
-        aggregated.user_id is null as is_anonymous_actor,
-        cast(aggregated.session_number as {{ dbt.type_int() }}) as session_number,
-        aggregated.started_at,
-        aggregated.ended_at,
+        -- as int_touchpoints makes it
+        {{ dbt.concat([
+            'actor_id', "'#'", 'cast(session_number as ' ~ dbt.type_string() ~ ')'
+        ]) }} as session_id,
+        actor_id,
+        user_id,
+        user_id is null as is_anonymous_actor,
+        cast(session_number as {{ dbt.type_int() }}) as session_number,
+        started_at,
+        ended_at,
         cast(
-            {{ dbt.datediff('aggregated.started_at', 'aggregated.ended_at', 'microsecond') }}
+            {{ dbt.datediff('started_at', 'ended_at', 'microsecond') }}
             as double
         ) / 1000000.0 as duration_seconds,
-        cast(aggregated.touchpoint_count as {{ dbt.type_bigint() }}) as touchpoint_count,
-        cast(coalesce(aggregated.engaged_ms, 0) as {{ dbt.type_bigint() }}) as engaged_ms,
-        aggregated.is_converted,
-        landing.start_channel,
-        landing.start_campaign,
-        landing.landing_page
+        cast(touchpoint_count as {{ dbt.type_bigint() }}) as touchpoint_count,
+        cast(coalesce(engaged_ms, 0) as {{ dbt.type_bigint() }}) as engaged_ms,
+        is_converted,
+        start_channel,
+        start_campaign,
+        landing_page
     from aggregated
-    inner join landing on aggregated.session_id = landing.session_id
 )
 
 select * from final
