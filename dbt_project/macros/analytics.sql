@@ -17,6 +17,28 @@
 {%- endmacro %}
 
 
+{% macro first_by(value, order_by, condition) -%}
+    {#- Aggregate: `value` of the row with the smallest (order_by[0], order_by[1], ...) among the
+        group's rows where `condition` holds (null when none does). order_by must order the rows
+        totally (its last column a key), so no tie is left. One pass of the grouping instead of
+        a row_number() window and a join back. -#}
+    {{ return(adapter.dispatch('first_by', 'touchpoint_alchemy')(value, order_by, condition)) }}
+{%- endmacro %}
+
+{% macro default__first_by(value, order_by, condition) -%}
+    {#- Spark, Databricks, Trino: min_by over a struct (ordered field by field). -#}
+    min_by({{ value }}, struct({{ order_by | join(', ') }})) filter (where {{ condition }})
+{%- endmacro %}
+
+{% macro duckdb__first_by(value, order_by, condition) -%}
+    {#- arg_min_null: the value at the smallest key even when the value is null. -#}
+    arg_min_null(
+        {{ value }},
+        struct_pack({% for column in order_by %}k{{ loop.index }} := {{ column }}{{ ", " if not loop.last }}{% endfor %})
+    ) filter (where {{ condition }})
+{%- endmacro %}
+
+
 {% macro safe_divide(numerator, denominator) -%}
     {#- Null, never an error, when the denominator is zero or null. -#}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))

@@ -37,12 +37,18 @@ touchpoints as (
     {% endif %}
 ),
 
+-- one grouping: the day's touchpoints, its first touchpoint, and its first touchpoint with a
+-- channel (ties: the smaller touchpoint_id) by first_by (macros/analytics.sql), rather than a
+-- row_number() window over the channel touchpoints joined back (DECISIONLOG 97)
 days as (
     select
         actor_id,
         activity_date,
         count(*) as touchpoints,
-        min(occurred_at) as first_touchpoint_at
+        min(occurred_at) as first_touchpoint_at,
+        {{ first_by('channel', ['occurred_at', 'touchpoint_id'], 'channel is not null') }}
+            as first_channel,
+        min(case when channel is not null then occurred_at end) as first_channel_at
     from touchpoints
     group by actor_id, activity_date
 ),
@@ -53,6 +59,8 @@ days_with_next as (
         activity_date,
         touchpoints,
         first_touchpoint_at,
+        first_channel,
+        first_channel_at,
         lead(activity_date) over (partition by actor_id order by activity_date)
             as next_activity_date,
         lead(first_touchpoint_at) over (partition by actor_id order by activity_date)
@@ -60,45 +68,17 @@ days_with_next as (
     from days
 ),
 
--- the first touchpoint with a channel of each actor and day (ties: the smaller touchpoint_id)
-channel_touchpoints as (
-    select
-        actor_id,
-        activity_date,
-        occurred_at,
-        channel,
-        row_number() over (
-            partition by actor_id, activity_date order by occurred_at, touchpoint_id
-        ) as channel_rank
-    from touchpoints
-    where channel is not null
-),
-
-first_channels as (
-    select
-        actor_id,
-        activity_date,
-        occurred_at as first_channel_at,
-        channel as first_channel
-    from channel_touchpoints
-    where channel_rank = 1
-),
-
 final as (
     select
-        cast(days.actor_id as {{ dbt.type_string() }}) as actor_id,
-        days.activity_date,
-        cast(days.touchpoints as {{ dbt.type_bigint() }}) as touchpoints,
-        days.first_touchpoint_at,
-        cast(first_channels.first_channel as {{ dbt.type_string() }}) as first_channel,
-        first_channels.first_channel_at,
-        days.next_activity_date,
-        days.next_first_touchpoint_at
-    from days_with_next as days
-    left join first_channels
-        on
-            days.actor_id = first_channels.actor_id
-            and days.activity_date = first_channels.activity_date
+        cast(actor_id as {{ dbt.type_string() }}) as actor_id,
+        activity_date,
+        cast(touchpoints as {{ dbt.type_bigint() }}) as touchpoints,
+        first_touchpoint_at,
+        cast(first_channel as {{ dbt.type_string() }}) as first_channel,
+        first_channel_at,
+        next_activity_date,
+        next_first_touchpoint_at
+    from days_with_next
 )
 
 select * from final
