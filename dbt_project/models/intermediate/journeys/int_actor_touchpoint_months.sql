@@ -69,22 +69,10 @@ intents as (
     where touchpoint in ({{ quoted_intents | join(', ') }})
 ),
 
--- one row per intent; the join stays within the intents (a few percent of the touchpoints)
+-- one row per intent: whether a conversion followed it within the window (macros/journeys.sql:
+-- on DuckDB an ASOF join to the first conversion at or after it, elsewhere a range join)
 intent_outcomes as (
-    select
-        intents.touchpoint_id,
-        intents.actor_id,
-        intents.touchpoint,
-        intents.month_start,
-        count(conversions.actor_id) = 0 as is_abandoned
-    from intents
-    left join conversions
-        on
-            intents.actor_id = conversions.actor_id
-            and intents.occurred_at <= conversions.occurred_at
-            and {{ dbt.dateadd('second', window_seconds, 'intents.occurred_at') }}
-            >= conversions.occurred_at
-    group by intents.touchpoint_id, intents.actor_id, intents.touchpoint, intents.month_start
+    {{ intent_outcomes('intents', 'conversions', window_seconds) }}
 ),
 
 abandoned as (
