@@ -35,6 +35,7 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
+from orchestration import warmup
 from orchestration.data_test_scope import data_test_environment
 from orchestration.dbt_steps import column_lineage, step_target_path
 from orchestration.parse import save_parse
@@ -177,6 +178,8 @@ def _dbt_build(
     with warehouse.dbt_environment(), environment(window), _buildable_tests():
         target_path, parse_cache = step_target_path(context, dbt_vars, dbt.target)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
+        # dbt runs in its own process: import the scoring steps' libraries meanwhile
+        warmup.start(context.run)
         events = list(invocation.stream())
         save_parse(target_path, parse_cache)
     if on_built is not None:

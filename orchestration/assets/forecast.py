@@ -106,6 +106,7 @@ DEMAND_FORECAST = ScoringAsset(
         "touchpoint_alchemy.scoring.forecast_fit",
         "touchpoint_alchemy.labels",
     ),
+    fit_imports=("prophet", "cmdstanpy.utils"),
     inputs={"int_demand_daily": None, "int_data_cutoff": None},
     fit=_fit,
     prepare=_settings,

@@ -40,7 +40,11 @@ REFIT_TAG = "touchpoint/refit"
 
 def refit_requested(context: AssetExecutionContext) -> tuple[bool, str]:
     """Whether this run refits the stored models, and why (for the step's log)."""
-    run = context.run
+    return refit_requested_for(context.run)
+
+
+def refit_requested_for(run: Any) -> tuple[bool, str]:
+    """:func:`refit_requested` of a run (a ``DagsterRun``)."""
     if full_refresh_requested(run.run_config):
         return True, "a full refresh refits every model"
     asked = run.tags.get(REFIT_TAG, "").strip().lower()

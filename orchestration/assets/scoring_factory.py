@@ -43,6 +43,7 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration import warmup
 from orchestration.assets.dbt import (
     model_asset_key,
     source_arrow_schema,
@@ -51,6 +52,7 @@ from orchestration.assets.dbt import (
     source_tables,
 )
 from orchestration.assets.model_store import keep_model, store_table, stored_model
+from orchestration.assets.scoring_imports import register_imports
 from orchestration.code_references import add_code_references, function_reference
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
@@ -198,6 +200,9 @@ class ScoringAsset:
     #: included (tests/dbt/test_scoring_assets.py checks): the asset's code version and code
     #: references
     modules: tuple[str, ...] = ()
+    #: the libraries a fit imports inside its functions (pymc-marketing, Prophet): imported with
+    #: ``modules`` in the background while dbt builds, when the run refits (orchestration/warmup.py)
+    fit_imports: tuple[str, ...] = ()
     #: the Dagster run config class of the asset, if it has settings
     config: type[Config] | None = None
     #: its name in scoring.model_metrics; None: no metrics, and a model that cannot fit fails
@@ -235,6 +240,7 @@ def _materialize(
     config: Any,
     version: str | None = None,
 ) -> Iterator[MaterializeResult]:
+    warmup.wait(context.run_id)  # no import in two threads at once
     if spec.prepare is not None:
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
@@ -314,6 +320,7 @@ def build_scoring_asset(spec: ScoringAsset) -> AssetsDefinition:
     still writes them all (one fit) and reports the selected ones."""
     tables = tables_written_by(spec.name)  # fails at import when the registry does not declare it
     version = code_version(spec.modules) if spec.modules else None
+    register_imports(spec, SCORING_KEYS[spec.name])
     if spec.config is None:
 
         def compute(context: AssetExecutionContext, warehouse: WarehouseResource) -> Any:
