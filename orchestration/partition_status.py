@@ -16,12 +16,14 @@ Storage: an event log storage with a batch write of its own (Postgres, Dagster+)
 events through ``store_event_batch``. Dagster's SQLite storages implement that as one
 ``store_event`` per event, so for them the events go into the cross-run index (where the
 partition status and the asset's history are read) in one transaction; the run's own log does
-not list them.
+not list them. The rows are ``store_event``'s, made from one serialized event per asset
+(``_rows``, DECISIONLOG 99).
 """
 
+import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, PartitionsDefinition
 from dagster._core.events import DagsterEvent
@@ -61,13 +63,14 @@ def record_full_refresh_partitions(
     days = covered_partitions(partitions_def, run_partitions)
     step = context.get_step_execution_context()
     description = RECORDED.format(last=max(run_partitions))
-    now = time.time()
-    entries = [
-        EventLogEntry(
+    run_id, now, pid = context.run.run_id, time.time(), os.getpid()
+
+    def entry(key: AssetKey, day: str) -> EventLogEntry:
+        return EventLogEntry(
             error_info=None,
             level="DEBUG",
             user_message="",
-            run_id=context.run_id,
+            run_id=run_id,
             timestamp=now,
             step_key=step.step.key,
             job_name=step.job_name,
@@ -78,14 +81,19 @@ def record_full_refresh_partitions(
                 node_handle=step.step.node_handle,
                 step_kind_value=step.step.kind.value,
                 event_specific_data=_materialization_data(key, day, description),
-                pid=os.getpid(),
+                pid=pid,
             ),
         )
-        for key in sorted(asset_keys, key=lambda key: key.to_user_string())
-        for day in days
-    ]
-    store_events(instance.event_log_storage, entries)
-    return len(entries)
+
+    keys = sorted(asset_keys, key=lambda key: key.to_user_string())
+    storage = instance.event_log_storage
+    if not days or not keys:
+        return 0
+    if _has_batch_write(storage) or not isinstance(storage, SqlEventLogStorage):
+        storage.store_event_batch([entry(key, day) for key in keys for day in days])
+    else:
+        store_rows(storage, [row for key in keys for row in _rows(storage, entry, key, days)])
+    return len(keys) * len(days)
 
 
 def _materialization_data(key: AssetKey, day: str, description: str):
@@ -96,16 +104,40 @@ def _materialization_data(key: AssetKey, day: str, description: str):
     )
 
 
-def store_events(storage: EventLogStorage, entries: Sequence[EventLogEntry]) -> None:
-    """Store asset events in one batch: the storage's own batch write when it has one, else
-    (Dagster's SQLite storages) the rows ``store_event`` writes to the index, inserted in one
-    transaction: 1.5 s for 20,300 events here, against about 20 ms per event one by one."""
-    if not entries:
-        return
-    has_batch_write = type(storage).store_event_batch is not EventLogStorage.store_event_batch
-    if has_batch_write or not isinstance(storage, SqlEventLogStorage):
-        storage.store_event_batch(entries)
-        return
-    rows = [storage._event_to_row(entry) for entry in entries]  # noqa: SLF001 - the row of store_event
-    with storage.index_transaction() as conn:
-        conn.execute(SqlEventLogStorageTable.insert(), rows)  # executemany
+#: a partition key no day has, put in one serialized event and replaced by each day's key
+PLACEHOLDER = "@@partition@@"
+
+
+def _has_batch_write(storage: EventLogStorage) -> bool:
+    return type(storage).store_event_batch is not EventLogStorage.store_event_batch
+
+
+def _rows(
+    storage: SqlEventLogStorage,
+    entry: Callable[[AssetKey, str], EventLogEntry],
+    key: AssetKey,
+    days: Sequence[str],
+) -> Iterator[dict]:
+    """The index rows ``store_event`` writes for ``key``'s event of each of ``days``. The
+    events differ only in their partition, so one is serialized (``serialize_value``, about
+    50 us an event: 1 s for a demo build's 21,000) with :data:`PLACEHOLDER` as its partition,
+    and each day's row is that text with the day's key in its place."""
+    template = storage._event_to_row(entry(key, PLACEHOLDER))  # noqa: SLF001 - store_event's row
+    quoted = json.dumps(PLACEHOLDER)[1:-1]
+    if template["event"].count(quoted) != 1 or template["partition"] != PLACEHOLDER:
+        raise RuntimeError(f"the serialized event of {key.to_user_string()} changed form")
+    for day in days:
+        yield {
+            **template,
+            "event": template["event"].replace(quoted, json.dumps(day)[1:-1]),
+            "partition": day,
+        }
+
+
+def store_rows(storage: SqlEventLogStorage, rows: Sequence[dict]) -> None:
+    """Insert event rows into the cross-run index (where the partition status and the asset's
+    history are read) in one transaction: about 0.4 s for 21,000, against about 2 ms an event
+    one by one through ``store_event``."""
+    if rows:
+        with storage.index_transaction() as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)  # executemany

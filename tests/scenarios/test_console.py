@@ -59,10 +59,10 @@ def _materialize_clv_with_a_bad_setting(work: Path) -> tuple[subprocess.Complete
         "WAREHOUSE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
         "DAGSTER_HOME": str(work / "home"),
     }
-    bin_dir = Path(sys.executable).parent
     config = '{"ops": {"scoring__customer_clv": {"config": {"holdout_days": 0}}}}'
     result = subprocess.run(
-        f"set -o pipefail; {bin_dir / 'dagster'} asset materialize -m orchestration.definitions "
+        f"set -o pipefail; {sys.executable} -m orchestration.dagster_cli asset materialize "
+        "-m orchestration.definitions "
         f"--select scoring/customer_clv --config-json '{config}' 2>&1 "
         f"| {sys.executable} -m orchestration.console {work / 'run.log'}",
         shell=True,

@@ -146,11 +146,14 @@ def build(tmp_path_factory) -> SecretBuild:
     )
     # make manifest
     _run([str(BIN / "python"), "-m", "orchestration.parse"], env, REPO_ROOT, "make manifest")
-    # make run: the Dagster CLI, its output through the console filter into the log file
+    # make run: the Dagster CLI (as make run starts it, orchestration/dagster_cli.py), its
+    # output through the console filter into the log file
     run_config = build_run_config(full_refresh=True)
     dagster = subprocess.Popen(
         [
-            str(BIN / "dagster"),
+            str(BIN / "python"),
+            "-m",
+            "orchestration.dagster_cli",
             "asset",
             "materialize",
             "--select",
@@ -347,7 +350,7 @@ def test_make_run_records_every_daily_partition_it_built(build):
     before it, and the instance says so. Every daily asset's partitions up to the one built are
     materialized in the status the UI reads (DECISIONLOG 73), and the built partition keeps
     Dagster's own event, with the table's metadata, as the latest materialization."""
-    from dagster import AssetPartitionStatus, DagsterInstance
+    from dagster import AssetPartitionStatus, AssetRecordsFilter, DagsterInstance
 
     from orchestration.assets.dbt import daily_dbt_assets, daily_partitions
 
@@ -364,3 +367,14 @@ def test_make_run_records_every_daily_partition_it_built(build):
             latest = instance.get_latest_materialization_event(key).asset_materialization
             assert latest.partition == built
             assert "dagster/column_schema" in latest.metadata, key.to_user_string()
+            # an earlier day's recorded event, read back whole (DECISIONLOG 99 makes its text)
+            for day in (days[0], days[-2]):
+                records = instance.fetch_materializations(
+                    AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+                ).records
+                recorded = records[0].asset_materialization
+                assert (recorded.asset_key, recorded.partition, recorded.description) == (
+                    key,
+                    day,
+                    f"Rebuilt by the full refresh up to {built}.",
+                )
