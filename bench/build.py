@@ -40,8 +40,13 @@ class PeakRss:
         import psutil
 
         if proc.pid not in self._kinds:
-            try:  # a dbt command, or a descendant of one (the children come parents first)
-                dbt = any(Path(part).name == "dbt" for part in proc.cmdline())
+            try:  # a dbt command, or a descendant of one (the children come parents first);
+                # the runs fork theirs from a dbt server (orchestration/dbt_server.py), which
+                # counts as dbt too, as do the forked commands (they keep its command line)
+                cmdline = proc.cmdline()
+                dbt = "orchestration.dbt_server" in cmdline or any(
+                    Path(part).name in ("dbt", "touchpoint-dbt") for part in cmdline
+                )
                 self._kinds[proc.pid] = dbt or self._kinds.get(proc.ppid(), False)
             except psutil.Error:
                 return False
@@ -176,7 +181,9 @@ def dagster_build(
     started = time.perf_counter()
     process = subprocess.Popen(
         [
-            str(bin_dir / "dagster"),
+            str(bin_dir / "python"),
+            "-m",
+            "orchestration.dagster_cli",  # as make run starts it
             "asset",
             "materialize",
             "--select",

@@ -10,15 +10,29 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import metadata
+from typing import Any
 
-from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
+from dagster import InitResourceContext
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliInvocation, DbtCliResource, DbtProject
 from packaging import version
 
+from orchestration import dbt_server
 from orchestration.parse import parse_project
+from orchestration.run_environment import environment
 from touchpoint_alchemy.dbt_targets import dbt_executable
 from touchpoint_alchemy.settings import DBT_PROJECT_DIR
 
-__all__ = ["WarehouseDbtCli", "dbt_executable", "dbt_project"]
+#: the client script of orchestration/dbt_server.py (pyproject.toml's [project.scripts])
+CLIENT = "touchpoint-dbt"
+
+__all__ = ["WarehouseDbtCli", "dbt_executable", "dbt_project", "run_executable"]
+
+
+def run_executable() -> str:
+    """The dbt executable of the runs: the server's client beside this Python when it is
+    installed (``uv sync`` installs it), else dbt itself."""
+    client = dbt_server.client_executable()
+    return client if os.path.exists(client) else dbt_executable()
 
 
 class WarehouseDbtCli(DbtCliResource):
@@ -32,7 +46,24 @@ class WarehouseDbtCli(DbtCliResource):
       the executable, which is always the dbt-core installed beside this Python
       (:func:`dbt_executable`).
 
-    Both are private methods of dagster-dbt 0.29 (pinned); ``tests/unit`` fails if they go."""
+    Both are private methods of dagster-dbt 0.29 (pinned); ``tests/unit`` fails if they go.
+
+    With ``touchpoint-dbt`` as its executable (``build_resources``), each dbt command forks from
+    this process's dbt server instead of importing dbt again (``orchestration.dbt_server``): the
+    server starts with the resource, the commands find it through their environment."""
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        if self._uses_server():
+            dbt_server.ensure_started()  # imports dbt while the run's first steps work
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        server = dbt_server.ensure_started() if self._uses_server() else None
+        with environment({dbt_server.SERVER_ENV: server} if server else {}):
+            return super().cli(args, **kwargs)
+
+    def _uses_server(self) -> bool:
+        return os.path.basename(self.dbt_executable) == CLIENT
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None

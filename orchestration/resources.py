@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from orchestration import run_environment
 from orchestration.dbt_steps import dbt_target_base
-from orchestration.project import WarehouseDbtCli, dbt_executable, dbt_project
+from orchestration.project import WarehouseDbtCli, dbt_project, run_executable
 from orchestration.run_environment import environment, in_stable_order
 from orchestration.settings import OperationsResource, from_environment
 from orchestration.spark_warehouse import SparkWarehouseResource
@@ -298,7 +298,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
         # (profiles.yml), never the warehouse (DECISIONLOG.md, 54).
         "dbt": WarehouseDbtCli(
             project_dir=dbt_project,
-            dbt_executable=dbt_executable(),
+            dbt_executable=run_executable(),
             target=resolved.warehouse_target,
         ),
     }

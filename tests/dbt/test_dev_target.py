@@ -76,7 +76,11 @@ def test_the_orchestrated_dbt_names_its_target():
     settings = Settings.from_env({"WAREHOUSE_DUCKDB_PATH": PUBLISHED})
     dbt = build_resources(settings)["dbt"]
     assert dbt.target == "duckdb"
-    assert Path(dbt.dbt_executable) == Path(sys.executable).parent / "dbt"
+    # the dbt server's client (DECISIONLOG 99), which runs the dbt beside it without a server
+    from orchestration.dbt_server import real_dbt
+
+    assert Path(dbt.dbt_executable) == Path(sys.executable).parent / "touchpoint-dbt"
+    assert Path(real_dbt()) == Path(sys.executable).parent / "dbt"
 
 
 def test_plain_dbt_before_make_dev_db_is_told_to_run_it(tmp_path, monkeypatch):

@@ -1,0 +1,118 @@
+"""dbt commands forked from a process that has imported dbt (orchestration/dbt_server.py,
+DECISIONLOG 99): each behaves as the command run directly (its arguments, folder, environment,
+streams and exit status), a killed client takes its command with it, and without a server the
+client runs dbt itself. Every build of the test suite runs its dbt steps this way too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestration import dbt_server
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    path = dbt_server.ensure_started()
+    assert path is not None, "touchpoint-dbt is not installed beside this Python (uv sync)"
+    assert client(["--version"], path).returncode == 0  # the server has made its imports
+    assert dbt_server._server["process"].poll() is None, "the server stopped"  # noqa: SLF001
+    yield path
+    dbt_server.stop()
+
+
+def client(args, server=None, cwd=None, env=None, **kwargs) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    environment.pop(dbt_server.SERVER_ENV, None)
+    if server:
+        environment[dbt_server.SERVER_ENV] = server
+    return subprocess.run(
+        [dbt_server.client_executable(), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+def test_a_command_gets_its_own_folder_environment_and_streams(server, tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    result = client(
+        ["debug", "--config-dir"], server, cwd=tmp_path, env={"DBT_PROFILES_DIR": str(profiles)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(profiles) in result.stdout  # the environment's DBT_PROFILES_DIR
+    # without it, dbt looks in the working folder when it holds a profiles.yml
+    (tmp_path / "profiles.yml").write_text("{}\n", encoding="utf-8")
+    result = client(["debug", "--config-dir"], server, cwd=tmp_path)
+    assert f"{tmp_path}" in result.stdout and str(profiles) not in result.stdout
+
+
+def test_the_exit_status_and_the_error_stream_are_dbts(server):
+    direct = subprocess.run(
+        [dbt_server.real_dbt(), "nosuchcommand"], capture_output=True, text=True
+    )
+    forked = client(["nosuchcommand"], server)
+    assert direct.returncode == forked.returncode == 2
+    assert "No such command 'nosuchcommand'" in forked.stderr
+    assert forked.stderr == direct.stderr
+
+
+def test_a_forked_command_skips_the_import(server):
+    started = time.perf_counter()
+    forked = client(["--version"], server)
+    forked_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    direct = subprocess.run([dbt_server.real_dbt(), "--version"], capture_output=True, text=True)
+    direct_seconds = time.perf_counter() - started
+    assert forked.stdout == direct.stdout
+    assert forked_seconds < direct_seconds / 2, (forked_seconds, direct_seconds)
+
+
+def test_without_a_server_the_client_runs_dbt_itself(tmp_path):
+    assert client(["--version"]).returncode == 0
+    # a socket nobody listens on
+    result = client(["--version"], str(tmp_path / "gone"))
+    assert result.returncode == 0 and "Core:" in result.stdout
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(child) for child in path.read_text().split()} if path.exists() else set()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_a_killed_client_takes_its_command_with_it(server, tmp_path):
+    server_pid = dbt_server._server["process"].pid  # noqa: SLF001
+    env = {**os.environ, dbt_server.SERVER_ENV: server}
+    # `dbt init` asks for a project name and waits for it on its stdin, which stays open
+    process = subprocess.Popen(
+        [dbt_server.client_executable(), "init"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not _children(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (command,) = _children(server_pid) or {None}
+    assert command is not None, f"no forked command; the client's status: {process.poll()}"
+    time.sleep(0.5)
+    assert command in _children(server_pid), "dbt init should be waiting for its answer"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while command in _children(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert command not in _children(server_pid), "the dbt command outlived its client"
+    process.stdin.close()
