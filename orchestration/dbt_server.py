@@ -82,19 +82,32 @@ def client(argv: list[str] | None = None) -> None:
         os.execv(real_dbt(), ["dbt", *args])  # noqa: S606 - the same command, without the server
     request = json.dumps({"argv": ["dbt", *args], "cwd": os.getcwd(), "env": dict(os.environ)})
     payload = request.encode()
-    socket.send_fds(conn, [_HEADER.pack(len(payload))], [0, 1, 2])
-    conn.sendall(payload)
-    reply = _read_line(conn)
-    if not reply:  # the server stopped before forking the command: run it here
-        os.execv(real_dbt(), ["dbt", *args])  # noqa: S606
-    pid = int(json.loads(reply)["pid"])
+    # SIGINT and SIGTERM go to the command; one that comes before it has started waits for it
+    forked: list[int] = []
+    pending: list[int] = []
 
     def forward(signum: int, _frame: Any) -> None:
+        if not forked:
+            pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+            os.kill(forked[0], signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
+    try:
+        socket.send_fds(conn, [_HEADER.pack(len(payload))], [0, 1, 2])
+        conn.sendall(payload)
+        reply = _read_line(conn)
+    except OSError:
+        reply = b""
+    if not reply:  # the server stopped before forking the command: run it here
+        if pending:
+            sys.exit(130)  # interrupted before anything ran
+        os.execv(real_dbt(), ["dbt", *args])  # noqa: S606
+    forked.append(int(json.loads(reply)["pid"]))
+    for signum in pending:
+        forward(signum, None)
     status = _read_exactly(conn, _STATUS.size)
     # no status: dbt was killed (by a signal it did not handle) before it could report one
     sys.exit(_STATUS.unpack(status)[0] if status else 1)
