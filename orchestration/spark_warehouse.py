@@ -76,6 +76,11 @@ class SparkWarehouseResource(ConfigurableResource):
         with environment(values):
             yield
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """As :meth:`WarehouseResource.session`; Spark's session already outlives each read."""
+        yield
+
     def read_table(
         self,
         schema: str,

@@ -110,10 +110,11 @@ def build_journey_report(upstream: Sequence[AssetsDefinition]) -> AssetsDefiniti
             write_atomically,
         )
 
-        tables = {
-            name: warehouse.read_table(relation.schema, relation.identifier).to_pandas()
-            for name, relation in INPUTS.items()
-        }
+        with warehouse.session():  # one connection for the ~30 tables
+            tables = {
+                name: warehouse.read_table(relation.schema, relation.identifier).to_pandas()
+                for name, relation in INPUTS.items()
+            }
         dbt_tests = dbt_test_results(_dbt_target_dir(), context.run.run_id)
         inputs = ReportInputs(
             tables=tables,

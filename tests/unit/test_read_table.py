@@ -49,3 +49,21 @@ def test_where_keeps_the_rows_equal_to_its_values_in_the_same_order(tmp_path):
     assert warehouse.read_table("intermediate", "features", where=two).to_pylist() == [
         {"user_id": "u2", "snapshot": "train", "visits": 5}
     ]
+
+
+def test_a_session_keeps_one_connection_for_its_reads(tmp_path):
+    """WarehouseResource.session (the journey report's ~30 reads, DECISIONLOG 99): every
+    connection inside it is the same one, so what one read's connection holds (here a
+    temporary table) the next one sees; outside it, each read opens its own."""
+    warehouse = _warehouse(tmp_path)
+    with warehouse.session():
+        with warehouse.get_connection() as con:
+            con.execute("create temp table seen as select 1 as x")
+        assert warehouse.read_table("temp", "seen").to_pylist() == [{"x": 1}]
+        assert len(warehouse.read_table("intermediate", "features")) == 5
+    with warehouse.get_connection() as con:
+        con.execute("create temp table seen as select 2 as x")  # a new connection: no clash
+    with warehouse.get_connection() as con:
+        assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (
+            0,
+        )
