@@ -18,7 +18,7 @@
     tags=['daily'],
     pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
 {%- set max_microseconds = (var('session_max_hours') * 3600 * 1000000) | int %}
 
@@ -28,73 +28,46 @@ identity_map as (
     select * from {{ ref('int_identity_map') }}
 ),
 
-touchpoints as (
-    select * from {{ ref('stg_touchpoints') }}
-    {% if incremental_mode() %}
-    -- every touchpoint that can belong to a changed actor
-    where
-        user_id in {{ changed_actors() }}
-        or (
-            user_id is null
-            and (
-                anonymous_id in (
-                    select anonymous_id from identity_map
-                    where user_id in {{ changed_actors() }}
-                )
-                or {{ dbt.concat(["'anon:'", 'anonymous_id']) }} in {{ changed_actors() }}
-            )
-        )
-    {% endif %}
-),
-
 users as (
     select user_id from {{ ref('int_users') }}
 ),
 
-resolved as (
-    select
-        touchpoints.*,
-        coalesce(touchpoints.user_id, identity_map.user_id) as resolved_user_id,
-        touchpoints.user_id is null and identity_map.user_id is not null as is_stitched,
-        coalesce(identity_map.is_suppressed, false) as is_suppressed
-    from touchpoints
-    left join identity_map on touchpoints.anonymous_id = identity_map.anonymous_id
-),
-
-actors as (
-    select
-        resolved.*,
-        coalesce(
-            resolved.resolved_user_id,
-            {{ dbt.concat(["'anon:'", 'resolved.anonymous_id']) }}
-        ) as actor_id
-    from resolved
-    left join users on resolved.resolved_user_id = users.user_id
-    where
-        (resolved.resolved_user_id is null and not resolved.is_suppressed)
-        or users.user_id is not null
-),
-
--- an incremental run rebuilds the changed actors only (int_touchpoint_changes)
+-- The whole rows, read once, for the final join.
 rebuilt_actors as (
-    select * from actors
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+    {{ touchpoint_actors('resolved.*') }}
 ),
 
--- Sessions are computed on a narrow projection (touchpoint_id, actor_id, occurred_at) and
--- joined back: the window sorts then move three columns instead of the whole row (20% faster
--- at 5M touchpoints, same result).
+-- The same rows, three columns and the key: the session windows sort only these. A full build
+-- runs the query a second time rather than read rebuilt_actors, because DuckDB stores a CTE
+-- that is read twice with all its columns, and its window operators then sorted whole rows
+-- (properties included). An incremental run rebuilds a few actors: it reads rebuilt_actors
+-- rather than filter every staged touchpoint twice (DECISIONLOG 100).
+sequence_inputs as (
+    {%- if incremental_mode() %}
+        select
+            touchpoint_key,
+            touchpoint_id,
+            actor_id,
+            occurred_at
+        from rebuilt_actors
+    {%- else %}
+        {{ touchpoint_actors('resolved.touchpoint_key, resolved.touchpoint_id, resolved.occurred_at') }}
+    {%- endif %}
+),
+
+-- Sessions are computed on the narrow rows and joined back on the integer key: the window
+-- sorts move four columns instead of the whole row, and the join hashes a bigint, not the
+-- touchpoint_id text.
 gaps as (
     select
+        touchpoint_key,
         touchpoint_id,
         actor_id,
         occurred_at,
         lag(occurred_at) over (
             partition by actor_id order by occurred_at, touchpoint_id
         ) as previous_occurred_at
-    from rebuilt_actors
+    from sequence_inputs
 ),
 
 activity_runs as (
@@ -147,7 +120,7 @@ sessionized as (
 
 numbered as (
     select
-        touchpoint_id,
+        touchpoint_key,
         session_number,
         row_number() over (
             partition by actor_id, session_number order by occurred_at, touchpoint_id
@@ -179,7 +152,7 @@ final as (
         actors.properties,
         actors.properties_is_valid_json
     from rebuilt_actors as actors
-    inner join numbered on actors.touchpoint_id = numbered.touchpoint_id
+    inner join numbered on actors.touchpoint_key = numbered.touchpoint_key
 )
 
 select * from final

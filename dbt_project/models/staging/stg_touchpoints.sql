@@ -8,6 +8,7 @@ validated as (
 final as (
     select
         touchpoint_id,
+        _source_row_number as touchpoint_key,
         user_id,
         anonymous_id,
         occurred_at,
