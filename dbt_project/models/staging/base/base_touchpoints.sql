@@ -53,6 +53,27 @@ kept_keys as (
         kept._rejection_reason is null
         and kept.touchpoint_id in (select window_keys.touchpoint_id from window_keys)
 ),
+{% else %}
+    -- A full build numbers only the rows of keys that occur more than once, in file order, reading
+    -- the raw data again two columns wide (read twice, not as a CTE: DuckDB would store it): a
+    -- row_number() over every row of `windowed` sorted the whole rows (DECISIONLOG 101). Every
+    -- other row is its key's first.
+    repeated_keys as (
+        select
+            raw_keys._source_row_number,
+            row_number() over (
+                partition by raw_keys.touchpoint_id
+                order by raw_keys._source_row_number
+            ) as key_occurrence
+        from {{ read_raw('touchpoints') }} as raw_keys
+        where
+            raw_keys.touchpoint_id in (
+                select counted.touchpoint_id
+                from {{ read_raw('touchpoints') }} as counted
+                group by counted.touchpoint_id
+                having count(*) > 1
+            )
+    ),
 {% endif %}
 
 parsed as (
@@ -60,14 +81,19 @@ parsed as (
         windowed.*,
         {{ parse_integer('windowed.dwell_ms') }} as dwell_ms_value,
         {{ is_valid_json('windowed.properties') }} as properties_is_valid_json,
-        {{ key_occurrence(['windowed.touchpoint_id']) }}
-        {% if incremental_mode() %}
-        + case when kept_keys.touchpoint_id is not null then 1 else 0 end
+        {% if incremental_mode() -%}
+            {{ key_occurrence(['windowed.touchpoint_id']) }}
+            + case when kept_keys.touchpoint_id is not null then 1 else 0 end
+        {%- else -%}
+            coalesce(repeated_keys.key_occurrence, 1)
         {%- endif %} as key_occurrence
     from windowed
     {% if incremental_mode() %}
     -- a valid key is kept at most once, so this join never repeats a row
     left join kept_keys on windowed.touchpoint_id = kept_keys.touchpoint_id
+    {% else %}
+        -- one row per raw row, so this join never repeats a row
+        left join repeated_keys on windowed._source_row_number = repeated_keys._source_row_number
     {% endif %}
 ),
 
