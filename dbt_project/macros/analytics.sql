@@ -39,6 +39,26 @@
 {%- endmacro %}
 
 
+{% macro last_by(value, order_by) -%}
+    {#- Aggregate: `value` of the row with the largest (order_by[0], order_by[1], ...) of the
+        group. order_by must order the rows totally (its last column a key), so no tie is left.
+        The mirror of first_by, without a condition: one pass of the grouping instead of a
+        row_number() window ordered descending and a join back. -#}
+    {{ return(adapter.dispatch('last_by', 'touchpoint_alchemy')(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value, order_by) -%}
+    max_by({{ value }}, struct({{ order_by | join(', ') }}))
+{%- endmacro %}
+
+{% macro duckdb__last_by(value, order_by) -%}
+    arg_max_null(
+        {{ value }},
+        struct_pack({% for column in order_by %}k{{ loop.index }} := {{ column }}{{ ", " if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
+
+
 {% macro safe_divide(numerator, denominator) -%}
     {#- Null, never an error, when the denominator is zero or null. -#}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
