@@ -74,43 +74,45 @@ steps as (
     where is_new_step = 1
 ),
 
--- the step each path of a session starts at
-path_starts as (
-    select
-        session_id,
-        '$session_start' as path_start,
-        1 as start_step
-    from steps
-    where step_number = 1
-    {% for start in starts[1:] %}
-
-    union all
-
-    select
-        session_id,
-        {{ quote_literal(start) }} as path_start,
-        min(step_number) as start_step
-    from steps
-    where touchpoint = {{ quote_literal(start) }}
-    group by session_id
-    {% endfor %}
-),
-
--- the path's first max_steps + 1 steps: the last one is only ever a next step
+-- The path's first max_steps + 1 steps: the last one is only ever a next step. The path from
+-- the session's start is the steps themselves (step_index = step_number): no join, and with no
+-- other start `steps` is read once (DuckDB stores a CTE that is read twice; DECISIONLOG 103).
 path_steps as (
     select
-        path_starts.path_start,
-        steps.session_id,
-        steps.actor_id,
-        steps.step_number - path_starts.start_step + 1 as step_index,
-        steps.touchpoint,
-        steps.step_at
-    from path_starts
-    inner join steps
-        on
-            path_starts.session_id = steps.session_id
-            and path_starts.start_step <= steps.step_number
-            and path_starts.start_step + {{ max_steps }} >= steps.step_number
+        '$session_start' as path_start,
+        session_id,
+        actor_id,
+        step_number as step_index,
+        touchpoint,
+        step_at
+    from steps
+    where step_number <= 1 + {{ max_steps }}
+    {%- for start in starts[1:] %}
+
+        union all
+
+        -- the path from the session's first {{ start }} step
+        select
+            {{ quote_literal(start) }} as path_start,
+            steps.session_id,
+            steps.actor_id,
+            steps.step_number - path_starts.start_step + 1 as step_index,
+            steps.touchpoint,
+            steps.step_at
+        from (
+            select
+                session_id,
+                min(step_number) as start_step
+            from steps
+            where touchpoint = {{ quote_literal(start) }}
+            group by session_id
+        ) as path_starts
+        inner join steps
+            on
+                path_starts.session_id = steps.session_id
+                and path_starts.start_step <= steps.step_number
+                and path_starts.start_step + {{ max_steps }} >= steps.step_number
+    {%- endfor %}
 ),
 
 with_next as (
