@@ -58,6 +58,15 @@ kept_keys as (
     -- the raw data again two columns wide (read twice, not as a CTE: DuckDB would store it): a
     -- row_number() over every row of `windowed` sorted the whole rows (DECISIONLOG 101). Every
     -- other row is its key's first.
+    repeated as (
+        select counted.touchpoint_id
+        from {{ read_raw('touchpoints') }} as counted
+        group by counted.touchpoint_id
+        having count(*) > 1
+    ),
+
+    -- joined, not `in (subquery)`: the column lineage (sqlglot) cannot tell a subquery's
+    -- columns of a raw file from the outer query's
     repeated_keys as (
         select
             raw_keys._source_row_number,
@@ -66,13 +75,7 @@ kept_keys as (
                 order by raw_keys._source_row_number
             ) as key_occurrence
         from {{ read_raw('touchpoints') }} as raw_keys
-        where
-            raw_keys.touchpoint_id in (
-                select counted.touchpoint_id
-                from {{ read_raw('touchpoints') }} as counted
-                group by counted.touchpoint_id
-                having count(*) > 1
-            )
+        inner join repeated on raw_keys.touchpoint_id = repeated.touchpoint_id
     ),
 {% endif %}
 
