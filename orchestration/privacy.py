@@ -198,7 +198,7 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
         additional_deps=deps,
         description=(
             "No table in any schema holds a raw e-mail or phone of the raw users file, or any "
-            "value shaped like an e-mail address or a phone number (one query per table, text "
+            "value shaped like an e-mail address or a phone number (text "
             "columns only). A daily run scans the rows it staged, the quarantine and the tables "
             "Python writes (derived tables: column lineage); a full refresh and the weekly run, "
             "everything. Fails with severity ERROR, naming the table and column."
