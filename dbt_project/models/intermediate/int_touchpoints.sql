@@ -57,8 +57,11 @@ sequence_inputs as (
 
 -- Sessions are computed on the narrow rows and joined back on the integer key: the window
 -- sorts move four columns instead of the whole row, and the join hashes a bigint, not the
--- touchpoint_id text.
-gaps as (
+-- touchpoint_id text. Every window has the same specification (the actor's touchpoints by time,
+-- touchpoint_id on ties), in three passes, each one sort: the previous touchpoint and the
+-- position; the start of the activity run; the session number and the session's first position
+-- (DECISIONLOG 105).
+ordered as (
     select
         touchpoint_key,
         touchpoint_id,
@@ -66,66 +69,79 @@ gaps as (
         occurred_at,
         lag(occurred_at) over (
             partition by actor_id order by occurred_at, touchpoint_id
-        ) as previous_occurred_at
+        ) as previous_occurred_at,
+        row_number() over (
+            partition by actor_id order by occurred_at, touchpoint_id
+        ) as actor_touchpoint_number
     from sequence_inputs
 ),
 
-activity_runs as (
+-- an activity run starts after more than the timeout of inactivity
+run_starts as (
     select
         *,
-        sum(
-            case
-                when previous_occurred_at is null then 1
-                when occurred_at > {{ dbt.dateadd('second', timeout_seconds, 'previous_occurred_at') }}
-                    then 1
-                else 0
-            end
-        ) over (
+        coalesce(
+            occurred_at > {{ dbt.dateadd('second', timeout_seconds, 'previous_occurred_at') }},
+            true
+        ) as is_run_start
+    from ordered
+),
+
+-- the run's first touchpoint: the latest run start so far (the times only grow)
+runs as (
+    select
+        *,
+        max(case when is_run_start then occurred_at end) over (
             partition by actor_id
             order by occurred_at, touchpoint_id
             rows between unbounded preceding and current row
-        ) as activity_run
-    from gaps
+        ) as run_started_at
+    from run_starts
 ),
 
 run_offsets as (
     select
         *,
-        {{ dbt.datediff(
-            'min(occurred_at) over (partition by actor_id, activity_run)',
-            'occurred_at',
-            'microsecond'
-        ) }} as microseconds_into_run
-    from activity_runs
+        {{ dbt.datediff('run_started_at', 'occurred_at', 'microsecond') }} as microseconds_into_run,
+        {{ dbt.datediff('run_started_at', 'previous_occurred_at', 'microsecond') }}
+            as previous_microseconds_into_run
+    from runs
 ),
 
-chunked as (
+-- the run is cut into chunks of session_max_hours from its first touchpoint (a touchpoint more
+-- than N x max after it is in chunk N); a session starts with a run or with a chunk (the
+-- previous touchpoint is in the same run unless this one starts it)
+session_starts as (
     select
         *,
-        case
+        is_run_start
+        or case
             when microseconds_into_run = 0 then 0
             else ceil(microseconds_into_run / {{ max_microseconds }}.0) - 1
-        end as run_chunk
+        end
+        <> case
+            when previous_microseconds_into_run = 0 then 0
+            else ceil(previous_microseconds_into_run / {{ max_microseconds }}.0) - 1
+        end as is_session_start
     from run_offsets
-),
-
-sessionized as (
-    select
-        *,
-        dense_rank() over (
-            partition by actor_id order by activity_run, run_chunk
-        ) as session_number
-    from chunked
 ),
 
 numbered as (
     select
         touchpoint_key,
-        session_number,
-        row_number() over (
-            partition by actor_id, session_number order by occurred_at, touchpoint_id
+        count(case when is_session_start then 1 end) over (
+            partition by actor_id
+            order by occurred_at, touchpoint_id
+            rows between unbounded preceding and current row
+        ) as session_number,
+        actor_touchpoint_number + 1 - max(
+            case when is_session_start then actor_touchpoint_number end
+        ) over (
+            partition by actor_id
+            order by occurred_at, touchpoint_id
+            rows between unbounded preceding and current row
         ) as session_touchpoint_number
-    from sessionized
+    from session_starts
 ),
 
 final as (
