@@ -50,24 +50,57 @@ decayed as (
     from touches
 ),
 
-touch_credits as (
+-- Per conversion, the exact share of one touch in each rule model, cast to a decimal once per
+-- conversion rather than once per touch (a cast of a double to a 38-digit decimal is the dear
+-- part of this model; DECISIONLOG 107). The shares are those of the per-touch definitions:
+-- `end_share` goes to the first and the last touch, `middle_share` to the others.
+conversion_shares as (
     select
         order_id,
-        channel,
-        case when touch_number = 1 then cast(1 as double) else cast(0 as double) end
-            as first_touch,
-        case when touch_number = touch_count then cast(1 as double) else cast(0 as double) end
-            as last_touch,
-        cast(1 as double) / touch_count as linear,
-        case
-            when touch_count = 1 then cast(1 as double)
-            when touch_count = 2 then cast(0.5 as double)
-            when touch_number = 1 or touch_number = touch_count then cast(0.4 as double)
-            else cast(0.2 as double) / (touch_count - 2)
-        end as position_based,
-        cast(decay_weight as double)
-        / cast(sum(decay_weight) over (partition by order_id) as double) as time_decay
+        touch_count,
+        cast(sum(decay_weight) as double) as decay_total,
+        cast(cast(1 as double) / touch_count as decimal(38, 18)) as linear_share,
+        cast(
+            case
+                when touch_count = 1 then cast(1 as double)
+                when touch_count = 2 then cast(0.5 as double)
+                else cast(0.4 as double)
+            end as decimal(38, 18)
+        ) as end_share,
+        cast(
+            case
+                when touch_count <= 2 then cast(0 as double)
+                else cast(0.2 as double) / (touch_count - 2)
+            end as decimal(38, 18)
+        ) as middle_share
     from decayed
+    group by order_id, touch_count
+),
+
+touch_credits as (
+    select
+        decayed.order_id,
+        decayed.channel,
+        case
+            when decayed.touch_number = 1 then cast(1 as decimal(38, 18))
+            else cast(0 as decimal(38, 18))
+        end as first_touch,
+        case
+            when decayed.touch_number = decayed.touch_count then cast(1 as decimal(38, 18))
+            else cast(0 as decimal(38, 18))
+        end as last_touch,
+        conversion_shares.linear_share as linear,
+        case
+            when decayed.touch_number = 1 or decayed.touch_number = decayed.touch_count
+                then conversion_shares.end_share
+            else conversion_shares.middle_share
+        end as position_based,
+        cast(
+            cast(decayed.decay_weight as double) / conversion_shares.decay_total
+            as decimal(38, 18)
+        ) as time_decay
+    from decayed
+    inner join conversion_shares on decayed.order_id = conversion_shares.order_id
 ),
 
 -- one pass over the touches: per conversion and channel, the touches and each rule model's
@@ -79,7 +112,7 @@ channel_credits as (
         channel,
         count(*) as touches,
         {%- for model in rule_models %}
-            sum(cast({{ model }} as decimal(38, 18))) as {{ model }}_credit
+            sum({{ model }}) as {{ model }}_credit
             {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from touch_credits
@@ -113,9 +146,6 @@ markov_channel_credits as (
             and channel_credits.channel = markov.channel
 ),
 
-touched_conversions as (
-    select distinct order_id from touches
-),
 
 unattributed as (
     select
@@ -126,8 +156,8 @@ unattributed as (
         cast(1 as double) as credited_conversions
     from conversions
     cross join attribution_models
-    left join touched_conversions on conversions.order_id = touched_conversions.order_id
-    where touched_conversions.order_id is null
+    left join conversion_shares on conversions.order_id = conversion_shares.order_id
+    where conversion_shares.order_id is null
 ),
 
 credits as (
