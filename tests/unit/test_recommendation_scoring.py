@@ -30,6 +30,7 @@ from touchpoint_alchemy.scoring.recommendations import (
     purchase_matrix,
     recommend,
     score_recommendations,
+    sorted_unique,
     top_k,
 )
 
@@ -116,6 +117,14 @@ def test_because_of_ties_go_to_the_smaller_product_id():
         columns=["user_id", "product_id"],
     )
     assert lists(recommend(pairs, ["w"], count=5)) == {"w": [("R", 1.0, "P")]}
+
+
+def test_sorted_unique_sorts_as_python_does():
+    """Arrow's sort of the ids is Python's (code points: capitals, then small letters, then
+    accents), over every column given, without repeats or nulls."""
+    column = pd.Series(["b", "B", "é", "a", None, "b", "ab"], dtype="str")
+    assert sorted_unique(column, {"z", "a"}, iter(["Z"])) == ["B", "Z", "a", "ab", "b", "z", "é"]
+    assert sorted_unique([]) == []
 
 
 def test_count_is_kept_when_the_catalogue_is_larger():

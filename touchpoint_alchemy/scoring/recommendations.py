@@ -154,26 +154,24 @@ def recommend(
     import numpy as np
     import pandas as pd
 
-    products = sorted(pairs["product_id"].unique())
-    users = sorted(set(users))
+    products = sorted_unique(pairs["product_id"])
+    users = sorted_unique(users)
     if not products or not users:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     matrix = purchase_matrix(pairs, products, users)
     if similarity is None:
         similarity = cosine_similarity(
-            purchase_matrix(pairs, products, sorted(set(pairs["user_id"])))
+            purchase_matrix(pairs, products, sorted_unique(pairs["user_id"]))
         )
     customers, pop_rank = popularity_order(pairs, products)
     share = customers / max(int(pairs["user_id"].nunique()), 1)
     repeat = np.isin(np.asarray(products, dtype=object), list(repeatable))
     k = min(count, len(products))
-    # object arrays made once: each chunk picks its rows' names from them
-    user_names = np.asarray(users, dtype=object)
-    product_names = np.asarray(products, dtype=object)
     has_purchase = np.diff(matrix.indptr) > 0
     buyers = np.flatnonzero(has_purchase)
+    # Rows as positions (user, product, because: -1 none) until the end, where the names are
+    # taken in Arrow: picking millions of Python strings cost more than the scoring.
     parts: list[dict[str, np.ndarray]] = []
-    positions = []
     for start in range(0, len(buyers), CHUNK_USERS):
         chunk = buyers[start : start + CHUNK_USERS]
         rows = matrix[chunk]
@@ -189,27 +187,18 @@ def recommend(
         row, rank = np.nonzero(np.isfinite(top_key))
         product = top[row, rank]
         model = top_key[row, rank] < 0
-        # because_of: the bought product with the largest similarity (ties: product_id)
         because = np.full(row.size, -1, dtype=np.int64)
         if model.any():
-            contribution = np.where(
-                bought[row[model]],
-                np.round(similarity[:, product[model]].T, SCORE_DECIMALS),
-                -np.inf,
-            )
-            because[model] = np.argmax(contribution, axis=1)
+            because[model] = _because_of(rows, row[model], product[model], similarity)
         parts.append(
             {
-                "user_id": user_names[chunk[row]],
+                "user": chunk[row],
                 "rank": rank + 1,
-                "product_id": product_names[product],
+                "product": product,
                 "score": np.where(model, -top_key[row, rank], share[product]),
-                "because_of_product_id": np.where(
-                    model, product_names[np.maximum(because, 0)], None
-                ),
+                "because": because,
             }
         )
-        positions.append(chunk[row])
     # A user without a purchase scores 0 everywhere: every one of them gets the popularity
     # list the loop would give such a row, made once (at 50M, two thirds of the users).
     others = np.flatnonzero(~has_purchase)
@@ -217,20 +206,83 @@ def recommend(
         popular = top_k((1.0 + pop_rank)[np.newaxis, :].astype(np.float64), k)[0]
         parts.append(
             {
-                "user_id": np.repeat(user_names[others], k),
+                "user": np.repeat(others, k),
                 "rank": np.tile(np.arange(1, k + 1), len(others)),
-                "product_id": np.tile(product_names[popular], len(others)),
+                "product": np.tile(popular, len(others)),
                 "score": np.tile(share[popular], len(others)),
-                "because_of_product_id": np.full(len(others) * k, None, dtype=object),
+                "because": np.full(len(others) * k, -1, dtype=np.int64),
             }
         )
-        positions.append(np.repeat(others, k))
     # back in the order of users, each user's rows by rank (a stable sort of the positions)
-    order = np.argsort(np.concatenate(positions), kind="stable")
-    table = pd.DataFrame(
-        {column: np.concatenate([part[column] for part in parts])[order] for column in COLUMNS}
+    columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    order = np.argsort(columns["user"], kind="stable")
+    columns = {name: values[order] for name, values in columns.items()}
+    return _named(columns, users, products)
+
+
+def _because_of(
+    rows: sp.csr_matrix, users: np.ndarray, products: np.ndarray, similarity: np.ndarray
+) -> np.ndarray:
+    """Per pair (``users[i]``, a row of ``rows``; ``products[i]``, recommended to them): the
+    product the user bought with the largest similarity to it (rounded; ties: the smallest
+    product index, i.e. product_id). Only each user's own products are compared (a few),
+    not the whole catalogue."""
+    import numpy as np
+
+    counts = np.diff(rows.indptr)[users]
+    pair = np.repeat(np.arange(len(users)), counts)
+    first = np.repeat(rows.indptr[users], counts)
+    offset = np.arange(len(pair)) - np.repeat(np.cumsum(counts) - counts, counts)
+    bought = rows.indices[first + offset]
+    value = np.round(similarity[bought, products[pair]], SCORE_DECIMALS)
+    order = np.lexsort((bought, -value, pair))
+    pair, bought = pair[order], bought[order]
+    best = np.ones(len(pair), dtype=bool)
+    best[1:] = pair[1:] != pair[:-1]
+    return bought[best]
+
+
+def sorted_unique(*columns: Iterable[str]) -> list[str]:
+    """The distinct non-null strings of ``columns``, sorted (in code point order, as ``sorted``
+    sorts them), counted in Arrow rather than in a Python set."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [
+        pa.array(
+            list(column)
+            if isinstance(column, (set, frozenset)) or not hasattr(column, "__len__")
+            else column,
+            type=pa.string(),
+            from_pandas=True,
+        )
+        for column in columns
+    ]
+    distinct = pc.unique(pa.chunked_array(arrays, type=pa.string()).drop_null())
+    return distinct.take(pc.sort_indices(distinct)).to_pylist()
+
+
+def _named(columns: dict[str, np.ndarray], users: list[str], products: list[str]) -> pd.DataFrame:
+    """The rows of positions ``columns`` (user, rank, product, score, because: -1 for none) with
+    the names of ``users`` and ``products``, as the table of :data:`COLUMNS`."""
+    import numpy as np
+    import pyarrow as pa
+
+    user_names = pa.array(users, type=pa.string())
+    product_names = pa.array(products, type=pa.string())
+    because = columns["because"]
+    table = pa.table(
+        {
+            "user_id": user_names.take(columns["user"]),
+            "rank": pa.array(columns["rank"], type=pa.int64()),
+            "product_id": product_names.take(columns["product"]),
+            "score": pa.array(columns["score"], type=pa.float64()),
+            "because_of_product_id": product_names.take(
+                pa.array(np.maximum(because, 0), mask=because < 0)
+            ),
+        }
     )
-    return table.astype({"rank": "int64", "score": "float64"})
+    return table.to_pandas()
 
 
 def popularity_baseline(pairs: pd.DataFrame, users: Iterable[str], count: int) -> pd.DataFrame:
@@ -317,7 +369,7 @@ def recommend_everyone(
     if customer_products.empty:
         raise InsufficientDataError("product_recommendations: no purchase with a product")
     pairs = customer_products[["user_id", "product_id"]]
-    everyone = set(users) | set(pairs["user_id"])
+    everyone = sorted_unique(users, pairs["user_id"])
     return recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
 
 
