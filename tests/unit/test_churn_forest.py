@@ -1,6 +1,6 @@
-"""The churn drivers' contributions from the trees (churn_drivers.Forest) against the plain way:
-every row predicted again with the feature at its median, through scikit-learn's own
-decision_function (contributions_by_prediction)."""
+"""The churn drivers' contributions from the compiled tree walk (churn_drivers.Forest,
+tree_walk.py) against the plain way: every row predicted again with the feature at its median,
+through scikit-learn's own decision_function (contributions_by_prediction)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def fitted():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_forest_equals_prediction_bit_for_bit(fitted, threads):
-    """Numeric features with a median (the rows in value order, missing values last) and a
-    missing median (the rows a tree moves picked out), one feature per thread."""
+    """Numeric features with a median and a missing median (every row with an NPS answer
+    moves), rows split over one or two threads."""
     model, x = fitted
     boosters = [fold.estimator for fold in model.calibrated_classifiers_]
     medians = reference_medians(x)
@@ -63,23 +63,39 @@ def test_rows_at_the_median_contribute_exactly_zero(fitted):
     assert (got[:, [0, 1, 3]] == 0).all()  # features not asked for stay 0
 
 
-def test_top_drivers_in_chunks_equal_one_block(fitted, monkeypatch):
-    """Measured in chunks of 100 rows (each its own leaf values) or at once: the same drivers."""
+NAMES = ("recency_days", "support_chat_90d", "is_mobile", "latest_nps_score")
+
+
+def test_top_drivers_by_the_walk_equal_the_plain_way(fitted, monkeypatch):
+    """1,200 rows: all in the sample (measured the plain way), or a sample of 300 and the rest
+    by the walk, in one block or in chunks of 100 rows: the same drivers."""
     model, x = fitted
-    names = ("recency_days", "support_chat_90d", "is_mobile", "latest_nps_score")
     medians = reference_medians(x)
-    whole = top_drivers(model, x, medians, names)
+    plain = top_drivers(model, x, medians, NAMES)
+    assert len(set(plain)) > 10  # the rows have different drivers
+    monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_SAMPLE", 300)
+    calls = []
+    walk = Forest.contributions
+
+    def counted(self, rows, *args):
+        calls.append(len(rows))
+        return walk(self, rows, *args)
+
+    monkeypatch.setattr(Forest, "contributions", counted)
+    assert top_drivers(model, x, medians, NAMES) == plain
+    assert calls == [300, 1200]  # the check on the sample, then every row at once
     monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_CHUNK", 100)
-    assert top_drivers(model, x, medians, names) == whole
+    assert top_drivers(model, x, medians, NAMES, threads=2) == plain
+    assert calls[2:] == [300] + [100] * 12
 
 
 def test_trees_that_add_up_otherwise_fall_back_to_prediction(fitted, monkeypatch):
     """A Forest whose numbers differ from decision_function's on the sample is not used: a
     warning, and the drivers of the plain way."""
     model, x = fitted
-    names = ("recency_days", "support_chat_90d", "is_mobile", "latest_nps_score")
     medians = reference_medians(x)
-    whole = top_drivers(model, x, medians, names)
+    whole = top_drivers(model, x, medians, NAMES)
+    monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_SAMPLE", 300)
     monkeypatch.setattr(Forest, "contributions", lambda self, rows, *args: np.ones(rows.shape))
     with pytest.warns(RuntimeWarning, match="decision_function"):
-        assert top_drivers(model, x, medians, names) == whole
+        assert top_drivers(model, x, medians, NAMES) == whole

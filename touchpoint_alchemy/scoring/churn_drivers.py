@@ -10,14 +10,12 @@ features with the largest contribution (ties by feature name), described in plai
 ``DRIVER_SAMPLE`` (2,000) customers are measured for everyone. Contributions are one-at-a-time
 and do not add up to p; they are a readable hint, not an attribution.
 
-The replaced scores are not predicted row by row for every feature (48 passes of all the
-boosters' trees over every customer): :class:`Forest` walks again only the trees that split on
-the replaced feature, for the rows on the other side of one of its thresholds than the median,
-and adds the leaf values in decision_function's order, so every contribution is the same float
-(DECISIONLOG 79). With the rows in the order of the feature's value, the rows one tree moves are
-a prefix and a suffix, predicted from slices of one sorted copy instead of rows picked out for
-every tree; the features are measured on ``threads`` threads, one feature each (DECISIONLOG 88).
-The plain way, :func:`contributions_by_prediction`, checks it on the sample.
+The replaced scores are not predicted row by row for every feature (a prediction of every row by
+all the boosters' trees per feature): :class:`Forest` walks each tree once per row, and again
+from the first node where the median takes another branch, in compiled code
+(:mod:`.tree_walk`), adding the leaf values in decision_function's order, so every contribution
+is the same float (DECISIONLOG 79, 109). The plain way, :func:`contributions_by_prediction`,
+checks it on the sample; with no more rows than the sample, the plain way measures them all.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import math
 import re
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -101,8 +98,8 @@ def reference_medians(reference: np.ndarray) -> np.ndarray:
     return medians
 
 
-#: rows whose drivers are measured at once (their leaf values in every tree are kept: 3 boosters
-#: x 200 trees x 32,768 rows x 8 bytes = 157 MB)
+#: rows whose drivers are measured at once (their scores in every booster with each candidate
+#: feature at its median are kept: 3 boosters x 16 x 32,768 rows x 8 bytes = 13 MB)
 DRIVER_CHUNK = 32_768
 
 
@@ -127,182 +124,99 @@ def contributions_by_prediction(
 
 
 class Forest:
-    """The trees of the calibration folds' boosters (binary HistGradientBoostingClassifier), for
-    :func:`contributions_by_prediction` without predicting every row once per feature.
+    """The trees of the calibration folds' boosters (binary HistGradientBoostingClassifier with
+    numeric splits), for :func:`contributions_by_prediction` without predicting every row once
+    per feature: the compiled walk of :mod:`.tree_walk`, on ``threads`` threads.
 
-    ``decision_function`` adds the baseline and then each tree's leaf value, in tree order. A
-    row with feature j at its median reaches the same leaf of a tree unless the tree splits on j
-    at a threshold between the row's value and the median (or one of them is missing): only
-    those (tree, row) pairs are walked again, the other leaf values are kept, and the sums are
-    taken in the same order, so every score is the same float as the plain way's.
-    """
+    Raises ValueError for boosters it cannot walk (several trees per iteration, a categorical
+    split); :func:`top_drivers` then measures the plain way."""
 
     def __init__(self, boosters: list[Any], threads: int = 1) -> None:
-        self.boosters = boosters
         self.threads = threads
-        self.trees: list[list[Any]] = []
-        self.bitsets: list[tuple[Any, Any]] = []
-        self.baselines: list[float] = []
-        #: per booster: feature -> (its trees, the thresholds of all their splits on it, sorted,
-        #: and per tree how many of its own lie below each of those; None: a categorical split)
-        self.splits: list[dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = []
-        for booster in boosters:
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in _NODE_FIELDS}
+        roots, tree_booster, offset = [], [], 0
+        for b, booster in enumerate(boosters):
             if booster.n_trees_per_iteration_ != 1:
                 raise ValueError("Forest needs binary classifiers (one tree per iteration)")
-            trees = [iteration[0] for iteration in booster._predictors]
-            self.trees.append(trees)
-            self.bitsets.append(booster._bin_mapper.make_known_categories_bitsets())
-            self.baselines.append(float(np.ravel(booster._baseline_prediction)[0]))
-            self.splits.append(_split_thresholds([tree.nodes for tree in trees]))
-
-    def _leaves(self, b: int, x: np.ndarray) -> np.ndarray:
-        """trees x rows: the leaf value of each row of x in each tree of booster b."""
-        known, f_idx_map = self.bitsets[b]
-        return np.stack([tree.predict(x, known, f_idx_map, self.threads) for tree in self.trees[b]])
-
-    def _sum(self, b: int, leaves: np.ndarray) -> np.ndarray:
-        """The raw scores from the leaf values, added as decision_function adds them."""
-        total = np.zeros(leaves.shape[1])
-        total += self.baselines[b]
-        for values in leaves:
-            total += values
-        return total
-
-    def _moved(self, b: int, j: int, column: np.ndarray, median: float) -> tuple[Any, Any]:
-        """The trees of booster b that split on feature j, and per tree (rows) the rows whose
-        value may take another branch than the median (``value <= threshold`` goes left; a
-        missing value goes its own way)."""
-        trees, thresholds, below = self.splits[b].get(j, (np.empty(0, int), None, None))
-        missing = np.isnan(column)
-        if below is None or math.isnan(median):
-            moved = ~missing if below is not None else np.ones(len(column), dtype=bool)
-            return trees, np.broadcast_to(moved, (len(trees), len(column)))
-        side = np.searchsorted(thresholds, column, side="left")
-        at_median = np.searchsorted(thresholds, median, side="left")
-        return trees, (below[:, side] != below[:, [at_median]]) | missing
+            for iteration in booster._predictors:
+                nodes = iteration[0].nodes
+                if nodes["is_categorical"].any():
+                    raise ValueError("Forest walks numeric splits only")
+                for name, dtype in _NODE_FIELDS.items():
+                    column = nodes[name].astype(dtype)
+                    columns[name].append(column + offset if name in ("left", "right") else column)
+                roots.append(offset)
+                tree_booster.append(b)
+                offset += len(nodes)
+        baselines = [float(np.ravel(booster._baseline_prediction)[0]) for booster in boosters]
+        self.arrays = (
+            *(np.concatenate(columns[name]) for name in _NODE_FIELDS),
+            np.array(roots, dtype=np.int64),
+            np.array(tree_booster, dtype=np.int64),
+            np.array(baselines, dtype=np.float64),
+        )
 
     def contributions(
         self, x: np.ndarray, medians: np.ndarray, features: Iterable[int]
     ) -> np.ndarray:
-        """Equal to ``contributions_by_prediction(self.boosters, x, medians, features)``."""
-        x = np.ascontiguousarray(x, dtype=np.float64)
-        leaves = [self._leaves(b, x) for b in range(len(self.boosters))]
-        raws = [self._sum(b, leaf) for b, leaf in enumerate(leaves)]
-        score = np.mean(raws, axis=0)
+        """Equal to ``contributions_by_prediction(boosters, x, medians, features)``."""
+        from touchpoint_alchemy.scoring.tree_walk import replaced_raw_scores
+
+        features = np.asarray(list(features), dtype=np.int64)
         out = np.zeros((len(x), x.shape[1]))
-        features = list(features)
-
-        def replaced(j: int) -> list[np.ndarray]:
-            median = medians[j]
-            numeric = all(split.get(j, (None, None, 0))[2] is not None for split in self.splits)
-            if numeric and not math.isnan(median):
-                return self._replaced_in_value_order(x, j, median, leaves, raws)
-            return [
-                self._replaced_by_rows(b, x, j, median, leaf, raws[b])
-                for b, leaf in enumerate(leaves)
-            ]
-
-        # One feature per thread: a tree's prediction and numpy's copies release the GIL, and
-        # the features are independent (one thread each predicts better than two threads each
-        # predicting the few rows one tree moves).
-        with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            for j, replaced_raws in zip(features, pool.map(replaced, features), strict=True):
-                out[:, j] = score - np.mean(replaced_raws, axis=0)
+        if not len(x) or not len(features):
+            return out
+        raws = replaced_raw_scores(x, features, medians, self.arrays, self.threads)
+        # the boosters' scores averaged as _raw_scores averages them
+        score = np.mean(raws[:, 0, :], axis=0)
+        for c, j in enumerate(features):
+            out[:, j] = score - np.mean(raws[:, c + 1, :], axis=0)
         return out
 
-    def _replaced_in_value_order(
-        self, x: np.ndarray, j: int, median: float, leaves: list[np.ndarray], raws: list[Any]
-    ) -> list[np.ndarray]:
-        """Per booster, the raw scores of the rows of x with numeric feature j at ``median``.
 
-        With the rows in the order of their value of j (missing last), the rows a tree sends
-        elsewhere than the median are a prefix and a suffix: its own thresholds below a value
-        only grow with the value, and they differ from the median's below one value and above
-        another; the missing rows, last, always move. So each tree predicts slices of one sorted
-        copy of x, where picking its rows out of x for every tree cost more than the trees."""
-        column = x[:, j]
-        order = np.argsort(column, kind="stable")  # NaN last
-        valid = int(np.count_nonzero(~np.isnan(column)))
-        replaced = x[order]
-        replaced[:, j] = median
-        values = column[order[:valid]]
-        result = []
-        for b, leaf in enumerate(leaves):
-            trees, thresholds, below = self.splits[b].get(j, (np.empty(0, int), None, None))
-            if not len(trees):
-                result.append(raws[b])
-                continue
-            side = np.searchsorted(thresholds, values, side="left")  # non-decreasing
-            at_median = int(np.searchsorted(thresholds, median, side="left"))
-            known, f_idx_map = self.bitsets[b]
-            moved_leaves = leaf.copy()  # in x's order: picking columns in value order cost more
-            for t, counts in zip(trees, below, strict=True):
-                # counts[k]: the tree's thresholds below a value with k of all below it
-                target = counts[at_median]
-                lo = np.searchsorted(side, np.searchsorted(counts, target, side="left"))
-                hi = np.searchsorted(side, np.searchsorted(counts, target, side="right"))
-                tree = self.trees[b][t]
-                for start, stop in ((0, int(lo)), (int(hi), len(x))):
-                    if stop > start:
-                        moved_leaves[t, order[start:stop]] = tree.predict(
-                            replaced[start:stop], known, f_idx_map, 1
-                        )
-            # the unmoved rows' sums are raws[b]'s: the same leaves added in the same order
-            result.append(self._sum(b, moved_leaves))
-        return result
-
-    def _replaced_by_rows(
-        self, b: int, x: np.ndarray, j: int, median: float, leaf: np.ndarray, raw: Any
-    ) -> np.ndarray:
-        """The raw scores of booster b for the rows of x with feature j at ``median``, the trees
-        walked again for the rows that move (a categorical feature, or a missing median)."""
-        trees, moved = self._moved(b, j, x[:, j], median)
-        changed = np.flatnonzero(moved.any(axis=0)) if len(trees) else []
-        raw = raw.copy()
-        if len(changed):
-            if len(changed) == len(x):  # plain copies: faster than picking every row
-                changed = slice(None)
-                replaced, moved_leaves = x.copy(), leaf.copy()
-            else:
-                replaced, moved_leaves = x[changed], leaf[:, changed]
-                moved = moved[:, changed]
-            replaced[:, j] = median
-            known, f_idx_map = self.bitsets[b]
-            for t, rows in zip(trees, moved, strict=True):
-                tree = self.trees[b][t]
-                if rows.all():
-                    moved_leaves[t] = tree.predict(replaced, known, f_idx_map, 1)
-                elif rows.any():
-                    moved_leaves[t, rows] = tree.predict(replaced[rows], known, f_idx_map, 1)
-            raw[changed] = self._sum(b, moved_leaves)
-        return raw
+#: the node fields of scikit-learn's predictor the walk reads, with the types it reads them as
+_NODE_FIELDS = {
+    "feature_idx": np.int64,
+    "num_threshold": np.float64,
+    "missing_go_to_left": np.bool_,
+    "left": np.int64,
+    "right": np.int64,
+    "is_leaf": np.bool_,
+    "value": np.float64,
+}
 
 
-def _split_thresholds(
-    trees: list[np.ndarray],
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Feature -> (the trees splitting on it, all their thresholds on it sorted, and per tree
-    the count of its own thresholds below each: ``below[i, k]`` for a value with k of all the
-    thresholds below it; None when a split on it is categorical)."""
-    per_feature: dict[int, list[tuple[int, np.ndarray, bool]]] = {}
-    for t, nodes in enumerate(trees):
-        inner = nodes[nodes["is_leaf"] == 0]
-        for feature in np.unique(inner["feature_idx"]):
-            on = inner[inner["feature_idx"] == feature]
-            per_feature.setdefault(int(feature), []).append(
-                (t, np.unique(on["num_threshold"]), bool(on["is_categorical"].any()))
-            )
-    splits = {}
-    for feature, uses in per_feature.items():
-        indices = np.array([t for t, _, _ in uses])
-        thresholds = np.unique(np.concatenate([own for _, own, _ in uses]))
-        below = None
-        if not any(categorical for _, _, categorical in uses):
-            below = np.array(
-                [np.concatenate([[0], np.cumsum(np.isin(thresholds, own))]) for _, own, _ in uses]
-            )
-        splits[feature] = (indices, thresholds, below)
-    return splits
+def _measure(
+    boosters: list[Any],
+    x: np.ndarray,
+    medians: np.ndarray,
+    candidates: np.ndarray,
+    sample: np.ndarray,
+    plain: np.ndarray,
+    threads: int,
+) -> np.ndarray:
+    """The contributions of ``candidates`` for every row of x, by :class:`Forest` when it gives
+    the plain way's numbers on the sample, else the plain way (with a warning)."""
+    try:
+        forest = Forest(boosters, threads)
+        measured = forest.contributions(sample, medians, range(x.shape[1]))
+    except (AttributeError, TypeError, ValueError):
+        measured = None
+    if np.array_equal(measured, plain):
+        measure = forest.contributions
+    else:
+        warnings.warn(
+            "churn drivers: the trees do not give decision_function's scores; "
+            "measuring every row by prediction",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        measure = partial(contributions_by_prediction, boosters)
+    contributions = np.zeros((len(x), x.shape[1]))
+    for start in range(0, len(x), DRIVER_CHUNK):
+        block = x[start : start + DRIVER_CHUNK]
+        contributions[start : start + len(block)] = measure(block, medians, candidates)
+    return contributions
 
 
 def top_drivers(
@@ -328,26 +242,12 @@ def top_drivers(
         # the plain way on the sample: a scikit-learn whose trees add up otherwise (or are kept
         # under other names) is noticed, and every row is measured the plain way
         plain = contributions_by_prediction(boosters, sample, medians, range(x.shape[1]))
-        try:
-            forest = Forest(boosters, threads)
-            measured = forest.contributions(sample, medians, range(x.shape[1]))
-        except (AttributeError, TypeError, ValueError):
-            measured = None
-        measure = forest.contributions if np.array_equal(measured, plain) else None
-        if measure is None:
-            warnings.warn(
-                "churn drivers: the trees do not give decision_function's scores; "
-                "measuring every row by prediction",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            measure = partial(contributions_by_prediction, boosters)
         importance = np.abs(plain).mean(axis=0)
         candidates = np.argsort(-importance, kind="stable")[:DRIVER_CANDIDATES]
-        contributions = np.zeros((len(x), x.shape[1]))
-        for start in range(0, len(x), DRIVER_CHUNK):
-            block = x[start : start + DRIVER_CHUNK]
-            contributions[start : start + len(block)] = measure(block, medians, candidates)
+        if len(sample) == len(x):  # every row is in the sample (in order): measured already
+            contributions = plain
+        else:
+            contributions = _measure(boosters, x, medians, candidates, sample, plain, threads)
         # features that were not measured never outrank a measured one
         unmeasured = np.ones(x.shape[1], dtype=bool)
         unmeasured[candidates] = False
@@ -356,7 +256,18 @@ def top_drivers(
     by_name = np.argsort(np.array(feature_names), kind="stable")
     order = np.argsort(-contributions[:, by_name], axis=1, kind="stable")[:, :TOP_DRIVERS]
     chosen = by_name[order]
+    values = np.take_along_axis(x, chosen, axis=1)
+    # each (feature, value) described once: values repeat (days, counts), and the wording is
+    # the part of the drivers Python spends most on
+    described: dict[tuple[int, str], str] = {}
+
+    def describe(j: int, value: float) -> str:
+        key = (j, value.hex())  # -0.0 and 0.0 apart; every NaN is 'nan'
+        if key not in described:
+            described[key] = describe_feature(feature_names[j], value)
+        return described[key]
+
     return [
-        "; ".join(describe_feature(feature_names[j], row[j]) for j in picks)
-        for row, picks in zip(x, chosen, strict=True)
+        "; ".join(describe(j, value) for j, value in zip(picks, row, strict=True))
+        for picks, row in zip(chosen.tolist(), values.tolist(), strict=True)
     ]
