@@ -113,13 +113,22 @@ def contributions_by_prediction(
 ) -> np.ndarray:
     """Per row of x and feature j of ``features``: the averaged raw score minus that of the row
     with feature j at its median (0 for the other features). The plain way, one prediction of
-    every row per feature: :class:`Forest` computes the same numbers, and falls back to this."""
-    score = _raw_scores(boosters, x)
-    out = np.zeros((len(x), x.shape[1]))
-    for j in features:
-        replaced = x.copy()
-        replaced[:, j] = medians[j]
-        out[:, j] = score - _raw_scores(boosters, replaced)
+    every row per feature: :class:`Forest` computes the same numbers, and falls back to this.
+
+    The rows and their copies (one per feature) are predicted in one call per booster: a row's
+    score does not depend on the other rows, and on a sample of 2,000 rows the calls' own cost
+    (one per tree) was most of the time."""
+    features = list(features)
+    n = len(x)
+    out = np.zeros((n, x.shape[1]))
+    if not n:
+        return out
+    stacked = np.tile(x, (len(features) + 1, 1))
+    for k, j in enumerate(features, start=1):
+        stacked[k * n : (k + 1) * n, j] = medians[j]
+    scores = _raw_scores(boosters, stacked).reshape(len(features) + 1, n)
+    for k, j in enumerate(features, start=1):
+        out[:, j] = scores[0] - scores[k]
     return out
 
 
