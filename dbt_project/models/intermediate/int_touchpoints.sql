@@ -10,6 +10,9 @@
 -- `session_max_hours`, counted from the first touchpoint of the activity: a touchpoint more than
 -- N x max after it opens session N + 1. Midnight means nothing to a session.
 --
+-- The raw properties JSON stays in stg_touchpoints (join on touchpoint_id): no model reads it
+-- here, and it is the widest text column of the touchpoints (DECISIONLOG 110).
+--
 -- Incremental by actor: a windowed run deletes and rebuilds, from all their touchpoints, the
 -- actors listed in int_touchpoint_changes, so session numbers stay those of a full build.
 {{ config(
@@ -164,9 +167,7 @@ final as (
         actors.channel,
         actors.campaign,
         actors.page,
-        actors.dwell_ms,
-        actors.properties,
-        actors.properties_is_valid_json
+        actors.dwell_ms
     from rebuilt_actors as actors
     inner join numbered on actors.touchpoint_key = numbered.touchpoint_key
 )
