@@ -78,7 +78,12 @@ touchpoints as (
                 level,
                 {{ loop.index }} as step_number,
                 {{ quote_literal(step) }} as step_name,
-                step_{{ loop.index }}_at as step_at
+                step_{{ loop.index }}_at as step_at,
+                {% if loop.first -%}
+                    cast(null as {{ dbt.type_timestamp() }})
+                {%- else -%}
+                    step_{{ loop.index - 1 }}_at
+                {%- endif %} as previous_step_at
             from {{ f }}_best
             where level >= {{ loop.index }}
             {% if not loop.last %}union all
@@ -107,7 +112,12 @@ final as (
         cast(step_name as {{ dbt.type_string() }}) as step_name,
         step_at,
         cast({{ dbt.datediff('entry_at', 'step_at', 'microsecond') }} as double)
-        / 1000000.0 as seconds_from_entry
+        / 1000000.0 as seconds_from_entry,
+        -- the difference of the two steps' seconds from entry, as funnel_step_timing took it
+        -- with a window over the chains before (DECISIONLOG 111): the same doubles
+        cast({{ dbt.datediff('entry_at', 'step_at', 'microsecond') }} as double) / 1000000.0
+        - cast({{ dbt.datediff('entry_at', 'previous_step_at', 'microsecond') }} as double)
+        / 1000000.0 as seconds_from_previous_step
     from unioned
 )
 

@@ -3,27 +3,15 @@
 -- channel and device. One row per funnel and step from 2 on that a chain reached.
 with
 
-chains as (
-    select
-        funnel_name,
-        actor_id,
-        entry_date,
-        step_number,
-        step_name,
-        seconds_from_entry
-    from {{ ref('int_funnel_chains') }}
-),
-
+-- the gap from the previous step along each chain, stored with the chain (int_funnel_chains:
+-- rebuilt by actor in a daily run) rather than a window over every chain here
 gaps as (
     select
         funnel_name,
         step_number,
         step_name,
-        seconds_from_entry - lag(seconds_from_entry) over (
-            partition by funnel_name, actor_id, entry_date
-            order by step_number
-        ) as seconds_from_previous
-    from chains
+        seconds_from_previous_step as seconds_from_previous
+    from {{ ref('int_funnel_chains') }}
 ),
 
 timed as (
