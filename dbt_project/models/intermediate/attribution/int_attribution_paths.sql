@@ -78,7 +78,8 @@ converting as (
         touch_number,
         touchpoint_id,
         occurred_at,
-        channel
+        channel,
+        previous_channel
     from touches
 ),
 
@@ -115,7 +116,10 @@ non_converting as (
         ) as {{ dbt.type_int() }}) as touch_number,
         touchpoint_id,
         occurred_at,
-        channel
+        channel,
+        lag(channel) over (
+            partition by actor_id order by occurred_at, touchpoint_id
+        ) as previous_channel
     from non_converting_window
 ),
 

@@ -72,6 +72,10 @@ numbered as (
         row_number() over (
             partition by order_id order by occurred_at, touchpoint_id
         ) as touch_number,
+        -- for the Markov chain's repeats (int_markov_transitions): the same order as the number
+        lag(channel) over (
+            partition by order_id order by occurred_at, touchpoint_id
+        ) as previous_channel,
         count(*) over (partition by order_id) as touch_count,
         {{ dbt.datediff('occurred_at', 'purchased_at', 'microsecond') }} as microseconds_before
     from in_window
@@ -85,6 +89,7 @@ final as (
         touchpoint_id,
         occurred_at,
         channel,
+        previous_channel,
         cast(touch_number as {{ dbt.type_int() }}) as touch_number,
         cast(touch_count as {{ dbt.type_int() }}) as touch_count,
         cast(microseconds_before as double) / 86400000000 as days_before_purchase

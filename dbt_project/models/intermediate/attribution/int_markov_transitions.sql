@@ -6,20 +6,16 @@
 -- scoring asset solves the chain and its removal effects from these counts.
 with
 
+-- previous_channel is stored with the path (int_attribution_paths, rebuilt by journey in a
+-- daily run) rather than taken here by a window over every journey (DECISIONLOG 112)
 paths as (
     select
         journey_id,
         is_converted,
         touch_number,
-        channel
+        channel,
+        previous_channel
     from {{ ref('int_attribution_paths') }}
-),
-
-with_previous as (
-    select
-        *,
-        lag(channel) over (partition by journey_id order by touch_number) as previous_channel
-    from paths
 ),
 
 collapsed as (
@@ -29,7 +25,7 @@ collapsed as (
         channel,
         lead(channel) over (partition by journey_id order by touch_number) as next_channel,
         row_number() over (partition by journey_id order by touch_number) as step
-    from with_previous
+    from paths
     where previous_channel is null or previous_channel != channel
 ),
 
