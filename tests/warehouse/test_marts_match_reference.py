@@ -55,17 +55,8 @@ def test_the_base_tables_write_the_record_key_of_rejected_rows_only(demo_warehou
     null: its key is in its own columns, and a second copy of every touchpoint_id cost 6 to 8 s
     of base_touchpoints at 50M (DECISIONLOG 114). The rejected rows' keys are compared with the
     reference above."""
-    sources = [
-        "users",
-        "touchpoints",
-        "orders",
-        "order_items",
-        "marketing_spend",
-        "nps_responses",
-        "experiment_assignments",
-    ]
     with demo_warehouse.connect() as con:
-        for name in sources:
+        for name in reference.RAW_NAMES:
             valid_with_key, rejected_with_key = con.execute(
                 "select"
                 " count(*) filter (where _rejection_reason is null and _record_key is not null),"
