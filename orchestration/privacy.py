@@ -4,11 +4,12 @@
 there) after every build: no table in any schema holds a raw e-mail address or phone number. A
 finding fails the check with severity ERROR and names the table, the column and the kind of
 finding, never the value. The check waits for every asset of the build it is given, so it scans
-the finished warehouse. A full refresh, a run without a partition and the weekly refit run
-(``touchpoint/refit=true``) scan every row of every table; a daily run scans the rows it wrote
-of the staged touchpoints, every other staged table, the quarantine and the tables Python
-writes, and leaves the derived tables to the column-lineage test
-(``touchpoint_alchemy.pii_scope``, DECISIONLOG 75). The metadata says which scope ran.
+the finished warehouse. The weekly refit run (``touchpoint/refit=true``) scans every row of
+every table. A daily run scans the rows it wrote of the staged touchpoints, every other staged
+table, the quarantine and the tables Python writes, and leaves the derived tables to the
+column-lineage test (``touchpoint_alchemy.pii_scope``, DECISIONLOG 75); a full refresh, a run
+without a partition and a first build staged every row, so they scan every row of the same
+tables (DECISIONLOG 115). The metadata says which scope ran.
 
 ``check_hash_salt`` guards the salt (the HMAC key) of the PII hashes: the development default
 warns, and with ``TOUCHPOINT_ENV=production`` it refuses to run (the dbt-duckdb plugin
@@ -19,7 +20,7 @@ fingerprint with the published warehouse's: a change warns, and refuses in produ
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -40,7 +41,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.retries import fail_fast_unless_transient
 from orchestration.run_config import full_refresh_requested
 from touchpoint_alchemy import labels, pii_key, pii_scope
-from touchpoint_alchemy.pii_scan import FULL, scan, scan_for_pii
+from touchpoint_alchemy.pii_scan import FULL, ScanScope, scan, scan_for_pii
 
 #: the scan is library code (touchpoint_alchemy.pii_scan); importable from here as before
 __all__ = [
@@ -169,15 +170,40 @@ def exact_only_columns() -> set[tuple[str, str, str]]:
     return pii_scope.exact_only_columns(_manifest())
 
 
+def is_weekly_run(tags: Mapping[str, str]) -> bool:
+    """The schedule's weekly refit run (``touchpoint/refit=true``): its scan reads everything."""
+    return tags.get(REFIT_TAG, "").strip().lower() == "true"
+
+
 def scan_since(tags: Mapping[str, str], run_config: Mapping[str, Any] | None) -> date | None:
     """The first day whose rows a run rewrote, when its scan may read only those (a daily
-    partition run: the partition's first day minus ``incremental_lookback_days``); None when it
-    scans everything: a full refresh, a run without a partition, the weekly refit run."""
+    partition run: the partition's first day minus ``incremental_lookback_days``); None for a
+    full refresh, a run without a partition and the weekly refit run."""
     first_day = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
-    weekly = tags.get(REFIT_TAG, "").strip().lower() == "true"
-    if not first_day or weekly or full_refresh_requested(dict(run_config or {})):
+    if not first_day or is_weekly_run(tags) or full_refresh_requested(dict(run_config or {})):
         return None
     return pii_scope.window_since(first_day[:10], labels.incremental_lookback_days())
+
+
+def scan_scope(
+    manifest: Mapping[str, Any],
+    tags: Mapping[str, str],
+    run_config: Mapping[str, Any] | None,
+    built_before: Callable[[set[tuple[str, str]]], bool],
+) -> ScanScope:
+    """What a run's scan reads: everything in the weekly run; the rows written since the window
+    start in a daily partition run; every staged row (derived tables: lineage) in a build from
+    all history (a full refresh, a run without a partition, and a partition run whose published
+    warehouse lacks the windowed tables: ``built_before(tables)`` is false, a first build)."""
+    if is_weekly_run(tags):
+        return FULL
+    since = scan_since(tags, run_config)
+    if since is None:
+        return pii_scope.staged_scope(manifest)
+    scope = pii_scope.daily_scope(manifest, since)
+    if scope.row_filters and not built_before(set(scope.row_filters)):
+        return pii_scope.staged_scope(manifest)
+    return scope
 
 
 def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinition:
@@ -199,21 +225,22 @@ def pii_scan_check(wait_for: Iterable[AssetsDefinition]) -> AssetChecksDefinitio
         description=(
             "No table in any schema holds a raw e-mail or phone of the raw users file, or any "
             "value shaped like an e-mail address or a phone number (text "
-            "columns only). A daily run scans the rows it staged, the quarantine and the tables "
-            "Python writes (derived tables: column lineage); a full refresh and the weekly run, "
-            "everything. Fails with severity ERROR, naming the table and column."
+            "columns only). A run scans the rows it staged (a daily run: its window; a full "
+            "refresh: every row), the quarantine and the tables Python writes, and leaves the "
+            "derived tables to column lineage; the weekly run scans everything. Fails with "
+            "severity ERROR, naming the table and column."
         ),
     )
     @fail_fast_unless_transient
     def no_raw_pii(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
-        since = scan_since(context.run.tags, context.run.run_config)
-        scope = pii_scope.daily_scope(_manifest(), since)
-        if scope.row_filters and not built_before_this_run(warehouse, set(scope.row_filters)):
-            # a first build (no published warehouse, or one without the windowed tables): the
-            # incremental models were built from all history, so every row is new
-            scope = FULL
+        scope = scan_scope(
+            _manifest(),
+            context.run.tags,
+            context.run.run_config,
+            lambda tables: built_before_this_run(warehouse, tables),
+        )
         with warehouse.get_connection() as con:
             lower_scan_memory_limit(con)
             result = scan(con, warehouse.raw_path, exact_only=exact_only_columns(), scope=scope)

@@ -20,10 +20,10 @@ staging views read the base tables, never the raw files), and scanning them woul
 A finding names the table, the column and the kind of finding, never the value. The Dagster
 asset check ``no_raw_pii`` (``orchestration/privacy.py``) runs it after every build.
 
-:func:`scan` takes a :class:`ScanScope`: the whole warehouse (a full refresh, the weekly run),
-or a daily run's scope, which skips the derived tables (covered by column lineage) and reads
+:func:`scan` takes a :class:`ScanScope`: the whole warehouse (the weekly run), or a build's
+scope, which skips the derived tables (covered by column lineage) and, in a daily run, reads
 only the rows the run wrote of a windowed table (``touchpoint_alchemy.pii_scope``, DECISIONLOG
-74).
+75 and 115).
 """
 
 from __future__ import annotations

@@ -21,7 +21,10 @@ So a daily run (:func:`daily_scope`) scans:
   run), the tables Python writes (``scoring``, the ledger of raw parts), the seeds;
 - no derived table: they can only carry text of allowed columns, whose new values it scanned.
 
-A full refresh, a run without a partition and the weekly refit run scan everything.
+A build from all history (a full refresh, a run without a partition, a first build) staged every
+row, so it scans every row of those tables and leaves the derived tables to lineage in the same
+way (:func:`staged_scope`, DECISIONLOG 115). The weekly refit run scans everything
+(``pii_scan.FULL``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ SCAN_META = "pii_scan"
 EXACT_ONLY = "exact_only"
 #: the dbt source of the raw files
 RAW_SOURCE = "raw"
+#: the name (in the check's metadata) of the scope of a build from all history
+STAGED_SCOPE = "every staged row"
 
 
 def _meta(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,16 +99,25 @@ def window_filters(manifest: Mapping[str, Any], since: date) -> dict[Relation, s
     return found
 
 
-def daily_scope(manifest: Mapping[str, Any], since: date | None) -> ScanScope:
-    """The scope of a run that rewrote the rows since ``since`` (None: everything, the full
-    scope)."""
-    if since is None:
-        return FULL
-    skip = frozenset(
+def derived_tables(manifest: Mapping[str, Any]) -> frozenset[Relation]:
+    """(schema, table) of every derived table: what lineage covers instead of the scan."""
+    return frozenset(
         relation(node) for node in derived_models(manifest).values() if not _is_ephemeral(node)
     )
+
+
+def staged_scope(manifest: Mapping[str, Any]) -> ScanScope:
+    """The scope of a build from all history: every row of every table but the derived ones
+    (every staged row is new, so this is a daily scope whose window is all history)."""
+    return ScanScope(name=STAGED_SCOPE, skip=derived_tables(manifest))
+
+
+def daily_scope(manifest: Mapping[str, Any], since: date) -> ScanScope:
+    """The scope of a run that rewrote the staged rows since ``since``."""
     return ScanScope(
-        name=f"rows written since {since}", skip=skip, row_filters=window_filters(manifest, since)
+        name=f"rows written since {since}",
+        skip=derived_tables(manifest),
+        row_filters=window_filters(manifest, since),
     )
 
 
@@ -187,7 +201,8 @@ def lineage_violations(
 
 def _measure(argv: list[str] | None = None) -> None:
     """``python -m touchpoint_alchemy.pii_scope WAREHOUSE RAW_DIR DAY``: the seconds, rows and
-    tables of the full scan and of a daily run's scan for partition DAY (read-only)."""
+    tables of the full scan (the weekly run's), of a build's from all history and of a daily run's
+    scan for partition DAY (read-only)."""
     import argparse
     import json
     import time
@@ -207,7 +222,7 @@ def _measure(argv: list[str] | None = None) -> None:
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     since = window_since(args.day, labels.incremental_lookback_days())
     with duckdb.connect(str(args.warehouse), read_only=True) as con:
-        for scope in (FULL, daily_scope(manifest, since)):
+        for scope in (FULL, staged_scope(manifest), daily_scope(manifest, since)):
             started = time.perf_counter()
             result = scan(con, args.raw_dir, exact_only_columns(manifest), scope=scope)
             seconds = time.perf_counter() - started

@@ -100,7 +100,11 @@ def test_machine_written_columns_are_searched_for_raw_values_only(
 def test_the_check_fails_with_severity_error_on_a_leaking_warehouse(
     tmp_path, cohorts_small_warehouse
 ):
-    """The asset check itself, run by Dagster on a copy of a built warehouse with a raw e-mail."""
+    """The asset check itself, run by Dagster on a copy of a built warehouse with a raw e-mail in
+    a staged table and another in a mart. A run without a partition (a build from all history)
+    scans every staged row and finds the first; the mart is column lineage's (DECISIONLOG 115).
+    The weekly run scans every table and finds both."""
+    from orchestration.assets.model_store import REFIT_TAG
     from orchestration.definitions import defs
     from orchestration.resources import build_resources
 
@@ -108,22 +112,37 @@ def test_the_check_fails_with_severity_error_on_a_leaking_warehouse(
     shutil.copy(cohorts_small_warehouse.path, copy)
     with duckdb.connect(str(copy)) as con:
         con.execute("update marts.customers set device_type = 'c1@example.com'")
+        con.execute(
+            "update staging.base_orders set currency = 'c1@example.com' "
+            "where _source_row_number = (select min(_source_row_number) from staging.base_orders)"
+        )
     check_key = next(
         key for check in defs.asset_checks for key in check.check_keys if key.name == "no_raw_pii"
     )
     settings = Settings(warehouse_path=copy, raw_data_dir=DATA_DIR / "cohorts_small")
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [*defs.assets, *defs.asset_checks],
-            selection=dg.AssetSelection.checks(check_key),
-            resources=build_resources(settings),
-            instance=instance,
-            raise_on_error=False,
-        )
-    evaluation = _pii_evaluation(result)
-    assert not evaluation.passed
-    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
-    assert "marts.customers.device_type: a raw e-mail or phone" in evaluation.description
+    evaluations = {}
+    for run, tags in (("build", {}), ("weekly", {REFIT_TAG: "true"})):
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                [*defs.assets, *defs.asset_checks],
+                selection=dg.AssetSelection.checks(check_key),
+                resources=build_resources(settings),
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
+            )
+        evaluations[run] = _pii_evaluation(result)
+    for evaluation in evaluations.values():
+        assert not evaluation.passed
+        assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+        assert "staging.base_orders.currency: a raw e-mail or phone" in evaluation.description
+    assert evaluations["build"].metadata["scope"].value == "every staged row"
+    assert "marts.customers" not in evaluations["build"].description
+    assert "marts.customers" in evaluations["build"].metadata["tables_left_to_lineage"].value
+    assert evaluations["weekly"].metadata["scope"].value == "full"
+    assert "marts.customers.device_type: a raw e-mail or phone" in (
+        evaluations["weekly"].description
+    )
 
 
 # --- the hash salt ------------------------------------------------------------------------------

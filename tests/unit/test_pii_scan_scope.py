@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 
 from orchestration.assets.model_store import REFIT_TAG
-from orchestration.privacy import lower_scan_memory_limit, memory_bytes, scan_since
+from orchestration.privacy import lower_scan_memory_limit, memory_bytes, scan_scope, scan_since
 from orchestration.run_config import build_run_config
 from touchpoint_alchemy import pii_scope
 from touchpoint_alchemy.pii_scan import FULL, scan
@@ -26,10 +26,34 @@ def test_only_a_daily_partition_run_scans_its_window():
         2025, 12, 27
     )
     assert scan_since({**day, REFIT_TAG: "false"}, {}) == date(2025, 12, 28)
-    # the weekly refit run, a full refresh (make run), a run without a partition: everything
+    # the weekly refit run, a full refresh (make run), a run without a partition: no window
     assert scan_since({**day, REFIT_TAG: "true"}, {}) is None
     assert scan_since(day, build_run_config(full_refresh=True)) is None
     assert scan_since({}, {}) is None
+
+
+def test_a_build_from_all_history_scans_every_staged_row_and_the_weekly_run_everything():
+    """The scope each kind of run takes (DECISIONLOG 75, 115). ``built_before``: whether the
+    published warehouse has the windowed tables (false: a first build)."""
+    manifest = _manifest()
+    day = {"dagster/partition": "2025-12-31"}
+    derived = {("intermediate", "int_events"), ("marts", "report")}
+
+    def scope(tags, run_config=None, built_before=True):
+        return scan_scope(manifest, tags, run_config, lambda tables: built_before)
+
+    daily = scope(day)
+    assert daily.name == "rows written since 2025-12-28"
+    assert daily.skip == derived and set(daily.row_filters) == {("staging", "base_events")}
+    for staged in (
+        scope(day, build_run_config(full_refresh=True)),
+        scope({}),
+        scope(day, built_before=False),
+    ):
+        assert staged.name == "every staged row"
+        assert staged.skip == derived and staged.row_filters == {}
+    assert scope({**day, REFIT_TAG: "true"}) is FULL
+    assert scope({REFIT_TAG: "true"}, build_run_config(full_refresh=True)) is FULL
 
 
 def _model(name, folder, schema, columns=(), materialized="table", parents=(), meta=None):
@@ -80,7 +104,6 @@ def _manifest() -> dict:
 
 def test_a_daily_scope_skips_derived_tables_and_filters_windowed_ones():
     manifest = _manifest()
-    assert pii_scope.daily_scope(manifest, None) is FULL
     scope = pii_scope.daily_scope(manifest, date(2025, 12, 28))
     assert scope.name == "rows written since 2025-12-28"
     assert scope.skip == {("intermediate", "int_events"), ("marts", "report")}

@@ -146,8 +146,9 @@ def test_a_daily_run_scans_its_window_and_still_finds_planted_pii(demo_warehouse
     """On a copy of the demo build, a raw e-mail in the page of a new staged row of the window,
     a raw phone in a late row (older than the window, taken by the run) and a raw e-mail in the
     quarantine: the daily partition's check finds all three, and reads the touchpoints of the
-    window only. Planted before the window, or in a derived table, only the full scan (weekly,
-    full refresh) finds it: the derived table is the lineage test's."""
+    window only. Planted before the window, only a scan of every staged row (a full refresh) or
+    the full scan (weekly) finds it; in a derived table, only the weekly scan: the derived table
+    is the lineage test's."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(demo_warehouse.path, warehouse)
     users = _raw_users()
