@@ -52,31 +52,33 @@ flagged as (
     from touchpoints
 ),
 
-numbered as (
-    select
-        *,
-        sum(is_new_step) over (
-            partition by session_id
-            order by session_touchpoint_number
-            rows between unbounded preceding and current row
-        ) as step_number
-    from flagged
-),
-
+-- The steps in order, each with the step after it (null: the session ends there), in one window
+-- pass over the steps alone: one sort of the steps rather than a running count over every
+-- touchpoint and a second pass for the next step (DECISIONLOG 116). A path is a run of the
+-- session's steps, so the step after one of its steps is the session's next step whatever the
+-- path's start.
 steps as (
     select
         session_id,
         actor_id,
-        step_number,
+        row_number() over (
+            partition by session_id order by session_touchpoint_number
+        ) as step_number,
         touchpoint,
-        occurred_at as step_at
-    from numbered
+        occurred_at as step_at,
+        lead(touchpoint) over (
+            partition by session_id order by session_touchpoint_number
+        ) as next_touchpoint,
+        lead(occurred_at) over (
+            partition by session_id order by session_touchpoint_number
+        ) as next_step_at
+    from flagged
     where is_new_step = 1
 ),
 
--- The path's first max_steps + 1 steps: the last one is only ever a next step. The path from
--- the session's start is the steps themselves (step_index = step_number): no join, and with no
--- other start `steps` is read once (DuckDB stores a CTE that is read twice; DECISIONLOG 103).
+-- The path's first max_steps steps. The path from the session's start is the steps themselves
+-- (step_index = step_number): no join, and with no other start `steps` is read once (DuckDB
+-- stores a CTE that is read twice; DECISIONLOG 103).
 path_steps as (
     select
         '$session_start' as path_start,
@@ -84,9 +86,11 @@ path_steps as (
         actor_id,
         step_number as step_index,
         touchpoint,
-        step_at
+        step_at,
+        next_touchpoint,
+        next_step_at
     from steps
-    where step_number <= 1 + {{ max_steps }}
+    where step_number <= {{ max_steps }}
     {%- for start in starts[1:] %}
 
         union all
@@ -98,7 +102,9 @@ path_steps as (
             steps.actor_id,
             steps.step_number - path_starts.start_step + 1 as step_index,
             steps.touchpoint,
-            steps.step_at
+            steps.step_at,
+            steps.next_touchpoint,
+            steps.next_step_at
         from (
             select
                 session_id,
@@ -111,20 +117,8 @@ path_steps as (
             on
                 path_starts.session_id = steps.session_id
                 and path_starts.start_step <= steps.step_number
-                and path_starts.start_step + {{ max_steps }} >= steps.step_number
+                and path_starts.start_step + {{ max_steps }} > steps.step_number
     {%- endfor %}
-),
-
-with_next as (
-    select
-        *,
-        lead(touchpoint) over (
-            partition by path_start, session_id order by step_index
-        ) as next_touchpoint,
-        lead(step_at) over (
-            partition by path_start, session_id order by step_index
-        ) as next_step_at
-    from path_steps
 ),
 
 final as (
@@ -137,8 +131,7 @@ final as (
         step_at,
         cast(next_touchpoint as {{ dbt.type_string() }}) as next_touchpoint,
         next_step_at
-    from with_next
-    where step_index <= {{ max_steps }}
+    from path_steps
 )
 
 select * from final
