@@ -31,6 +31,8 @@
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('stg_orders') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
+{#- last_touches: a full build reads the table again (see there), an incremental run its CTE #}
+{%- set last_touch_source = 'touchpoints' if incremental_mode() else ref('int_touchpoints') %}
 
 with
 
@@ -83,26 +85,35 @@ converting as (
     from touches
 ),
 
-non_buyer_touches as (
+-- The last channel touch of every actor without a purchase: a grouping of a narrow read, joined
+-- back on the actor, rather than a window partition that moves every touch with its columns
+-- (DECISIONLOG 117). A full build reads the table a second time rather than the `touchpoints`
+-- CTE, which DuckDB would store whole because it is read twice; an incremental run reads the
+-- few rows of its changed actors.
+last_touches as (
     select
         touchpoints.actor_id,
-        touchpoints.touchpoint_id,
-        touchpoints.occurred_at,
-        touchpoints.channel,
-        max(touchpoints.occurred_at) over (
-            partition by touchpoints.actor_id
-        ) as last_touch_at
-    from touchpoints
+        max(touchpoints.occurred_at) as last_touch_at
+    from {{ last_touch_source }} as touchpoints
     left join buyers on touchpoints.actor_id = buyers.user_id
     where
         touchpoints.channel is not null
         and buyers.user_id is null
+    group by touchpoints.actor_id
 ),
 
 non_converting_window as (
-    select *
-    from non_buyer_touches
-    where occurred_at >= {{ dbt.dateadd('day', -1 * lookback_days, 'last_touch_at') }}
+    select
+        touchpoints.actor_id,
+        touchpoints.touchpoint_id,
+        touchpoints.occurred_at,
+        touchpoints.channel
+    from touchpoints
+    inner join last_touches on touchpoints.actor_id = last_touches.actor_id
+    where
+        touchpoints.channel is not null
+        and touchpoints.occurred_at
+        >= {{ dbt.dateadd('day', -1 * lookback_days, 'last_touches.last_touch_at') }}
 ),
 
 non_converting as (
