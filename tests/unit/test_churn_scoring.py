@@ -249,6 +249,31 @@ def test_build_feature_matrix_by_hand():
     assert matrix["is_mobile"].tolist() == [0.0, 0.0, 1.0]
     assert matrix.loc[("train", "a"), "sessions_90d"] == 5  # the base column is untouched
 
+    # a type only a non-customer has still gets its columns, zero; repeated rows of a (snapshot,
+    # user, type) add up, and every other cell is untouched by them
+    more = pd.concat(
+        [
+            counts,
+            pd.DataFrame(
+                {
+                    "user_id": ["zz", "b", "b"],
+                    "snapshot": ["score", "train", "train"],
+                    "touchpoint": ["Only ZZ", "support_chat", "Support Chat"],
+                    "touchpoints_30d": [7, 1, 2],
+                    "touchpoints_90d": [8, 10, 20],
+                }
+            ),
+        ]
+    )
+    wider = build_feature_matrix(features, more)
+    assert list(wider.columns[12:14]) == ["only_zz_30d", "only_zz_90d"]
+    assert (wider[["only_zz_30d", "only_zz_90d"]] == 0).all().all()
+    assert wider.loc[("train", "b"), ["support_chat_30d", "support_chat_90d"]].tolist() == [3, 30]
+    pd.testing.assert_frame_equal(
+        wider.drop(columns=["only_zz_30d", "only_zz_90d"]).drop(index=[("train", "b")]),
+        matrix.drop(index=[("train", "b")]),
+    )
+
 
 @pytest.mark.parametrize(
     ("name", "value", "text"),
