@@ -7,7 +7,8 @@ Input is the ``features`` frame (one row per user_id and snapshot) and the long
 *churned* when there is no purchase in the horizon after the snapshot's ``as_of_at``; the score
 snapshot has no label yet.
 
-Feature matrix (``build_feature_matrix``), one row per (snapshot, user_id), all float64:
+Feature matrix (``build_feature_matrix``, in :mod:`.churn_features`), one row per (snapshot,
+user_id), all float64:
 ``FEATURE_COLUMNS`` (``latest_nps_score`` keeps NaN for customers who never answered, which
 HistGradientBoosting routes as missing; ``is_mobile`` is 0/1, unknown counts as 0), then per
 touchpoint type ``<type>_30d`` and ``<type>_90d`` pivoted from the long table, 0 when a
@@ -47,8 +48,6 @@ Results do not depend on the thread count.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +66,13 @@ from touchpoint_alchemy.scoring.churn_drivers import (
     describe_feature,
     reference_medians,
     top_drivers,
+)
+from touchpoint_alchemy.scoring.churn_features import (
+    FEATURE_COLUMNS,
+    TOUCHPOINT_COLUMNS,
+    TOUCHPOINT_WINDOWS,
+    build_feature_matrix,
+    sanitise_touchpoint,
 )
 
 #: the drivers' names, importable from here as before the split (churn_drivers.py)
@@ -101,23 +107,7 @@ PARALLEL_MIN_ROWS = 50_000  # fewer feature rows are fitted on one thread (modul
 RISK_BANDS = ("low", "medium", "high")
 SNAPSHOTS = ("train", "validation", "score")
 
-FEATURE_COLUMNS = (
-    "recency_days",
-    "frequency",
-    "monetary",
-    "avg_order_value",
-    "tenure_days",
-    "days_since_first_purchase",
-    "sessions_30d",
-    "sessions_90d",
-    "touchpoints_30d",
-    "touchpoints_90d",
-    "latest_nps_score",
-    "is_mobile",
-)
 INPUT_COLUMNS = ("user_id", "snapshot", *FEATURE_COLUMNS, "churned")
-TOUCHPOINT_COLUMNS = ("user_id", "snapshot", "touchpoint", "touchpoints_30d", "touchpoints_90d")
-TOUCHPOINT_WINDOWS = ("30d", "90d")
 
 SCORE_COLUMNS = ("user_id", "churn_probability", "risk_band", "top_drivers")
 METRIC_COLUMNS = ("metric", "value", "n")
@@ -132,7 +122,6 @@ METRICS = (
 )
 
 MIN_LABELLED_ROWS = 20
-FEATURE_DECIMALS = 9
 CALIBRATION_FOLDS = 3
 ISOTONIC_MIN_ROWS = 20_000
 HGB_PARAMS: dict[str, object] = {
@@ -158,90 +147,6 @@ class ChurnResult:
     calibration_method: dict[str, str] = field(default_factory=dict)
     #: the final model (churn_model.ChurnModel), which the daily runs score with
     model: Any = None
-
-
-def sanitise_touchpoint(touchpoint: object) -> str:
-    """A touchpoint type as a column-name stem: lower case, runs outside [a-z0-9_] -> '_'."""
-    if touchpoint is None or (isinstance(touchpoint, float) and math.isnan(touchpoint)):
-        return "unknown"
-    name = re.sub(r"[^a-z0-9_]+", "_", str(touchpoint).strip().lower()).strip("_")
-    name = re.sub(r"_+", "_", name)
-    if not name:
-        return "unknown"
-    if any(f"{name}_{window}" in FEATURE_COLUMNS for window in TOUCHPOINT_WINDOWS):
-        return f"{name}_touchpoint"
-    return name
-
-
-def _sanitised_types(touchpoints: pd.Series) -> np.ndarray:
-    """:func:`sanitise_touchpoint` of every row, once per distinct value (code -1: missing)."""
-    codes, distinct = pd.factorize(touchpoints, use_na_sentinel=True)
-    names = [sanitise_touchpoint(value) for value in distinct]
-    return np.array([*names, sanitise_touchpoint(None)], dtype=object)[codes]
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
-
-
-def build_feature_matrix(features: pd.DataFrame, touchpoint_counts: pd.DataFrame) -> pd.DataFrame:
-    """Model features, index (snapshot, user_id) sorted, float64 columns (see module doc)."""
-    missing = [c for c in ("user_id", "snapshot", *FEATURE_COLUMNS) if c not in features.columns]
-    if missing:
-        raise ValueError(f"build_feature_matrix needs feature columns {missing}")
-    missing = [c for c in TOUCHPOINT_COLUMNS if c not in touchpoint_counts.columns]
-    if missing:
-        raise ValueError(f"build_feature_matrix needs touchpoint_counts columns {missing}")
-    index = pd.MultiIndex.from_arrays(
-        [features["snapshot"].astype(str), features["user_id"].astype(str)],
-        names=["snapshot", "user_id"],
-    )
-    if index.duplicated().any():
-        raise ValueError("build_feature_matrix needs one features row per (snapshot, user_id)")
-    matrix = pd.DataFrame(
-        {
-            column: _as_float(features[column])
-            for column in FEATURE_COLUMNS
-            if column != "is_mobile"
-        },
-        index=index,
-    )
-    is_mobile = features["is_mobile"].astype("boolean").fillna(False)
-    matrix["is_mobile"] = is_mobile.to_numpy(dtype="float64")
-    # Engines differ in the last bits of a division (avg_order_value on Spark and DuckDB), and
-    # the boosting's bin edges would turn that into different trees: 9 decimals are kept.
-    matrix = matrix[list(FEATURE_COLUMNS)].round(FEATURE_DECIMALS).sort_index()
-
-    if touchpoint_counts.empty:
-        return matrix
-    return pd.concat([matrix, _touchpoint_columns(matrix.index, touchpoint_counts)], axis=1)
-
-
-def _touchpoint_columns(index: pd.MultiIndex, touchpoint_counts: pd.DataFrame) -> pd.DataFrame:
-    """The ``<type>_30d`` / ``<type>_90d`` columns of the rows ``index`` ((snapshot, user_id)),
-    sorted by name: the long counts summed into a dense array by row and type in one
-    ``np.bincount`` per window (a grouping and unstack of the long frame by the three text keys
-    took 8 s of the 50M full build's churn step; DECISIONLOG 118). Counts of a (snapshot,
-    user_id) outside ``index`` are dropped; a type only they have still gets its (zero)
-    columns."""
-    keys = pd.MultiIndex.from_arrays(
-        [
-            touchpoint_counts["snapshot"].astype(str).to_numpy(),
-            touchpoint_counts["user_id"].astype(str).to_numpy(),
-        ]
-    )
-    rows = index.get_indexer(keys)
-    type_codes, types = pd.factorize(_sanitised_types(touchpoint_counts["touchpoint"]), sort=True)
-    kept = rows >= 0
-    cells = rows[kept] * len(types) + type_codes[kept]
-    columns = {}
-    for window in TOUCHPOINT_WINDOWS:
-        values = np.nan_to_num(_as_float(touchpoint_counts[f"touchpoints_{window}"]))[kept]
-        summed = np.bincount(cells, weights=values, minlength=len(index) * len(types))
-        summed = summed.reshape(len(index), len(types))
-        for position, tp_type in enumerate(types):
-            columns[f"{tp_type}_{window}"] = summed[:, position]
-    return pd.DataFrame({name: columns[name] for name in sorted(columns)}, index=index)
 
 
 def make_estimator(n_rows: int, seed: int) -> CalibratedClassifierCV:
