@@ -35,9 +35,16 @@ users as (
     select user_id from {{ ref('int_users') }}
 ),
 
--- The whole rows, read once, for the final join.
+-- The rows, with the columns the final select takes, read once for the final join. Named, not
+-- `resolved.*`: an incremental run reads this CTE twice, so DuckDB stores it, and with every
+-- staged column it scanned and stored the raw properties too (DECISIONLOG 119).
 rebuilt_actors as (
-    {{ touchpoint_actors('resolved.*') }}
+    {{ touchpoint_actors(
+        'resolved.touchpoint_key, resolved.touchpoint_id, resolved.resolved_user_id, '
+        ~ 'resolved.anonymous_id, resolved.is_stitched, resolved.occurred_at, '
+        ~ 'resolved.touchpoint, resolved.channel, resolved.campaign, resolved.page, '
+        ~ 'resolved.dwell_ms'
+    ) }}
 ),
 
 -- The same rows, three columns and the key: the session windows sort only these. A full build

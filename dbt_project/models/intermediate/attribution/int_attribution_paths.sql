@@ -48,21 +48,31 @@ purchases as (
     select * from {{ ref('int_purchases') }}
 ),
 
+-- the channel touches, four columns (an incremental run reads this CTE twice, and DuckDB stores
+-- such a CTE with the columns it selects)
 touchpoints as (
-    select * from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    -- the changed actors, and the users with an order but no purchase who have no journey
-    -- (yet): a buyer whose purchases were all cancelled or refunded gets one back
+    select
+        actor_id,
+        touchpoint_id,
+        occurred_at,
+        channel
+    from {{ ref('int_touchpoints') }}
     where
-        actor_id in {{ changed_actors() }}
-        or actor_id in (
-            select user_id from {{ ref('stg_orders') }}
-            where
-                user_id not in (select user_id from {{ ref('int_purchases') }})
-                and user_id not in (
-                    select actor_id from {{ this }}
-                    where not is_converted
-                )
+        channel is not null
+    {% if incremental_mode() %}
+        -- the changed actors, and the users with an order but no purchase who have no journey
+        -- (yet): a buyer whose purchases were all cancelled or refunded gets one back
+        and (
+            actor_id in {{ changed_actors() }}
+            or actor_id in (
+                select user_id from {{ ref('stg_orders') }}
+                where
+                    user_id not in (select user_id from {{ ref('int_purchases') }})
+                    and user_id not in (
+                        select actor_id from {{ this }}
+                        where not is_converted
+                    )
+            )
         )
     {% endif %}
 ),
@@ -88,8 +98,8 @@ converting as (
 -- The last channel touch of every actor without a purchase: a grouping of a narrow read, joined
 -- back on the actor, rather than a window partition that moves every touch with its columns
 -- (DECISIONLOG 117). A full build reads the table a second time rather than the `touchpoints`
--- CTE, which DuckDB would store whole because it is read twice; an incremental run reads the
--- few rows of its changed actors.
+-- CTE, which DuckDB would then store because it is read twice; an incremental run reads the
+-- CTE, the few rows of its changed actors.
 last_touches as (
     select
         touchpoints.actor_id,
@@ -111,8 +121,7 @@ non_converting_window as (
     from touchpoints
     inner join last_touches on touchpoints.actor_id = last_touches.actor_id
     where
-        touchpoints.channel is not null
-        and touchpoints.occurred_at
+        touchpoints.occurred_at
         >= {{ dbt.dateadd('day', -1 * lookback_days, 'last_touches.last_touch_at') }}
 ),
 
