@@ -267,6 +267,7 @@ SCORING_SPECS = [
             "touchpoint_alchemy.scoring",
             "touchpoint_alchemy.scoring.churn",
             "touchpoint_alchemy.scoring.churn_drivers",
+            "touchpoint_alchemy.scoring.churn_features",
             "touchpoint_alchemy.scoring.churn_model",
             "touchpoint_alchemy.scoring.tree_walk",
             "touchpoint_alchemy.scoring.stored",
