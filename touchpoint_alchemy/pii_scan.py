@@ -156,8 +156,11 @@ def _findings_query(
     parts = ["count(*)"]
     for column in columns:
         parts += _column_counts(quote_identifier(column), column in exact_only)
-    condition = f" where {where}" if where else ""
-    return f"select {', '.join(parts)} from {quote_relation(schema, table)}{condition}"
+    relation = quote_relation(schema, table)
+    # the rows by their rowid: DuckDB then reads the text of the selected rows only, not of every
+    # row before the filter (a daily run's 229k of 52.8M touchpoints: 0.16 against 2.4-2.9 s)
+    condition = f" where rowid in (select rowid from {relation} where {where})" if where else ""
+    return f"select {', '.join(parts)} from {relation}{condition}"
 
 
 def _grouped_findings_query(schema: str, table: str, column: str, exact: bool) -> str:
