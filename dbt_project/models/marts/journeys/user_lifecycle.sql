@@ -35,29 +35,72 @@ as_of_cutoff as (
     where cutoff.data_cutoff_at is null or actor_days.first_touchpoint_at <= cutoff.data_cutoff_at
 ),
 
-activity as (
-    select distinct
-        'week' as period_type,
-        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as period_start,
-        actor_id
-    from as_of_cutoff
+-- Per period type: the periods each actor was active in, each with the actor's active period
+-- before and after it, in one window pass (not a join of the activity with itself by actor and
+-- period: DECISIONLOG 122).
+{%- for period_type in ['week', 'month'] %}
 
-    union all
+    activity_{{ period_type }} as (
+        select distinct
+            actor_id,
+            cast({{ dbt.date_trunc(period_type, 'activity_date') }} as date) as period_start
+        from as_of_cutoff
+    ),
 
-    select distinct
-        'month' as period_type,
-        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as period_start,
-        actor_id
-    from as_of_cutoff
-),
+    sequenced_{{ period_type }} as (
+        select
+            actor_id,
+            period_start,
+            lag(period_start) over (partition by actor_id order by period_start)
+                as previous_active_start,
+            lead(period_start) over (partition by actor_id order by period_start)
+                as next_active_start,
+            cast({{ dbt.dateadd(period_type, -1, 'period_start') }} as date) as previous_period_start,
+            cast({{ dbt.dateadd(period_type, 1, 'period_start') }} as date) as next_period_start
+        from activity_{{ period_type }}
+    ),
+
+    last_{{ period_type }} as (
+        select max(period_start) as last_period_start from activity_{{ period_type }}
+    ),
+
+    -- each active period's status, and 'dormant' in the period after an active one when the actor
+    -- is not active in it (up to the last period with activity)
+    statuses_{{ period_type }} as (
+        select
+            period_start,
+            case
+                when previous_active_start is null then 'new'
+                when previous_active_start = previous_period_start then 'returning'
+                else 'resurrecting'
+            end as status
+        from sequenced_{{ period_type }}
+
+        union all
+
+        select
+            sequenced.next_period_start as period_start,
+            'dormant' as status
+        from sequenced_{{ period_type }} as sequenced
+        cross join last_{{ period_type }} as last_period
+        where
+            sequenced.next_period_start <= last_period.last_period_start
+            and (
+                sequenced.next_active_start is null
+                or sequenced.next_active_start <> sequenced.next_period_start
+            )
+    ),
+{%- endfor %}
 
 bounds as (
-    select
-        period_type,
-        min(period_start) as first_period_start,
-        max(period_start) as last_period_start
-    from activity
-    group by period_type
+    {%- for period_type in ['week', 'month'] %}
+        select
+            '{{ period_type }}' as period_type,
+            min(period_start) as first_period_start,
+            max(period_start) as last_period_start
+        from activity_{{ period_type }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 -- 6,000 periods (over 100 years of weeks) bound the grid; the last active period ends it.
@@ -69,9 +112,7 @@ periods as (
     select
         bounds.period_type,
         cast({{ dbt.dateadd('week', 'period_numbers.n', 'bounds.first_period_start') }} as date)
-            as period_start,
-        cast({{ dbt.dateadd('week', 'period_numbers.n - 1', 'bounds.first_period_start') }} as date)
-            as previous_period_start
+            as period_start
     from bounds
     cross join period_numbers
     where
@@ -84,9 +125,7 @@ periods as (
     select
         bounds.period_type,
         cast({{ dbt.dateadd('month', 'period_numbers.n', 'bounds.first_period_start') }} as date)
-            as period_start,
-        cast({{ dbt.dateadd('month', 'period_numbers.n - 1', 'bounds.first_period_start') }} as date)
-            as previous_period_start
+            as period_start
     from bounds
     cross join period_numbers
     where
@@ -95,74 +134,17 @@ periods as (
         <= bounds.last_period_start
 ),
 
-first_active as (
-    select
-        period_type,
-        actor_id,
-        min(period_start) as first_period_start
-    from activity
-    group by period_type, actor_id
-),
-
-active_statuses as (
-    select
-        periods.period_type,
-        periods.period_start,
-        activity.actor_id,
-        case
-            when activity.period_start = first_active.first_period_start then 'new'
-            when previous.actor_id is not null then 'returning'
-            else 'resurrecting'
-        end as status
-    from periods
-    inner join activity
-        on
-            periods.period_type = activity.period_type
-            and periods.period_start = activity.period_start
-    inner join first_active
-        on
-            activity.period_type = first_active.period_type
-            and activity.actor_id = first_active.actor_id
-    left join activity as previous
-        on
-            periods.period_type = previous.period_type
-            and periods.previous_period_start = previous.period_start
-            and activity.actor_id = previous.actor_id
-),
-
-dormant_statuses as (
-    select
-        periods.period_type,
-        periods.period_start,
-        previous.actor_id,
-        'dormant' as status
-    from periods
-    inner join activity as previous
-        on
-            periods.period_type = previous.period_type
-            and periods.previous_period_start = previous.period_start
-    left join activity as current_period
-        on
-            periods.period_type = current_period.period_type
-            and periods.period_start = current_period.period_start
-            and previous.actor_id = current_period.actor_id
-    where current_period.actor_id is null
-),
-
-statuses as (
-    select * from active_statuses
-    union all
-    select * from dormant_statuses
-),
-
 status_counts as (
-    select
-        period_type,
-        period_start,
-        status,
-        count(*) as actors
-    from statuses
-    group by period_type, period_start, status
+    {%- for period_type in ['week', 'month'] %}
+        select
+            '{{ period_type }}' as period_type,
+            period_start,
+            status,
+            count(*) as actors
+        from statuses_{{ period_type }}
+        group by period_start, status
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 status_names as (
