@@ -8,6 +8,7 @@
 {%- if timezone is none or timezone | string | trim == '' %}
     {{ exceptions.raise_compiler_error("reporting_timezone must be an IANA time zone name") }}
 {%- endif %}
+{%- set zone = timezone | string | trim %}
 
 with
 
@@ -19,17 +20,47 @@ users as (
     select * from {{ ref('int_users') }}
 ),
 
+-- The zone's UTC offset in each hour that has a session start, from the wall clock at the
+-- hour's start and at the next hour's: a few thousand conversions instead of one per session
+-- (DECISIONLOG 123). Within an hour whose two offsets differ (a clock change inside it), each
+-- session is converted on its own.
+session_hours as (
+    select distinct {{ dbt.date_trunc('hour', 'started_at') }} as utc_hour
+    from sessions
+),
+
+hour_offsets as (
+    select
+        utc_hour,
+        {{ dbt.datediff('utc_hour', from_utc_timestamp('utc_hour', zone), 'second') }}
+            as offset_seconds,
+        {{ dbt.datediff('next_hour', from_utc_timestamp('next_hour', zone), 'second') }}
+            as next_offset_seconds
+    from (
+        select
+            utc_hour,
+            {{ dbt.dateadd('hour', 1, 'utc_hour') }} as next_hour
+        from session_hours
+    ) as hours
+),
+
 localized as (
     select
         sessions.session_id,
         sessions.is_converted,
-        {{ from_utc_timestamp('sessions.started_at', timezone | string | trim) }} as started_at_local,
+        case
+            when hour_offsets.offset_seconds = hour_offsets.next_offset_seconds
+                then {{ dbt.dateadd('second', 'hour_offsets.offset_seconds', 'sessions.started_at') }}
+            else {{ from_utc_timestamp('sessions.started_at', zone) }}
+        end as started_at_local,
         case
             when sessions.user_id is null then '(anonymous)'
             else coalesce(users.device_type, '(unknown)')
         end as device_type,
         coalesce(sessions.start_channel, '(direct)') as channel
     from sessions
+    inner join hour_offsets
+        on {{ dbt.date_trunc('hour', 'sessions.started_at') }} = hour_offsets.utc_hour
     left join users on sessions.user_id = users.user_id
 ),
 
