@@ -19,12 +19,11 @@ with
 
 {% if staged is not none %}
 
-source as (
-    select
-        touchpoint_id,
-        occurred_at,
-        _source_row_number
-    from {{ read_raw('touchpoints') }}
+-- The raw rows' positions alone first: the text of the few rows not staged yet is read after
+-- (below), not the key and time of every raw row before the lookup (DECISIONLOG 124).
+positions as (
+    select raw_positions._source_row_number
+    from {{ read_raw('touchpoints') }} as raw_positions
 ),
 
 -- the previous build's rows (read directly: a ref would be a cycle)
@@ -47,22 +46,34 @@ staged_runs as (
 ),
 
 unseen as (
-    select source.*
-    from source
+    select positions._source_row_number
+    from positions
     left join staged_runs
-        on floor(source._source_row_number / {{ raw_part_stride() }}) = staged_runs.part
+        on floor(positions._source_row_number / {{ raw_part_stride() }}) = staged_runs.part
     where not coalesce(
-        source._source_row_number between staged_runs.first_position
+        positions._source_row_number between staged_runs.first_position
         and staged_runs.last_position,
         false
     )
 ),
 
-not_staged as (
-    select unseen.*
+not_staged_positions as (
+    select unseen._source_row_number
     from unseen
     left join staged on unseen._source_row_number = staged._source_row_number
     where staged._source_row_number is null
+),
+
+-- joined, not `in (subquery)`: the column lineage (sqlglot) cannot tell a subquery's columns of
+-- a raw file from the outer query's; a position is unique, so the join repeats no row
+not_staged as (
+    select
+        raw_rows.touchpoint_id,
+        raw_rows.occurred_at,
+        raw_rows._source_row_number
+    from {{ read_raw('touchpoints') }} as raw_rows
+    inner join not_staged_positions
+        on raw_rows._source_row_number = not_staged_positions._source_row_number
 ),
 
 timed as (
