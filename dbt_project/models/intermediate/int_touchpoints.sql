@@ -11,7 +11,10 @@
 -- N x max after it opens session N + 1. Midnight means nothing to a session.
 --
 -- The raw properties JSON stays in stg_touchpoints (join on touchpoint_id): no model reads it
--- here, and it is the widest text column of the touchpoints (DECISIONLOG 110).
+-- here, and it is the widest text column of the touchpoints (DECISIONLOG 110). A session is
+-- (actor_id, session_number): its text id, '<actor_id>#<session_number>', is spelled by the
+-- session models (int_sessions, int_session_paths), not stored on every touchpoint
+-- (DECISIONLOG 125).
 --
 -- Incremental by actor: a windowed run deletes and rebuilds, from all their touchpoints, the
 -- actors listed in int_touchpoint_changes, so session numbers stay those of a full build.
@@ -162,10 +165,6 @@ final as (
         actors.anonymous_id,
         actors.is_stitched,
         actors.resolved_user_id is null as is_anonymous_actor,
-        {{ dbt.concat([
-            'actors.actor_id', "'#'",
-            'cast(numbered.session_number as ' ~ dbt.type_string() ~ ')'
-        ]) }} as session_id,
         cast(numbered.session_number as {{ dbt.type_int() }}) as session_number,
         cast(numbered.session_touchpoint_number as {{ dbt.type_int() }})
             as session_touchpoint_number,

@@ -26,8 +26,8 @@ with
 
 touchpoints as (
     select
-        session_id,
         actor_id,
+        session_number,
         session_touchpoint_number,
         occurred_at,
         touchpoint
@@ -44,7 +44,7 @@ flagged as (
         case
             when
                 lag(touchpoint) over (
-                    partition by session_id order by session_touchpoint_number
+                    partition by actor_id, session_number order by session_touchpoint_number
                 ) = touchpoint
                 then 0
             else 1
@@ -59,18 +59,18 @@ flagged as (
 -- path's start.
 steps as (
     select
-        session_id,
         actor_id,
+        session_number,
         row_number() over (
-            partition by session_id order by session_touchpoint_number
+            partition by actor_id, session_number order by session_touchpoint_number
         ) as step_number,
         touchpoint,
         occurred_at as step_at,
         lead(touchpoint) over (
-            partition by session_id order by session_touchpoint_number
+            partition by actor_id, session_number order by session_touchpoint_number
         ) as next_touchpoint,
         lead(occurred_at) over (
-            partition by session_id order by session_touchpoint_number
+            partition by actor_id, session_number order by session_touchpoint_number
         ) as next_step_at
     from flagged
     where is_new_step = 1
@@ -82,8 +82,8 @@ steps as (
 path_steps as (
     select
         '$session_start' as path_start,
-        session_id,
         actor_id,
+        session_number,
         step_number as step_index,
         touchpoint,
         step_at,
@@ -98,8 +98,8 @@ path_steps as (
         -- the path from the session's first {{ start }} step
         select
             {{ quote_literal(start) }} as path_start,
-            steps.session_id,
             steps.actor_id,
+            steps.session_number,
             steps.step_number - path_starts.start_step + 1 as step_index,
             steps.touchpoint,
             steps.step_at,
@@ -107,15 +107,17 @@ path_steps as (
             steps.next_step_at
         from (
             select
-                session_id,
+                actor_id,
+                session_number,
                 min(step_number) as start_step
             from steps
             where touchpoint = {{ quote_literal(start) }}
-            group by session_id
+            group by actor_id, session_number
         ) as path_starts
         inner join steps
             on
-                path_starts.session_id = steps.session_id
+                path_starts.actor_id = steps.actor_id
+                and path_starts.session_number = steps.session_number
                 and path_starts.start_step <= steps.step_number
                 and path_starts.start_step + {{ max_steps }} > steps.step_number
     {%- endfor %}
@@ -124,7 +126,10 @@ path_steps as (
 final as (
     select
         cast(path_start as {{ dbt.type_string() }}) as path_start,
-        session_id,
+        -- as int_sessions spells it
+        {{ dbt.concat([
+            'actor_id', "'#'", 'cast(session_number as ' ~ dbt.type_string() ~ ')'
+        ]) }} as session_id,
         cast(actor_id as {{ dbt.type_string() }}) as actor_id,
         cast(step_index as {{ dbt.type_int() }}) as step_index,
         cast(touchpoint as {{ dbt.type_string() }}) as touchpoint,
