@@ -20,12 +20,15 @@ touchpoints as (
 -- One grouping by actor and session number (the session's key, as session_id spells it) that
 -- also picks the first touchpoint's channel, campaign and page (exactly one touchpoint of a
 -- session has session_touchpoint_number 1): no second pass over the touchpoints and no join
--- back on the session_id text (DECISIONLOG 96).
+-- back on the session_id text (DECISIONLOG 96). The user needs no text aggregate: an actor's
+-- touchpoints all carry its user_id (the actor is that user) or none (an anonymous device), so
+-- a flag says which; and the first touchpoint's text is aggregated over that touchpoint only
+-- (FILTER, standard SQL) rather than over a CASE of every touchpoint (DECISIONLOG 126).
 aggregated as (
     select
         actor_id,
         session_number,
-        min(user_id) as user_id,
+        max(case when user_id is null then 0 else 1 end) as has_user,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as touchpoint_count,
@@ -33,9 +36,9 @@ aggregated as (
         max(
             case when touchpoint = {{ quote_literal(var('conversion_touchpoint')) }} then 1 else 0 end
         ) = 1 as is_converted,
-        max(case when session_touchpoint_number = 1 then channel end) as start_channel,
-        max(case when session_touchpoint_number = 1 then campaign end) as start_campaign,
-        max(case when session_touchpoint_number = 1 then page end) as landing_page
+        max(channel) filter (where session_touchpoint_number = 1) as start_channel,
+        max(campaign) filter (where session_touchpoint_number = 1) as start_campaign,
+        max(page) filter (where session_touchpoint_number = 1) as landing_page
     from touchpoints
     group by actor_id, session_number
 ),
@@ -47,8 +50,8 @@ final as (
             'actor_id', "'#'", 'cast(session_number as ' ~ dbt.type_string() ~ ')'
         ]) }} as session_id,
         actor_id,
-        user_id,
-        user_id is null as is_anonymous_actor,
+        case when has_user = 1 then actor_id end as user_id,
+        has_user = 0 as is_anonymous_actor,
         cast(session_number as {{ dbt.type_int() }}) as session_number,
         started_at,
         ended_at,
