@@ -12,9 +12,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from touchpoint_alchemy.scoring.churn_drivers import (
     Forest,
     contributions_by_prediction,
+    drivers_and_raw_scores,
     reference_medians,
     top_drivers,
 )
+from touchpoint_alchemy.scoring.churn_model import churn_probability
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +77,13 @@ def test_top_drivers_by_the_walk_equal_the_plain_way(fitted, monkeypatch):
     assert len(set(plain)) > 10  # the rows have different drivers
     monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_SAMPLE", 300)
     calls = []
-    walk = Forest.contributions
+    walk = Forest.contributions_and_scores
 
     def counted(self, rows, *args):
         calls.append(len(rows))
         return walk(self, rows, *args)
 
-    monkeypatch.setattr(Forest, "contributions", counted)
+    monkeypatch.setattr(Forest, "contributions_and_scores", counted)
     assert top_drivers(model, x, medians, NAMES) == plain
     assert calls == [300, 1200]  # the check on the sample, then every row at once
     monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_CHUNK", 100)
@@ -99,3 +101,40 @@ def test_trees_that_add_up_otherwise_fall_back_to_prediction(fitted, monkeypatch
     monkeypatch.setattr(Forest, "contributions", lambda self, rows, *args: np.ones(rows.shape))
     with pytest.warns(RuntimeWarning, match="decision_function"):
         assert top_drivers(model, x, medians, NAMES) == whole
+
+
+def test_the_walk_s_raw_scores_give_predict_proba_bit_for_bit(fitted, monkeypatch):
+    """The boosters' raw scores the drivers' walk computes, through each fold's calibrator and
+    averaged, are predict_proba's probabilities, the same floats; scikit-learn then predicts the
+    check's sample only, not every row."""
+    model, x = fitted
+    medians = reference_medians(x)
+    monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_SAMPLE", 300)
+    monkeypatch.setattr("touchpoint_alchemy.scoring.churn_model.DRIVER_SAMPLE", 300)
+    drivers, raw = drivers_and_raw_scores(model, x, medians, NAMES)
+    assert raw.shape == (3, len(x))  # three calibration folds
+    expected = model.predict_proba(x)[:, 1]
+    predicted = []
+    original = type(model).predict_proba
+
+    def counted(self, rows):
+        predicted.append(len(rows))
+        return original(self, rows)
+
+    monkeypatch.setattr(type(model), "predict_proba", counted)
+    assert np.array_equal(churn_probability(model, x, raw), expected)
+    assert predicted == [300]
+    assert drivers == top_drivers(model, x, medians, NAMES)
+
+
+def test_raw_scores_that_differ_fall_back_to_predict_proba(fitted, monkeypatch):
+    """Raw scores that do not give predict_proba's numbers on the sample are not used, and
+    without raw scores (the plain way) every row is predicted."""
+    model, x = fitted
+    medians = reference_medians(x)
+    monkeypatch.setattr("touchpoint_alchemy.scoring.churn_drivers.DRIVER_SAMPLE", 300)
+    _, raw = drivers_and_raw_scores(model, x, medians, NAMES)
+    expected = model.predict_proba(x)[:, 1]
+    assert np.array_equal(churn_probability(model, x, raw + 1e-3), expected)
+    assert np.array_equal(churn_probability(model, x, None), expected)
+    assert len(churn_probability(model, x[:0], None)) == 0

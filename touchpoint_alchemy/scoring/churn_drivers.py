@@ -24,7 +24,6 @@ import math
 import re
 import warnings
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -169,18 +168,25 @@ class Forest:
         self, x: np.ndarray, medians: np.ndarray, features: Iterable[int]
     ) -> np.ndarray:
         """Equal to ``contributions_by_prediction(boosters, x, medians, features)``."""
+        return self.contributions_and_scores(x, medians, features)[0]
+
+    def contributions_and_scores(
+        self, x: np.ndarray, medians: np.ndarray, features: Iterable[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`contributions`, and each booster's raw score of the rows of x (boosters x
+        rows: its ``decision_function``, which the walk adds up in the same order)."""
         from touchpoint_alchemy.scoring.tree_walk import replaced_raw_scores
 
         features = np.asarray(list(features), dtype=np.int64)
         out = np.zeros((len(x), x.shape[1]))
         if not len(x) or not len(features):
-            return out
+            return out, np.zeros((len(self.arrays[-1]), len(x)))
         raws = replaced_raw_scores(x, features, medians, self.arrays, self.threads)
         # the boosters' scores averaged as _raw_scores averages them
         score = np.mean(raws[:, 0, :], axis=0)
         for c, j in enumerate(features):
             out[:, j] = score - np.mean(raws[:, c + 1, :], axis=0)
-        return out
+        return out, raws[:, 0, :]
 
 
 #: the node fields of scikit-learn's predictor the walk reads, with the types it reads them as
@@ -203,29 +209,37 @@ def _measure(
     sample: np.ndarray,
     plain: np.ndarray,
     threads: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The contributions of ``candidates`` for every row of x, by :class:`Forest` when it gives
-    the plain way's numbers on the sample, else the plain way (with a warning)."""
+    the plain way's numbers on the sample, else the plain way (with a warning); and, from the
+    Forest's walk, each booster's raw score of every row (None the plain way)."""
     try:
         forest = Forest(boosters, threads)
         measured = forest.contributions(sample, medians, range(x.shape[1]))
     except (AttributeError, TypeError, ValueError):
         measured = None
-    if np.array_equal(measured, plain):
-        measure = forest.contributions
-    else:
+    contributions = np.zeros((len(x), x.shape[1]))
+    if not np.array_equal(measured, plain):
         warnings.warn(
             "churn drivers: the trees do not give decision_function's scores; "
             "measuring every row by prediction",
             RuntimeWarning,
             stacklevel=3,
         )
-        measure = partial(contributions_by_prediction, boosters)
-    contributions = np.zeros((len(x), x.shape[1]))
+        for start in range(0, len(x), DRIVER_CHUNK):
+            block = x[start : start + DRIVER_CHUNK]
+            contributions[start : start + len(block)] = contributions_by_prediction(
+                boosters, block, medians, candidates
+            )
+        return contributions, None
+    scores = np.zeros((len(boosters), len(x)))
     for start in range(0, len(x), DRIVER_CHUNK):
         block = x[start : start + DRIVER_CHUNK]
-        contributions[start : start + len(block)] = measure(block, medians, candidates)
-    return contributions
+        rows = slice(start, start + len(block))
+        contributions[rows], scores[:, rows] = forest.contributions_and_scores(
+            block, medians, candidates
+        )
+    return contributions, scores
 
 
 def top_drivers(
@@ -236,7 +250,21 @@ def top_drivers(
     threads: int = 1,
 ) -> list[str]:
     """Per row of x, the TOP_DRIVERS features whose reference-median replacement lowers the
-    risk most.
+    risk most (:func:`drivers_and_raw_scores`)."""
+    return drivers_and_raw_scores(model, x, medians, feature_names, threads)[0]
+
+
+def drivers_and_raw_scores(
+    model: CalibratedClassifierCV,
+    x: np.ndarray,
+    medians: np.ndarray,
+    feature_names: tuple[str, ...],
+    threads: int = 1,
+) -> tuple[list[str], np.ndarray | None]:
+    """Per row of x, the TOP_DRIVERS features whose reference-median replacement lowers the
+    risk most; and the calibration folds' boosters' raw scores of the rows (boosters x rows),
+    which the compiled walk computes on the way (None when the rows were measured by
+    prediction), so that scoring need not predict them again.
 
     The contributions are measured on the raw score (log-odds) of the calibration folds'
     boosters, averaged: calibration is monotonic, so the ranking barely changes, and the
@@ -244,7 +272,7 @@ def top_drivers(
     contribution on a sample of DRIVER_SAMPLE rows are measured for every row; a feature
     outside them matters little for most customers."""
     if len(x) == 0:
-        return []
+        return [], None
     boosters = [fold.estimator for fold in model.calibrated_classifiers_]
     sample = x[np.sort(np.random.default_rng(0).permutation(len(x))[:DRIVER_SAMPLE])]
     with threadpool_limits(threads):
@@ -253,10 +281,13 @@ def top_drivers(
         plain = contributions_by_prediction(boosters, sample, medians, range(x.shape[1]))
         importance = np.abs(plain).mean(axis=0)
         candidates = np.argsort(-importance, kind="stable")[:DRIVER_CANDIDATES]
+        scores = None
         if len(sample) == len(x):  # every row is in the sample (in order): measured already
             contributions = plain
         else:
-            contributions = _measure(boosters, x, medians, candidates, sample, plain, threads)
+            contributions, scores = _measure(
+                boosters, x, medians, candidates, sample, plain, threads
+            )
         # features that were not measured never outrank a measured one
         unmeasured = np.ones(x.shape[1], dtype=bool)
         unmeasured[candidates] = False
@@ -276,7 +307,8 @@ def top_drivers(
             described[key] = describe_feature(feature_names[j], value)
         return described[key]
 
-    return [
+    drivers = [
         "; ".join(describe(j, value) for j, value in zip(picks, row, strict=True))
         for picks, row in zip(chosen.tolist(), values.tolist(), strict=True)
     ]
+    return drivers, scores
