@@ -68,6 +68,12 @@ future_purchases as (
     group by snapshots.snapshot, purchases_as_of_cutoff.user_id
 ),
 
+-- the users with a purchase up to the cutoff: only they get features, so only their sessions
+-- are counted (at 50M, 4.7M of the 10.1M sessions of users; DECISIONLOG 128)
+customers as (
+    select distinct user_id from purchases_as_of_cutoff
+),
+
 session_activity as (
     select
         snapshots.snapshot,
@@ -82,6 +88,7 @@ session_activity as (
         ) as {{ dbt.type_bigint() }}) as sessions_30d,
         count(*) as sessions_90d
     from sessions
+    inner join customers on sessions.user_id = customers.user_id
     inner join snapshots
         on
             sessions.started_at <= snapshots.as_of_at
