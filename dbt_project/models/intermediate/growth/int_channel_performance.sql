@@ -113,42 +113,55 @@ spend_periods as (
     group by periods.period_type, {{ period_start }}, facts.channel
 ),
 
-reached as (
-    select distinct
-        periods.period_type,
-        {{ period_start }} as period_start,
-        facts.channel,
-        facts.actor_id
-    from touch_facts as facts
-    cross join periods
-    cross join first_month
+-- Reach per period type in a pass of its own, keyed by the actor and month alone, not by the
+-- period type's text as well (DECISIONLOG 129). A month's reached actors are the fact's rows
+-- (unique by actor, month and channel); the whole data's are its distinct actors and channels.
+month_conversions as (
+    select
+        actor_id,
+        month,
+        max(case when is_conversion then 1 else 0 end) as is_converted
+    from touch_facts
+    group by actor_id, month
 ),
 
-converted as (
-    select distinct
-        periods.period_type,
-        {{ period_start }} as period_start,
-        facts.actor_id
-    from touch_facts as facts
-    cross join periods
-    cross join first_month
-    where facts.is_conversion
+overall_conversions as (
+    select distinct actor_id
+    from touch_facts
+    where is_conversion
 ),
 
 reach_periods as (
     select
-        reached.period_type,
-        reached.period_start,
+        'month' as period_type,
+        facts.month as period_start,
+        facts.channel,
+        count(*) as reached_actors,
+        sum(status.is_converted) as converted_actors
+    from touch_facts as facts
+    inner join month_conversions as status
+        on
+            facts.actor_id = status.actor_id
+            and facts.month = status.month
+    group by facts.month, facts.channel
+
+    union all
+
+    select
+        'overall' as period_type,
+        first_month.month as period_start,
         reached.channel,
         count(*) as reached_actors,
         count(converted.actor_id) as converted_actors
-    from reached
-    left join converted
-        on
-            reached.period_type = converted.period_type
-            and reached.period_start = converted.period_start
-            and reached.actor_id = converted.actor_id
-    group by reached.period_type, reached.period_start, reached.channel
+    from (
+        select distinct
+            actor_id,
+            channel
+        from touch_facts
+    ) as reached
+    left join overall_conversions as converted on reached.actor_id = converted.actor_id
+    cross join first_month
+    group by first_month.month, reached.channel
 ),
 
 acquisition_periods as (
