@@ -34,6 +34,7 @@ import contextlib
 import io
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,11 +164,20 @@ def serve(path: str, parent: int) -> None:
         return  # an import started a thread: no forks (the clients run dbt themselves)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forked commands are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is for the commands
-    server.settimeout(1.0)
+    from orchestration.dbt_fork import warm_step, warm_up
+
+    warming: Iterator[None] | None = warm_up()
     while os.getppid() == parent:
+        # a command waiting is forked at once; between commands, the warm-up goes on in steps
+        if not select.select([server], [], [], 0.0 if warming else 1.0)[0]:
+            if warming is not None:
+                warming = warm_step(warming)
+                if _threads() > 1:
+                    return  # the warm-up started a thread: no more forks
+            continue
         try:
             conn, _ = server.accept()
-        except TimeoutError:
+        except OSError:
             continue
         conn.settimeout(None)
         try:
@@ -209,6 +220,10 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         sys.argv = list(request["argv"])
         threading.Thread(target=_end_with_client, args=(conn,), daemon=True).start()
         from dbt.cli.main import cli
+
+        from orchestration.dbt_fork import write_manifest_once
+
+        write_manifest_once()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

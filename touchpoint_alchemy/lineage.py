@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,11 @@ CACHE_FILE = "column_lineage_cache.json"
 #: at most this many models' results are kept (a few builds of every model)
 CACHE_ENTRIES = 1000
 #: bump when the computation changes, so that older cache entries are not reused
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+#: a date or timestamp literal: a model that stamps its rows with the run's time (the
+#: quarantine's ``rejected_at``) or reads the cutoff compiles to new SQL on every run, with the
+#: same lineage; the cache's key reads every such literal as the same one (DECISIONLOG 130)
+TIME_LITERAL = re.compile(r"'\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?'")
 #: dbt inlines an ephemeral model as a CTE of this prefix
 EPHEMERAL_PREFIX = "__dbt__cte__"
 #: a pseudo schema for ephemeral models, which have no relation
@@ -90,7 +95,7 @@ def tables_by_id(tables: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, 
 
 
 def _fingerprint(sql: str, parents: Iterable[dict[str, Any]]) -> str:
-    digest = hashlib.sha256(f"{CACHE_VERSION}\n{sql}".encode())
+    digest = hashlib.sha256(f"{CACHE_VERSION}\n{TIME_LITERAL.sub("'<time>'", sql)}".encode())
     for parent in sorted(parents, key=lambda node: node["unique_id"]):
         digest.update(json.dumps([parent["unique_id"], _columns(parent)]).encode())
     return digest.hexdigest()

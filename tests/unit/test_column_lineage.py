@@ -120,3 +120,26 @@ def test_results_are_cached_by_the_compiled_sql(tmp_path):
     assert len(json.loads(cache.read_text())) == 4
     cache.write_text("{not json")
     assert lineage.column_lineage(_manifest(), cache_path=cache).lineage == first.lineage
+
+
+def test_a_run_time_in_the_sql_does_not_miss_the_cache(tmp_path):
+    # the quarantine stamps its rows with the run's time: new SQL on every run, the same lineage
+    cache = tmp_path / lineage.CACHE_FILE
+
+    def stamped(at: str) -> dict:
+        manifest = _manifest()
+        node = manifest["nodes"][P + "int_users"]
+        node["compiled_code"] = node["compiled_code"].replace(
+            "channel from", f"channel, cast('{at}' as timestamp) as checked_at from"
+        )
+        return manifest
+
+    first = lineage.column_lineage(stamped("2026-12-05 14:28:13"), cache_path=cache)
+    assert first.computed == 3
+    again = lineage.column_lineage(stamped("2026-12-06 02:00:01.5"), cache_path=cache)
+    assert again.computed == 0 and again.lineage == first.lineage
+    # any other change to the SQL is still a new entry
+    changed = stamped("2026-12-06 02:00:01.5")
+    node = changed["nodes"][P + "int_users"]
+    node["compiled_code"] = node["compiled_code"].replace("lower(email)", "channel")
+    assert lineage.column_lineage(changed, cache_path=cache).computed == 1

@@ -5,15 +5,20 @@ client runs dbt itself. Every build of the test suite runs its dbt steps this wa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from orchestration import dbt_server
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +90,18 @@ def test_without_a_server_the_client_runs_dbt_itself(tmp_path):
 
 
 def _children(pid: int) -> set[int]:
+    """The server's forked commands: its children but multiprocessing's resource tracker, which
+    the warm-up's manifest starts (dbt gives a manifest a multiprocessing lock)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return {int(child) for child in path.read_text().split()} if path.exists() else set()
+    children = {int(child) for child in path.read_text().split()} if path.exists() else set()
+    return {child for child in children if b"resource_tracker" not in _cmdline(child)}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
@@ -116,3 +131,27 @@ def test_a_killed_client_takes_its_command_with_it(server, tmp_path):
         time.sleep(0.05)
     assert command not in _children(server_pid), "the dbt command outlived its client"
     process.stdin.close()
+
+
+def test_the_warm_up_compiles_every_macro_and_starts_no_thread():
+    # the server forks its commands: whatever it computes beforehand must leave it one thread
+    # (DECISIONLOG 130); the saved parse is the one `make manifest` writes
+    script = """
+import importlib, os
+from orchestration.dbt_server import PRELOAD
+from orchestration.dbt_fork import warm_up
+for module in PRELOAD:
+    importlib.import_module(module)
+steps = sum(1 for _ in warm_up())
+from dbt_common.clients.jinja import template_cache
+print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    steps, threads, templates = map(int, done.stdout.split())
+    macros = json.loads(MANIFEST.read_text())["macros"]
+    assert threads == 1
+    # every macro's text compiled (some macros share a text), a step at least every 40 macros
+    assert templates == len({macro["macro_sql"] for macro in macros.values()})
+    assert steps >= 3 + len(macros) // 40
