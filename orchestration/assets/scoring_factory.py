@@ -224,10 +224,6 @@ class ScoringAsset:
     describe: "Callable[[Scored, Any], dict[str, Any]]" = field(default=lambda scored, config: {})
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _data_cutoff(warehouse: WarehouseResource) -> datetime | None:
     rows = warehouse.read_table(*DATA_CUTOFF.path).to_pylist()
     return rows[0]["data_cutoff_at"] if rows else None
@@ -245,23 +241,25 @@ def _materialize(
         spec.prepare(config)
     from touchpoint_alchemy.scoring import Metric, ModelNotFitted, Scored, model_status
 
-    fitted_at = _now()
-    cutoff = _data_cutoff(warehouse) if spec.model else None
+    fitted_at = datetime.now(UTC).replace(tzinfo=None)
     schema_name = SCORING_KEYS[spec.name].path[-2]
-    stored, model = (
-        stored_model(context, warehouse, (schema_name, spec), config, version)
-        if spec.apply is not None
-        else (None, None)
-    )
-    applying = stored is not None and spec.apply is not None
-    inputs = {
-        name: warehouse.read_table(
-            *model_asset_key(name).path,
-            columns=columns() if columns else None,
-            where=spec.apply_rows[name]() if applying and name in spec.apply_rows else None,
-        ).to_pandas()
-        for name, columns in spec.inputs.items()
-    }
+    # one connection for the reads and one for the writes, none during the fit (DECISIONLOG 132)
+    with warehouse.session():
+        cutoff = _data_cutoff(warehouse) if spec.model else None
+        stored, model = (
+            stored_model(context, warehouse, (schema_name, spec), config, version)
+            if spec.apply is not None
+            else (None, None)
+        )
+        applying = stored is not None and spec.apply is not None
+        inputs = {
+            name: warehouse.read_table(
+                *model_asset_key(name).path,
+                columns=columns() if columns else None,
+                where=spec.apply_rows[name]() if applying and name in spec.apply_rows else None,
+            ).to_pandas()
+            for name, columns in spec.inputs.items()
+        }
     try:
         scored = spec.apply(inputs, config, model) if applying else spec.fit(inputs, config)
     except ModelNotFitted as error:
@@ -271,28 +269,30 @@ def _materialize(
         scored = Scored(
             tables={}, metrics={error.metric: Metric(1.0, spec.unfitted_n(inputs), str(error))}
         )
-    if spec.apply is not None:
-        stored, cutoff = keep_model(
-            context,
-            warehouse,
-            (schema_name, spec.name, spec.model),
-            scored,
-            stored,
-            version,
-            fitted_at,
-            cutoff,
-        )
-        fitted_at = stored.fitted_at
-    # every table is written, whatever the selection: they come from one fit
-    rows = {}
-    for table in tables_written_by(spec.name):
-        data = to_arrow(table, scored.tables.get(table), fitted_at)
-        warehouse.write_table(schema_name, table, data)
-        rows[table] = data.num_rows
+    with warehouse.session():
+        if spec.apply is not None:
+            stored, cutoff = keep_model(
+                context,
+                warehouse,
+                (schema_name, spec.name, spec.model),
+                scored,
+                stored,
+                version,
+                fitted_at,
+                cutoff,
+            )
+            fitted_at = stored.fitted_at
+        # every table is written, whatever the selection: they come from one fit
+        rows = {}
+        for table in tables_written_by(spec.name):
+            data = to_arrow(table, scored.tables.get(table), fitted_at)
+            warehouse.write_table(schema_name, table, data)
+            rows[table] = data.num_rows
+        if spec.model:
+            metrics = metrics_table(spec.model, scored.metrics, fitted_at, cutoff)
+            warehouse.replace_rows(schema_name, MODEL_METRICS_TABLE, metrics, key_column="model")
     metadata: dict[str, Any] = {"dagster/row_count": rows[spec.name]}
     if spec.model:
-        table = metrics_table(spec.model, scored.metrics, fitted_at, cutoff)
-        warehouse.replace_rows(schema_name, MODEL_METRICS_TABLE, table, key_column="model")
         status = model_status(spec.model, scored.metrics)
         metadata["fit_status"] = MetadataValue.text(status.describe())
         metadata["model_metrics"] = MetadataValue.md(metrics_markdown(scored.metrics))
@@ -301,7 +301,7 @@ def _materialize(
             AssetMaterialization(
                 asset_key=SCORING_KEYS[MODEL_METRICS_TABLE],
                 description=f"The rows of model {spec.model} replaced.",
-                metadata={"model": spec.model, "rows_of_model": table.num_rows},
+                metadata={"model": spec.model, "rows_of_model": metrics.num_rows},
             )
         )
     metadata.update(spec.describe(scored, config))
