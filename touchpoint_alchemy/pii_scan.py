@@ -13,7 +13,9 @@ things:
 A table is read in one query for the columns of (nearly) unique values, row by row, and one query
 per column of repeated values, over its distinct values weighted by their rows, so the patterns run
 once per value (``ROWS_PER_VALUE_TO_GROUP``, DECISIONLOG 104); the counts are the same. A table
-read in part (a row filter) is read in one query, row by row.
+read in part (a row filter) is read in one query, row by row. The raw values are found by a join
+with them, one per table (or per column of repeated values), whose hash table is the smaller
+side; only a table of a million rows or more counts them in its one pass (DECISIONLOG 133).
 
 Views are not scanned: they hold no data of their own, only queries over the scanned tables (the
 staging views read the base tables, never the raw files), and scanning them would re-run them.
@@ -111,10 +113,9 @@ class ScanResult:
 ROWS_PER_VALUE_TO_GROUP = 4
 
 
-def _column_counts(value: str, exact: bool, rows: str = "count(*)") -> list[str]:
-    """The three counts of one column, over the rows whose text is ``value``: rows equal to a raw
-    value, e-mail-like rows and phone-like rows (for an ``exact`` column, only the first; the
-    other two are 0). ``rows`` is the aggregate that counts the rows a condition selects:
+def _pattern_counts(value: str, rows: str = "count(*)") -> list[str]:
+    """The two pattern counts of one column, over the rows whose text is ``value``: e-mail-like
+    rows and phone-like rows. ``rows`` is the aggregate that counts the rows a condition selects:
     ``count(*)``, or over distinct values, the sum of their row counts."""
 
     def rows_where(condition: str) -> str:
@@ -122,14 +123,10 @@ def _column_counts(value: str, exact: bool, rows: str = "count(*)") -> list[str]
             return f"count(*) filter (where {condition})"
         return f"coalesce(sum({rows}) filter (where {condition}), 0)"
 
-    raw = rows_where(f"{value} in (select value from raw_pii)")
-    if exact:
-        return [raw, "0", "0"]
     # `case when cheap then costly` and not `cheap and costly`: DuckDB evaluates both sides of an
     # `and` inside an aggregate's filter for every row, so the e-mail pattern ran on every value,
     # not only on those with an '@' (4.4x slower on the touchpoints)
     return [
-        raw,
         rows_where(
             f"case when contains({value}, '@') "
             f"then regexp_matches({value}, {quote_literal(EMAIL_PATTERN)}) else false end"
@@ -144,37 +141,75 @@ def _column_counts(value: str, exact: bool, rows: str = "count(*)") -> list[str]
     ]
 
 
+def _rows_condition(relation: str, where: str | None) -> str:
+    # the rows by their rowid: DuckDB then reads the text of the selected rows only, not of every
+    # row before the filter (a daily run's 229k of 52.8M touchpoints: 0.16 against 2.4-2.9 s)
+    return f" where rowid in (select rowid from {relation} where {where})" if where else ""
+
+
 def _findings_query(
     schema: str,
     table: str,
     columns: Sequence[str],
     exact_only: Collection[str] = (),
     where: str | None = None,
+    raw_inline: bool = False,
 ) -> str:
     """One query over the table (its rows that ``where`` selects, when given): the row count,
-    then per column the three counts of :func:`_column_counts`, row by row."""
+    then per column, row by row, the rows equal to a raw value (only when ``raw_inline``) and
+    the two pattern counts of :func:`_pattern_counts` (none for a column of ``exact_only``)."""
     parts = ["count(*)"]
     for column in columns:
-        parts += _column_counts(quote_identifier(column), column in exact_only)
+        value = quote_identifier(column)
+        if raw_inline:
+            parts.append(f"count(*) filter (where {value} in (select value from raw_pii))")
+        if column not in exact_only:
+            parts += _pattern_counts(value)
     relation = quote_relation(schema, table)
-    # the rows by their rowid: DuckDB then reads the text of the selected rows only, not of every
-    # row before the filter (a daily run's 229k of 52.8M touchpoints: 0.16 against 2.4-2.9 s)
-    condition = f" where rowid in (select rowid from {relation} where {where})" if where else ""
-    return f"select {', '.join(parts)} from {relation}{condition}"
+    return f"select {', '.join(parts)} from {relation}{_rows_condition(relation, where)}"
 
 
-def _grouped_findings_query(schema: str, table: str, column: str, exact: bool) -> str:
-    """The three counts of one column (:func:`_column_counts`) over its distinct values, each
-    weighted by its number of rows."""
-    c = quote_identifier(column)
+def _raw_counts_query(
+    schema: str, table: str, columns: Sequence[str], where: str | None = None
+) -> str:
+    """(column, rows) of each of ``columns`` with rows equal to a raw value of the input: one
+    join of the table's values (its rows that ``where`` selects; the columns unpivoted) with
+    ``raw_pii``, for a table of fewer rows than ``RAW_INLINE_FROM_ROWS``. One hash table a
+    table, of its own values when they are fewer than the raw ones: an ``in (select value from
+    raw_pii)`` per column built one of the 1.7M raw values (50M touchpoints) for each column,
+    60 ms even on a 4-row table (DECISIONLOG 133)."""
+    relation = quote_relation(schema, table)
+    names = [quote_identifier(column) for column in columns]
+    text = ", ".join(f"cast({name} as varchar) as {name}" for name in names)
     return (
-        f"with distinct_values as (select {c} as value_, count(*) as rows_ "
-        f"from {quote_relation(schema, table)} group by {c}) "
-        f"select {', '.join(_column_counts('value_', exact, rows='rows_'))} "
-        f"from distinct_values"
+        f"select column_, count(*) from ("
+        f"unpivot (select {text} from {relation}{_rows_condition(relation, where)}) "
+        f"on {', '.join(names)} into name column_ value value_"
+        f") as values_ join raw_pii on values_.value_ = raw_pii.value group by column_"
     )
 
 
+def _grouped_findings_query(schema: str, table: str, column: str, exact: bool) -> str:
+    """The three counts of one column over its distinct values, each weighted by its number of
+    rows: rows equal to a raw value (a join, whose hash table is the smaller side, the distinct
+    values), then the two pattern counts (for an ``exact`` column, 0)."""
+    c = quote_identifier(column)
+    raw = (
+        "(select coalesce(sum(d.rows_), 0) from distinct_values as d "
+        "join raw_pii on d.value_ = raw_pii.value)"
+    )
+    patterns = ["0", "0"] if exact else _pattern_counts("value_", rows="rows_")
+    return (
+        f"with distinct_values as materialized (select {c} as value_, count(*) as rows_ "
+        f"from {quote_relation(schema, table)} group by {c}) "
+        f"select {', '.join([raw, *patterns])} from distinct_values"
+    )
+
+
+#: a table of at least this many rows (read whole) counts its raw values in its one pass, with
+#: an ``in`` per column: at 52.8M touchpoints that costs 1 s against 1.9 s for a second pass
+#: joined with the raw values (:func:`_raw_counts_query`); below it the join is cheaper
+RAW_INLINE_FROM_ROWS = 1_000_000
 #: tables of at least this many rows estimate their columns' distinct values on a sample of
 #: ``SAMPLE_PERCENT`` % of their rows (DuckDB's system sample: whole vectors, almost free), smaller
 #: ones on all their rows. DuckDB's stored statistics are no help: at 46.5M rows they put 2.5M
@@ -201,6 +236,10 @@ def _grouped_columns(con, schema: str, table: str, columns: Sequence[str]) -> li
         for column, values in zip(columns, distinct, strict=True)
         if sampled and sampled >= ROWS_PER_VALUE_TO_GROUP * max(values, 1)
     ]
+
+
+def _rows(con, schema: str, table: str) -> int:
+    return con.execute(f"select count(*) from {quote_relation(schema, table)}").fetchone()[0]
 
 
 def scan_for_pii(
@@ -246,9 +285,24 @@ def scan(
         # per column would evaluate the row filter over the whole table each time
         grouped = [] if where else _grouped_columns(con, schema, table, names)
         by_row = [name for name in names if name not in grouped]
-        counts = con.execute(_findings_query(schema, table, by_row, exempt, where)).fetchone()
-        rows += counts[0]
-        by_column = {column: counts[1 + 3 * i : 4 + 3 * i] for i, column in enumerate(by_row)} | {
+        inline = not where and _rows(con, schema, table) >= RAW_INLINE_FROM_ROWS
+        count, *counts = con.execute(
+            _findings_query(schema, table, by_row, exempt, where, raw_inline=inline)
+        ).fetchone()
+        rows += count
+        joined = (
+            dict(con.execute(_raw_counts_query(schema, table, by_row, where)).fetchall())
+            if by_row and not inline
+            else {}
+        )
+        found = iter(counts)
+        by_column = {
+            column: (
+                next(found) if inline else joined.get(column, 0),
+                *((0, 0) if column in exempt else (next(found), next(found))),
+            )
+            for column in by_row
+        } | {
             column: con.execute(
                 _grouped_findings_query(schema, table, column, column in exempt)
             ).fetchone()

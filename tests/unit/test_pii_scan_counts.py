@@ -61,19 +61,32 @@ def test_few_values_are_scanned_by_value_and_ids_row_by_row(con):
     assert pii_scan._grouped_columns(connection, "s", "t", ["note", "id"]) == ["note"]
 
 
+@pytest.mark.parametrize("raw_inline_from_rows", [pii_scan.RAW_INLINE_FROM_ROWS, 0])
 @pytest.mark.parametrize("rows_per_value", [pii_scan.ROWS_PER_VALUE_TO_GROUP, 0, 10**9])
-def test_the_counts_are_the_rows_either_way(con, monkeypatch, rows_per_value):
-    """The default (`note` by value, `id` by row), every column by value, every column by row."""
+def test_the_counts_are_the_rows_either_way(con, monkeypatch, rows_per_value, raw_inline_from_rows):
+    """The default (`note` by value, `id` by row), every column by value, every column by row;
+    the raw values of the columns read by row counted by a join (the default below 1M rows) or
+    in the table's one pass."""
     connection, raw_dir = con
     monkeypatch.setattr(pii_scan, "ROWS_PER_VALUE_TO_GROUP", rows_per_value)
+    monkeypatch.setattr(pii_scan, "RAW_INLINE_FROM_ROWS", raw_inline_from_rows)
     result = scan(connection, raw_dir)
     assert sorted(result.findings) == EXPECTED
     assert result.rows == 1000
     assert (result.tables, result.columns) == (1, 2)
 
 
-def test_an_exact_only_column_is_searched_for_raw_values_only(con):
+@pytest.mark.parametrize(
+    ("rows_per_value", "raw_inline_from_rows"),
+    [(pii_scan.ROWS_PER_VALUE_TO_GROUP, pii_scan.RAW_INLINE_FROM_ROWS), (10**9, 0), (10**9, 10**9)],
+)
+def test_an_exact_only_column_is_searched_for_raw_values_only(
+    con, monkeypatch, rows_per_value, raw_inline_from_rows
+):
+    """`note` by value (the default), and by row with its raw values counted either way."""
     connection, raw_dir = con
+    monkeypatch.setattr(pii_scan, "ROWS_PER_VALUE_TO_GROUP", rows_per_value)
+    monkeypatch.setattr(pii_scan, "RAW_INLINE_FROM_ROWS", raw_inline_from_rows)
     findings = scan(connection, raw_dir, exact_only=[("s", "t", "note")]).findings
     assert [f for f in findings if f.startswith("s.t.note")] == [
         "s.t.note: a raw e-mail or phone of the input in 100 row(s)"
