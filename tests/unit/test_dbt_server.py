@@ -155,3 +155,23 @@ print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache))
     # every macro's text compiled (some macros share a text), a step at least every 40 macros
     assert templates == len({macro["macro_sql"] for macro in macros.values()})
     assert steps >= 3 + len(macros) // 40
+
+
+def test_a_forked_build_still_writes_its_manifest_and_results(server, tmp_path):
+    # the parse step's manifest.json is skipped in a forked build (DECISIONLOG 130): the run's
+    # own, written at its end with the compiled code, must still be there
+    target = tmp_path / "target"
+    result = client(
+        ["build", "--target", "duckdb", "--select", "benchmarks", "--target-path", str(target)],
+        server,
+        cwd=DBT_PROJECT_DIR,
+        env={"WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    seed = "seed.touchpoint_alchemy.benchmarks"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    tests = [uid for uid, node in nodes.items() if node.get("attached_node") == seed]
+    assert seed in nodes and tests
+    assert all(nodes[uid].get("compiled_code") for uid in tests), "compiled after the run"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in results} == {seed, *tests}
