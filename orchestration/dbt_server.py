@@ -17,6 +17,10 @@ environment and standard streams.
   and exits with dbt's exit status. Without a server (the variable ``TOUCHPOINT_DBT_SERVER``
   unset, or the socket gone) it replaces itself with the ``dbt`` beside it: the same command,
   with the import paid.
+- **The warm-up** (``orchestration.dbt_fork``): between commands, the server also computes what
+  each command would compute for itself on first use (the project's JSON schemas, the manifest's
+  readers and writers, every macro's template), so each fork inherits it; and a forked
+  ``build`` writes ``manifest.json`` once, after its run (DECISIONLOG 130).
 - **The forked dbt** sets up its streams as a Python started with that environment would
   (``PYTHONUNBUFFERED``, which dagster-dbt sets), runs the command, reports its exit status to
   the client and ends without Python's teardown (its files are closed by dbt). It ends at once
