@@ -105,3 +105,62 @@ def write_manifest_once() -> None:
         )
 
     dbt.cli.requires.parse_manifest = parse_and_write_later
+
+
+def skip_unlogged_events() -> None:
+    """Build no log line, and no message, for an event that no logger of the command writes.
+
+    dbt fires an event for each statement it runs, each connection it opens or names, each
+    compiled file it writes: about fifteen per node, most of them at ``debug``. Each event is
+    turned into a protobuf message, and each logger turns that message into its line (JSON on
+    stdout for Dagster, text in ``dbt.log``) before Python's logging drops the line for being
+    below the logger's level (``info`` for both here: ``orchestration.project``). That was 5 s of
+    the 22 s dbt's node thread took in a demo run (DECISIONLOG 134).
+
+    Here a logger formats only the events at or above its level, as it writes only those; and an
+    event below the level of every logger is not made into a message at all, when nothing else
+    listens to events (dbt's own listener of behaviour-change warnings aside, which reads
+    warnings only) and dbt has not been asked to check that events serialize. With a logger at
+    ``debug`` (``DBT_LOG_LEVEL_FILE=debug``, ``--debug``) every event is built and written as
+    before. A print event (dbt's ``print`` in a macro) always is: dbt writes it as an error."""
+    import logging
+    import os
+
+    from dbt.events.logging import track_behavior_change_warn
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map, _Logger
+
+    levels = {level.value: _log_level_map[level] for level in EventLevel}
+    write_line = _Logger.write_line
+    fire_event = EventManager.fire_event
+
+    def write_line_at_level(self: _Logger, msg: Any) -> None:
+        if levels[msg.info.level] < _log_level_map[self.level] and (
+            msg.info.name not in PRINT_EVENT_NAMES
+        ):
+            return
+        write_line(self, msg)
+
+    def fire_event_if_logged(
+        self: EventManager,
+        e: Any,
+        level: EventLevel | None = None,
+        node: Any = None,
+        force_warn_or_error_handling: bool = False,
+    ) -> None:
+        if (
+            not force_warn_or_error_handling
+            and all(callback is track_behavior_change_warn for callback in self.callbacks)
+            and not os.environ.get("DBT_TEST_BINARY_SERIALIZATION")
+            and type(e).__name__ not in PRINT_EVENT_NAMES
+        ):
+            number = levels[(level or e.level_tag()).value]
+            if number < logging.WARNING and all(
+                number < _log_level_map[logger.level] for logger in self.loggers
+            ):
+                return
+        fire_event(self, e, level, node, force_warn_or_error_handling)
+
+    _Logger.write_line = write_line_at_level
+    EventManager.fire_event = fire_event_if_logged

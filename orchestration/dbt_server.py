@@ -225,9 +225,10 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         threading.Thread(target=_end_with_client, args=(conn,), daemon=True).start()
         from dbt.cli.main import cli
 
-        from orchestration.dbt_fork import write_manifest_once
+        from orchestration.dbt_fork import skip_unlogged_events, write_manifest_once
 
         write_manifest_once()
+        skip_unlogged_events()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

@@ -157,17 +157,34 @@ print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache))
     assert steps >= 3 + len(macros) // 40
 
 
-def test_a_forked_build_still_writes_its_manifest_and_results(server, tmp_path):
+def test_a_forked_build_still_writes_its_manifest_results_and_debug_log(server, tmp_path):
     # the parse step's manifest.json is skipped in a forked build (DECISIONLOG 130): the run's
     # own, written at its end with the compiled code, must still be there
     target = tmp_path / "target"
     result = client(
-        ["build", "--target", "duckdb", "--select", "benchmarks", "--target-path", str(target)],
+        [
+            "build",
+            "--target",
+            "duckdb",
+            "--select",
+            "benchmarks",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+        ],
         server,
         cwd=DBT_PROJECT_DIR,
-        env={"WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")},
+        env={
+            "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+            "DBT_LOG_LEVEL_FILE": "debug",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # a log file at debug still gets every statement (DECISIONLOG 134); stdout, at info, none
+    assert "select" in (target / "dbt.log").read_text().lower()
+    assert "SQL status" in (target / "dbt.log").read_text()
+    assert "SQL status" not in result.stdout
     seed = "seed.touchpoint_alchemy.benchmarks"
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     tests = [uid for uid, node in nodes.items() if node.get("attached_node") == seed]
