@@ -45,6 +45,13 @@ def _one_line(text: str | None) -> str:
     return re.sub(r"\s+", " ", text or "").strip().replace("|", "\\|")
 
 
+def _range_label(bounds: dict) -> str:
+    low, high = bounds.get("min_value"), bounds.get("max_value")
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f">= {low}" if low is not None else f"<= {high}"
+
+
 def _test_label(test: dict) -> str:
     meta = test.get("test_metadata") or {}
     name, kwargs = meta.get("name", test["name"]), meta.get("kwargs", {})
@@ -52,11 +59,6 @@ def _test_label(test: dict) -> str:
         # values are SQL literals: a quote is doubled in the YAML ("Can''t lose")
         values = [str(v).replace("''", "'") for v in kwargs.get("values", [])]
         return "one of " + ", ".join(f"`{v}`" for v in values)
-    if name == "accepted_range":
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
-        if low is not None and high is not None:
-            return f"between {low} and {high}"
-        return f">= {low}" if low is not None else f"<= {high}"
     if name == "relationships":
         target = re.findall(r"ref\('([^']+)'\)", str(kwargs.get("to", "")))
         return f"in {target[0] if target else kwargs.get('to')}.{kwargs.get('field')}"
@@ -77,6 +79,13 @@ class _Tests:
             attached = test.get("attached_node")
             if meta.get("name") == "unique_combination_of_columns" and attached:
                 self.grain[attached].append(meta["kwargs"]["combination_of_columns"])
+            # one test per model checks several columns (DECISIONLOG 135): listed per column
+            elif meta.get("name") == "not_null_columns" and attached:
+                for column in meta["kwargs"]["columns"]:
+                    self.by_column[(attached, column)].append("not null")
+            elif meta.get("name") == "accepted_ranges" and attached:
+                for column, bounds in meta["kwargs"]["ranges"].items():
+                    self.by_column[(attached, column)].append(_range_label(bounds))
             elif meta and attached and test.get("column_name"):
                 self.by_column[(attached, test["column_name"])].append(_test_label(test))
             elif meta and attached:

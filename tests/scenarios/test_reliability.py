@@ -394,7 +394,7 @@ def test_a_failed_run_is_recorded_and_posted_without_retries(tmp_path, monkeypat
         ('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held', True),
         ("Resource temporarily unavailable", True),
         ("Binder Error: column x not found", False),
-        ("Failure in test not_null_customers_user_id", False),
+        ("Failure in test not_null_columns_customers", False),
         (None, False),
     ],
 )

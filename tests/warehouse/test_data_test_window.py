@@ -40,8 +40,10 @@ DUPLICATED = [
 #: (model, test, column) -> failing rows (daily scope, weekly scope)
 EXPECTED = {
     ("stg_touchpoints", "unique", "touchpoint_id"): (2, 3),
-    # a negative dwell_ms before the window: the other tests read whole tables
-    ("stg_touchpoints", "accepted_range", "dwell_ms"): (1, 1),
+    # a negative dwell_ms and a null before the window: the other tests read whole tables (one
+    # test per model for the ranges and one for the nulls, counting the rows: DECISIONLOG 135)
+    ("stg_touchpoints", "accepted_ranges", None): (1, 1),
+    ("stg_touchpoints", "not_null_columns", None): (1, 1),
     # one duplicated row of an actor the run rebuilt, one of an actor it did not
     ("int_touchpoints", "unique", "touchpoint_id"): (1, 2),
 }
@@ -78,6 +80,7 @@ def _plant(path: Path) -> None:
         con.execute(
             "insert into staging.base_touchpoints select * replace ('tw_old' as touchpoint_id, "
             "timestamp '2025-11-04 10:00:00' as occurred_at, -5 as dwell_ms, "
+            "null as properties_is_valid_json, "
             f"{10**9 + len(DUPLICATED)} as _source_row_number) "
             f"{valid} order by touchpoint_id limit 1"
         )
@@ -122,7 +125,7 @@ def scoped_and_full(demo_dbt):
     return demo_dbt.artifact("manifest.json"), scoped, full, log
 
 
-def _test_id(manifest: dict, model: str, test: str, column: str) -> str:
+def _test_id(manifest: dict, model: str, test: str, column: str | None) -> str:
     (found,) = [
         uid
         for uid, node in manifest["nodes"].items()
