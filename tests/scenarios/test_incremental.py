@@ -14,6 +14,7 @@ parts. Every table the daily partitions build must then be identical in both fil
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -25,6 +26,8 @@ import pytest
 from orchestration.assets.model_store import REFIT_TAG
 from orchestration.run_config import build_run_config
 from touchpoint_alchemy.settings import DEMO_RAW_DATA_DIR, Settings
+
+from builds import MANIFEST
 
 FIRST_DAY = date(2025, 12, 28)
 DAYS = [FIRST_DAY + timedelta(days=offset) for offset in range(3)]
@@ -694,7 +697,16 @@ def test_a_daily_run_tests_the_rows_it_wrote(daily_and_full):
     from orchestration.dbt_steps import dbt_target_base
 
     checked = daily_and_full["checked"]
-    assert len(checked) >= 20 and all(evaluation.passed for evaluation in checked)
+    # every dbt test of the two models ran in both runs, and passed
+    models = {f"model.touchpoint_alchemy.{name}" for name in WINDOWED_CHECKS}
+    tests = {
+        node["name"]
+        for node in json.loads(MANIFEST.read_text())["nodes"].values()
+        if node["resource_type"] == "test" and node.get("attached_node") in models
+    }
+    names = [evaluation.check_name for evaluation in checked]
+    assert len(tests) >= 8 and all(names.count(test) == 2 for test in tests), sorted(names)
+    assert all(evaluation.passed for evaluation in checked)
     assert {evaluation.asset_key for evaluation in checked} == {
         model_asset_key(name) for name in WINDOWED_CHECKS
     }
