@@ -1,8 +1,8 @@
 {#-
     Every non-null value of each column lies within its [min_value, max_value] (either bound
-    optional): `ranges` maps a column to its bounds. One test per model, one pass over its rows
-    (DECISIONLOG 135): a row per column with values outside, with their count; the test's
-    failures are those values in all.
+    optional): `ranges` maps a column to its bounds. One test per model, a count of each
+    column's values outside (DECISIONLOG 135): a row per column that has some, with their
+    count; the test's failures are those values in all.
 -#}
 {% test accepted_ranges(model, ranges) %}
 {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}

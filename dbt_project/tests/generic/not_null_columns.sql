@@ -1,5 +1,5 @@
 {#-
-    None of these columns holds a null. One test per model, one pass over its rows
+    None of these columns holds a null. One test per model, a count of the nulls of each column
     (DECISIONLOG 135): a row per column that has nulls, with their count; the test's failures
     are the nulls in all. Its compiled SQL, run by hand, names the columns.
 -#}
