@@ -8,7 +8,9 @@ one thread per run that imports what the run's scoring steps will import; a scor
 for that thread before it starts (:func:`wait`), so no import runs in two threads at once.
 
 Each step registers what it imports (:func:`register`, by ``orchestration.assets``): a function
-of the run (its selection and config) returning module names and, run first, a ``prepare``
+of the run (its selection and config) returning module names (``module:function`` also calls a
+function of the module without arguments: what a library loads on first use, not at import, as
+pytensor's numba backend does) and, run first, a ``prepare``
 (churn sets ``OMP_NUM_THREADS``, which OpenMP reads only when it is first loaded). The warm-up
 is an optimization only: a module that fails to import here fails, with its own error, in the
 step that needs it.
@@ -99,8 +101,11 @@ def _import_all(modules: Sequence[str], prepares: Sequence[Callable[[], None]]) 
             prepare()
         except Exception as error:  # noqa: BLE001 - the step reports its own settings' errors
             log.debug("warm-up: a prepare failed: %s", error)
-    for module in modules:
+    for name in modules:
+        module, _, function = name.partition(":")
         try:
-            importlib.import_module(module)
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
         except Exception as error:  # noqa: BLE001 - the step that needs it reports it
-            log.debug("warm-up: importing %s failed: %s", module, error)
+            log.debug("warm-up: importing %s failed: %s", name, error)

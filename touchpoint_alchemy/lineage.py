@@ -250,7 +250,7 @@ def _write_cache(path: Path, cache: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_text(json.dumps(cache, sort_keys=True))
+        temporary.write_text(json.dumps(cache))  # in order: newest first
         os.replace(temporary, path)
     except OSError as error:  # a cache that cannot be written costs time, not the run
         log.debug("Column lineage cache not written to %s: %s", path, error)

@@ -92,7 +92,11 @@ CUSTOMER_CLV = ScoringAsset(
         "touchpoint_alchemy.scoring.clv_score",
         "touchpoint_alchemy.scoring.stored",
     ),
-    fit_imports=("pymc_marketing.clv", "pymc_extras.prior"),
+    fit_imports=(
+        "pymc_marketing.clv",
+        "pymc_extras.prior",
+        "touchpoint_alchemy.scoring.clv_fit:load_compiler",
+    ),
     inputs={"int_customer_purchase_days": None},
     fit=_fit_clv,
     apply=_apply_clv,

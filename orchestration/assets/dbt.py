@@ -14,8 +14,8 @@ Two definitions share the manifest:
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -39,7 +39,7 @@ from orchestration import warmup
 from orchestration.data_test_scope import data_test_environment
 from orchestration.dbt_steps import column_lineage, step_target_path
 from orchestration.parse import save_parse
-from orchestration.partition_status import record_full_refresh_partitions
+from orchestration.partition_status import FullRefreshRecorder
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient, is_transient
@@ -100,19 +100,9 @@ def daily_dbt_assets(
             f"Reprocessing touchpoints from {window_start} minus the lookback "
             "(dbt var incremental_lookback_days)."
         )
-    yield from _dbt_build(
-        context, dbt, warehouse, args, on_built=_record_days if config.full_refresh else None
-    )
-
-
-def _record_days(context: AssetExecutionContext, built: set[AssetKey]) -> None:
-    """A full refresh rebuilt every day up to the partition: say so to the instance."""
-    recorded = record_full_refresh_partitions(context, built)
-    if recorded:
-        context.log.info(
-            f"Recorded the earlier days of {len(built)} daily assets as materialized by this "
-            f"full refresh ({recorded} partition materializations)."
-        )
+    # A full refresh rebuilt every day up to the partition: say so to the instance.
+    recorder = FullRefreshRecorder(context) if config.full_refresh else None
+    yield from _dbt_build(context, dbt, warehouse, args, recorder=recorder)
 
 
 @dbt_assets(
@@ -140,10 +130,11 @@ def _dbt_build(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     extra_args: list[str],
-    on_built: "Callable[[AssetExecutionContext, set[AssetKey]], None] | None" = None,
+    recorder: FullRefreshRecorder | None = None,
 ) -> Iterator[Any]:
     """`dbt build` of the selected models with their data tests (unit tests: ``make test``).
-    ``on_built`` is called with the assets dbt built before their materializations are stored.
+    ``recorder`` is given each asset as dbt reports it built, and has stored what it records
+    before the step's materializations are.
 
     Every dbt step of every run passes no vars and opens the warehouse under a path every build
     shares (``snapshots.shared_path``), so dbt's saved parse stays valid from one step, one run
@@ -180,10 +171,18 @@ def _dbt_build(
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
         # dbt runs in its own process: import the scoring steps' libraries meanwhile
         warmup.start(context.run)
-        events = list(invocation.stream())
+        with recorder or nullcontext():
+            events = []
+            for event in invocation.stream():
+                events.append(event)
+                if recorder is not None and (key := _event_key(context, event)) is not None:
+                    recorder.add(key)
         save_parse(target_path, parse_cache)
-    if on_built is not None:
-        on_built(context, _built_keys(context, events))
+    if recorder is not None and recorder.recorded:
+        context.log.info(
+            f"Recorded the earlier days of {len(_built_keys(context, events))} daily assets as "
+            f"materialized by this full refresh ({recorder.recorded} partition materializations)."
+        )
     yield from _with_table_metadata(context, events, warehouse, column_lineage(context, invocation))
     if not invocation.is_successful():
         error = invocation.get_error() or RuntimeError("dbt build failed")

@@ -143,3 +143,19 @@ def test_a_run_time_in_the_sql_does_not_miss_the_cache(tmp_path):
     node = changed["nodes"][P + "int_users"]
     node["compiled_code"] = node["compiled_code"].replace("lower(email)", "channel")
     assert lineage.column_lineage(changed, cache_path=cache).computed == 1
+
+
+def test_a_full_cache_keeps_the_entries_the_last_run_used(tmp_path, monkeypatch):
+    # A cache at its size limit drops the oldest entries, never the ones just computed or used:
+    # written sorted by key (hash order), a full cache dropped arbitrary entries, so in a
+    # long-used checkout a few models missed it in every run (DECISIONLOG 136).
+    cache = tmp_path / lineage.CACHE_FILE
+    monkeypatch.setattr(lineage, "CACHE_ENTRIES", 5)
+    # five older entries whose keys sort before and after any other
+    cache.write_text(json.dumps({f"{c * 64}": {"lineage": {}} for c in "0f9a1"}))
+    first = lineage.column_lineage(_manifest(), cache_path=cache)
+    assert first.computed == 3
+    again = lineage.column_lineage(_manifest(), cache_path=cache)
+    assert again.computed == 0 and again.lineage == first.lineage
+    kept = list(json.loads(cache.read_text()))
+    assert len(kept) == 5 and kept[3:] == ["0" * 64, "f" * 64]

@@ -60,7 +60,9 @@ def test_only_the_selected_steps_are_warmed():
 def test_the_thread_prepares_then_imports_once_per_run(tmp_path, monkeypatch):
     name = f"warm_probe_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{name}.py").write_text(
-        "import os\nSEEN = os.environ.get('WARM_PROBE')\n", encoding="utf-8"
+        "import os\nSEEN = os.environ.get('WARM_PROBE')\nLOADED = []\n"
+        "def load():\n    LOADED.append(SEEN)\n",
+        encoding="utf-8",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("WARM_PROBE", raising=False)
@@ -71,9 +73,8 @@ def test_the_thread_prepares_then_imports_once_per_run(tmp_path, monkeypatch):
         calls.append(r.run_id)
         monkeypatch.setenv("WARM_PROBE", "prepared")
 
-    warmup.register(
-        "probe", warmup.Imports(modules=lambda r: [name, "no_such_module_xyz"], prepare=prepare)
-    )
+    modules = [name, f"{name}:load", "no_such_module_xyz", f"{name}:no_such_function"]
+    warmup.register("probe", warmup.Imports(modules=lambda r: modules, prepare=prepare))
     this = run()
     thread = warmup.start(this)
     assert thread is not None
@@ -82,7 +83,8 @@ def test_the_thread_prepares_then_imports_once_per_run(tmp_path, monkeypatch):
     assert not thread.is_alive()
     assert sys.modules[name].SEEN == "prepared"  # the prepare ran before the import
     assert calls == [this.run_id]
-    # a module that fails to import is the step's to report, not the warm-up's
+    assert sys.modules[name].LOADED == ["prepared"]  # `module:function` called it, once
+    # a module that fails to import, or a function it lacks, is the step's to report
     assert "no_such_module_xyz" not in sys.modules
     warmup.wait("a run without a warm-up")  # returns at once
 
@@ -96,3 +98,17 @@ def test_nothing_to_import_starts_no_thread(monkeypatch):
 @pytest.fixture(autouse=True)
 def _forget_threads(monkeypatch):
     monkeypatch.setattr(warmup, "_threads", {})
+
+
+def test_every_module_and_function_a_full_refresh_warms_exists():
+    # the warm-up swallows its errors (the step reports its own), so a renamed module of a
+    # library would only cost time, silently: check that each one imports and each function runs
+    import importlib
+
+    modules, _ = warmup.modules_for(run(config=build_run_config(full_refresh=True)))
+    assert "touchpoint_alchemy.scoring.clv_fit:load_compiler" in modules
+    for name in modules:
+        module, _, function = name.partition(":")
+        loaded = importlib.import_module(module)
+        if function:
+            getattr(loaded, function)()

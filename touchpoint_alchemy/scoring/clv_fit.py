@@ -206,6 +206,20 @@ def convergence_problem(
     return "; ".join(problems) or None
 
 
+def load_compiler() -> None:
+    """Load what a process's first fit loads besides pymc-marketing: pytensor's numba backend and
+    numba's typing and lowering registries (about 0.5 s of the first demo fit in a process). For
+    a warm-up before the fit (orchestration/warmup.py, DECISIONLOG 136); a fit does it itself."""
+    import pytensor.compile.debug.debugmode  # noqa: F401
+    import pytensor.link.c.cvm  # noqa: F401
+    import pytensor.link.numba.cache  # noqa: F401
+    import pytensor.link.numba.dispatch  # noqa: F401
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()
+    cpu_target.typing_context.refresh()
+
+
 def fit_model(
     model_class: Any,
     names: tuple[str, ...],
