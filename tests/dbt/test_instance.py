@@ -153,3 +153,43 @@ def test_a_run_watched_as_the_ui_watches_it_sees_each_event_as_it_is_written(tmp
         reader.end_watch("run-1", seen.append)
         reader.dispose()
         writer.dispose()
+
+
+def test_the_index_schema_is_inspected_once_not_for_every_event(tmp_path, monkeypatch):
+    """Dagster's SQLite event log asks whether the index's tables and columns exist for every
+    asset event it stores (a new engine each time, DECISIONLOG 137): the pooled storage asks once
+    for what exists, asks again for what is missing, and stores the same events."""
+    from dagster import AssetKey
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.instance_storage import PooledEventLogStorage
+
+    asked: list[str] = []
+    has_table, has_column = (
+        SqliteEventLogStorage.has_table,
+        SqlEventLogStorage._has_asset_key_col_on_connection,
+    )
+    monkeypatch.setattr(
+        SqliteEventLogStorage,
+        "has_table",
+        lambda self, name: asked.append(name) or has_table(self, name),
+    )
+    monkeypatch.setattr(
+        SqlEventLogStorage,
+        "_has_asset_key_col_on_connection",
+        lambda self, conn, name: asked.append(name) or has_column(self, conn, name),
+    )
+    storage = PooledEventLogStorage(str(tmp_path / "runs"))
+    try:
+        tables = [f"t{i}" for i in range(6)]
+        for table in tables:
+            storage.store_event(_materialization("run-1", table))
+        assert len(asked) == len(set(asked)) and asked, asked
+        assert storage.has_table("no_such_table") is False
+        assert storage.has_table("no_such_table") is False
+        assert asked.count("no_such_table") == 2  # a missing table is asked again
+        assert len(storage.get_logs_for_run("run-1")) == len(tables)
+        assert {AssetKey(["marts", t]) for t in tables} <= set(storage.all_asset_keys())
+    finally:
+        storage.dispose()
