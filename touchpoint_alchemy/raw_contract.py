@@ -162,13 +162,13 @@ def read_columns(path: Path) -> tuple[list[str], int | None]:
             # in memory: about 10 GiB at 48M rows)
             names = _described_columns(con, "read_parquet($path)", path)
             count = con.execute(
-                "select sum(num_rows) from parquet_file_metadata($path)", {"path": str(path)}
+                "select sum(num_rows) from parquet_file_metadata(" + quote_literal(str(path)) + ")"
             ).fetchone()
             return names, int(count[0]) if count and count[0] is not None else 0
         _check_utf8(path)
         header = con.execute(
-            f"select * from read_csv($path, {CSV_OPTIONS.format(header='false')}) limit 1",
-            {"path": str(path)},
+            f"select * from read_csv({quote_literal(str(path))}, "
+            f"{CSV_OPTIONS.format(header='false')}) limit 1"
         ).fetchone()
         names = [str(name).strip() for name in header or () if name is not None]
         duplicates = sorted({name for name in names if names.count(name) > 1})
