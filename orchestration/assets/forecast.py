@@ -106,9 +106,7 @@ DEMAND_FORECAST = ScoringAsset(
         "touchpoint_alchemy.scoring.forecast_fit",
         "touchpoint_alchemy.labels",
     ),
-    # holidays.countries: every country's calendar, imported by the first fit's country
-    # holidays (0.8 s on first use, not when Prophet is imported)
-    fit_imports=("prophet", "cmdstanpy.utils", "holidays.countries"),
+    fit_imports=("prophet", "cmdstanpy.utils"),
     inputs={"int_demand_daily": None, "int_data_cutoff": None},
     fit=_fit,
     prepare=_settings,
