@@ -73,6 +73,43 @@
 {%- endmacro %}
 
 
+{% macro delete_rebuilt_sessions(time_column) -%}
+    {#- Pre-hook of the session models (int_touchpoints, int_sessions, int_session_paths): before
+        the new rows go in, delete each changed actor's rows from its rebuild_from (all of them
+        when it is null), by the row's time `time_column`; rows before it are kept: they end
+        before an activity run starts (int_touchpoint_changes, DECISIONLOG 138). Every row when
+        the run is not windowed. A join (DELETE ... USING), not a correlated EXISTS, which
+        DuckDB ran 17 times slower at 50M touchpoints. -#}
+    {%- if is_incremental() -%}
+        {%- if incremental_since() is none -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }} as rebuilt
+            using {{ ref('int_touchpoint_changes') }} as changes
+            where
+                changes.actor_id = rebuilt.actor_id
+                and (
+                    changes.rebuild_from is null
+                    or rebuilt.{{ time_column }} >= changes.rebuild_from
+                )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro rebuilt_session_rows(relation, alias, time_column='occurred_at') -%}
+    {#- `relation` as `alias`, and in an incremental run only its rows that the session models
+        rebuild (see delete_rebuilt_sessions): joined with int_touchpoint_changes, one row per
+        actor, so no row is repeated. -#}
+    {{ relation }} as {{ alias }}
+    {%- if incremental_mode() %}
+        inner join {{ ref('int_touchpoint_changes') }} as changes
+            on {{ alias }}.actor_id = changes.actor_id
+        where changes.rebuild_from is null or {{ alias }}.{{ time_column }} >= changes.rebuild_from
+    {%- endif %}
+{%- endmacro %}
+
+
 {% macro remapped_anonymous_ids() -%}
     {#- The anonymous_ids an incremental run maps again (intermediate.int_identity_map_changes). -#}
     (select changes.anonymous_id from {{ ref('int_identity_map_changes') }} as changes)

@@ -5,8 +5,9 @@ contract): one part with all history before ``FIRST_DAY``, then one part per arr
 tenth event of a day arrives one or two days late, in a later part, and a synthetic case adds
 late events that must merge two sessions, lengthen a funnel chain and stitch an anonymous
 device to a user (all within the 3-day lookback). The equivalence cases of issue #17 add a session
-resumed across a run's window start, a session cut by the 24-hour cap across it, and a device
-stitched to one user and then re-stitched to another (``CASES``); the churn model scores in some
+resumed across a run's window start, a session cut by the 24-hour cap across it, a device
+stitched to one user and then re-stitched to another, and a suppressed device that logs in as a
+consenting user (``CASES``); the churn model scores in some
 of the runs, one of them a weekly refit between two daily runs. Each day is built as its own
 Dagster partition run into one warehouse file; a second file gets one full build over all the
 parts. Every table the daily partitions build must then be identical in both files.
@@ -77,7 +78,10 @@ def window_start(day: date) -> datetime:
 #   2025-12-25 (arriving with DAYS[0], inside its window) and as another on DAYS[2]: its anonymous
 #   events go to the first user, then to the second (int_identity_map: a device belongs to the
 #   user it was seen with last). The first login is older than DAYS[2]'s window, so that run
-#   rebuilds the first user only as the device's previous actor.
+#   rebuilds the first user only as the device's previous actor;
+# - unsuppressed: a device seen on 2025-12-18 with a user who does not consent (so its anonymous
+#   events are left out: int_identity_map suppresses it) logs in on 2025-12-27 as a consenting user
+#   who has a session of their own on 2025-12-21; the login arrives with DAYS[1], inside its window.
 CAP_START = datetime(2025, 12, 26, 6)
 
 
@@ -104,9 +108,16 @@ CASES = {
         ("restitch_03", "2025-12-25 10:00:00", "login", "first", "anon_restitched", DAYS[0]),
         ("restitch_04", "2025-12-30 09:00:00", "login", "second", "anon_restitched", DAYS[2]),
     ],
+    "unsuppressed": [
+        ("unsuppressed_01", "2025-12-18 15:00:00", "page_view", "hidden", "anon_hidden", HISTORY),
+        ("unsuppressed_02", "2025-12-18 15:10:00", "product_view", None, "anon_hidden", HISTORY),
+        ("unsuppressed_03", "2025-12-21 09:00:00", "page_view", "unsuppressed", None, HISTORY),
+        ("unsuppressed_04", "2025-12-27 10:00:00", "login", "unsuppressed", "anon_hidden", DAYS[1]),
+    ],
 }
-#: the roles of the cases' users, in the order they are picked
-CASE_ROLES = ("resume", "cap", "first", "second")
+#: the roles of the cases' consenting users, in the order they are picked (the role "hidden" is
+#: a user who does not consent)
+CASE_ROLES = ("resume", "cap", "first", "second", "unsuppressed")
 
 #: the scoring asset whose stored model the runs use (DECISIONLOG 72): the clusters, whose fit
 #: is the cheapest of the stored models (churn's is the same mechanism: test_stored_models.py)
@@ -242,6 +253,11 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
             ],
         )
     case_users = _case_users(con, user_id)
+    (case_users["hidden"],) = con.execute(
+        "select user_id from read_csv($path, header = true, all_varchar = true) "
+        "where consent_analytics = 'false' order by user_id limit 1",
+        {"path": str(DEMO_RAW_DATA_DIR / "users.csv")},
+    ).fetchone()
     for rows in CASES.values():
         for touchpoint_id, occurred_at, touchpoint, role, anonymous_id, _ in rows:
             con.execute(
@@ -908,6 +924,37 @@ def test_a_device_restitched_to_another_user(daily_and_full):
         daily_and_full["daily"], daily_and_full["full"], "intermediate", "int_identity_map"
     )
     assert (only_daily, only_full) == (0, 0)
+
+
+def test_a_suppressed_device_that_logs_in_moves_to_its_user(daily_and_full):
+    """A device seen with a user who does not consent (its anonymous events are left out) logs in
+    as a consenting user inside DAYS[1]'s window: its anonymous event from before the window now
+    belongs to that user, who also has a session of their own from before the window, so DAYS[1]'s
+    run rebuilds the user from all their history, not from the login's activity run, as the full
+    refresh has them (int_touchpoint_changes, DECISIONLOG 138)."""
+    users = daily_and_full["case_users"]
+    user, hidden = users["unsuppressed"], users["hidden"]
+    raw = _raw_case(daily_and_full["raw_dir"], "unsuppressed")
+    assert [(row[0], row[1], row[2], row[4]) for row in raw] == [
+        ("unsuppressed_01", hidden, "anon_hidden", HISTORY),
+        ("unsuppressed_02", None, "anon_hidden", HISTORY),
+        ("unsuppressed_03", user, None, HISTORY),
+        ("unsuppressed_04", user, "anon_hidden", DAYS[1]),
+    ]
+    assert raw[2][3] < window_start(DAYS[1]) <= raw[3][3]
+    actors = (
+        "select touchpoint_id, actor_id from intermediate.int_touchpoints "
+        "where touchpoint_id like 'unsuppressed_%' order by 1"
+    )
+    assert _query(daily_and_full["snapshots"][DAYS[0]], actors) == [("unsuppressed_03", user)]
+    for after in (daily_and_full["snapshots"][DAYS[1]], daily_and_full["daily"]):
+        assert _query(after, actors) == [
+            ("unsuppressed_02", user),
+            ("unsuppressed_03", user),
+            ("unsuppressed_04", user),
+        ]
+    counts = _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [user])
+    assert counts["int_touchpoints"] >= 3 and counts["int_sessions"] >= 3
 
 
 def _stored_model(path: Path) -> tuple:

@@ -5,6 +5,7 @@
 --     the suppressed ones (their user may consent now) and those mapped to a user who no longer
 --     consents.
 -- Every other anonymous_id keeps its links and its user, so its row cannot change.
+-- was_suppressed says the previous build had the device suppressed.
 -- A full build has no changes: int_identity_map is rebuilt from all history.
 {{ config(tags=['daily']) }}
 -- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_users') }}
@@ -55,16 +56,28 @@ consent_dependent as (
     where is_suppressed or {{ withdrawn('user_id') }}
 ),
 
-final as (
+changed as (
     select anonymous_id from linked_in_window
     union
     select anonymous_id from consent_dependent
+),
+
+-- was_suppressed: the previous build left the device's anonymous touchpoints out
+-- (int_touchpoint_changes rebuilds their new user from all history)
+final as (
+    select
+        changed.anonymous_id,
+        coalesce(previous_map.is_suppressed, false) as was_suppressed
+    from changed
+    left join previous_map on changed.anonymous_id = previous_map.anonymous_id
 )
 
 {% else %}
 
     final as (
-        select cast(null as {{ dbt.type_string() }}) as anonymous_id
+        select
+            cast(null as {{ dbt.type_string() }}) as anonymous_id,
+            cast(null as {{ dbt.type_boolean() }}) as was_suppressed
         where 1 = 0
     )
 

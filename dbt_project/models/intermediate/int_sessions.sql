@@ -1,20 +1,21 @@
 -- Sessions: one row per session of an actor (see int_touchpoints for how sessions are cut).
 --
--- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
+-- Incremental by actor, like int_touchpoints: a windowed run rebuilds the sessions of the changed
+-- actors from each one's rebuild_from (int_touchpoint_changes), and keeps those before it.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_sessions('started_at') }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 with
 
 touchpoints as (
-    select * from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+    select rows_read.* from {{ rebuilt_session_rows(ref('int_touchpoints'), 'rows_read') }}
 ),
 
 -- One grouping by actor and session number (the session's key, as session_id spells it) that

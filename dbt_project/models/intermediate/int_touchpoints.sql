@@ -16,13 +16,18 @@
 -- session models (int_sessions, int_session_paths), not stored on every touchpoint
 -- (DECISIONLOG 125).
 --
--- Incremental by actor: a windowed run deletes and rebuilds, from all their touchpoints, the
--- actors listed in int_touchpoint_changes, so session numbers stay those of a full build.
+-- Incremental by actor, resumed from the previous build: a windowed run deletes and rebuilds the
+-- touchpoints of the actors listed in int_touchpoint_changes from each one's rebuild_from (the
+-- start of an activity run, or all history), numbering their sessions on from the actor's
+-- kept_sessions, so session numbers stay those of a full build (DECISIONLOG 138).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_sessions('occurred_at') }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
@@ -165,7 +170,11 @@ final as (
         actors.anonymous_id,
         actors.is_stitched,
         actors.resolved_user_id is null as is_anonymous_actor,
-        cast(numbered.session_number as {{ dbt.type_int() }}) as session_number,
+        cast(
+            numbered.session_number
+            {%- if incremental_mode() %} + coalesce(changes.kept_sessions, 0){% endif %}
+            as {{ dbt.type_int() }}
+        ) as session_number,
         cast(numbered.session_touchpoint_number as {{ dbt.type_int() }})
             as session_touchpoint_number,
         actors.occurred_at,
@@ -176,6 +185,11 @@ final as (
         actors.dwell_ms
     from rebuilt_actors as actors
     inner join numbered on actors.touchpoint_key = numbered.touchpoint_key
+    {%- if incremental_mode() %}
+        -- the sessions the actor keeps from the previous build
+        left join {{ ref('int_touchpoint_changes') }} as changes
+            on actors.actor_id = changes.actor_id
+    {%- endif %}
 )
 
 select * from final

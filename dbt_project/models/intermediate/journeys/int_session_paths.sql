@@ -9,14 +9,18 @@
 -- from 1 at the path's first step; next_touchpoint and next_step_at are the step after (null:
 -- the session ends there). All history; the mart applies the data cutoff with the step times.
 --
--- Incremental by actor, like int_sessions: a windowed run deletes and rebuilds, from all their
--- touchpoints, the actors listed in int_touchpoint_changes. After a change of path_max_steps or
+-- Incremental by actor, like int_sessions: a windowed run deletes and rebuilds the paths of the
+-- sessions of the actors listed in int_touchpoint_changes from each one's rebuild_from (a step
+-- is never before its session's start). After a change of path_max_steps or
 -- path_start_touchpoint, a full refresh.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_sessions('step_at') }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set max_steps = path_max_steps() %}
@@ -26,15 +30,12 @@ with
 
 touchpoints as (
     select
-        actor_id,
-        session_number,
-        session_touchpoint_number,
-        occurred_at,
-        touchpoint
-    from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+        rows_read.actor_id,
+        rows_read.session_number,
+        rows_read.session_touchpoint_number,
+        rows_read.occurred_at,
+        rows_read.touchpoint
+    from {{ rebuilt_session_rows(ref('int_touchpoints'), 'rows_read') }}
 ),
 
 -- a touchpoint opens a step unless the one before it in the session has the same name
