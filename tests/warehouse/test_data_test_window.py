@@ -91,7 +91,12 @@ def _plant(path: Path) -> None:
                 "group by actor_id order by actor_id limit 2"
             ).fetchall()
         )
-        con.execute("insert into intermediate.int_touchpoint_changes values (?)", [rebuilt])
+        # rebuilt from all history: rebuild_from null, no kept session
+        con.execute(
+            "insert into intermediate.int_touchpoint_changes (actor_id, rebuild_from, "
+            "kept_sessions) values (?, null, 0)",
+            [rebuilt],
+        )
         for actor in (rebuilt, untouched):
             con.execute(
                 "insert into intermediate.int_touchpoints select * "
