@@ -28,11 +28,21 @@
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
 {%- set previous = none %}
 {%- set previous_sessions = none %}
+{%- set late_since = none %}
 {%- if execute and since is not none %}
     {%- set previous = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_touchpoints') %}
     {%- set previous_sessions = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_sessions') %}
+    {#- the oldest late row's time, a literal: the scan for the late rows skips the row groups
+        before it (none: no late row, no scan) #}
+    {%- set late_bounds = run_query(
+        'select min(occurred_at) from ' ~ ref('base_touchpoints_late')) %}
+    {%- set oldest_late = late_bounds.columns[0].values()[0] %}
+    {%- if oldest_late is not none %}
+        {%- set late_since = 'cast(' ~ quote_literal(oldest_late | string)
+            ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
+    {%- endif %}
 {%- endif %}
 
 with
@@ -65,15 +75,30 @@ late as (
     select touchpoint_id from {{ ref('base_touchpoints_late') }}
 ),
 
+-- the window's touchpoints, and the late ones (staged in this run, dated before the window):
+-- two scans, each bounded below by a time literal, not one scan of every staged row with an
+-- `or` (DECISIONLOG 139)
 reprocessed as (
     select
         user_id,
         anonymous_id,
         occurred_at
     from touchpoints
+    where occurred_at >= {{ since }}
+    {%- if late_since is not none %}
+
+    union all
+
+    select
+        touchpoints.user_id,
+        touchpoints.anonymous_id,
+        touchpoints.occurred_at
+    from touchpoints
     where
-        occurred_at >= {{ since }}
-        or touchpoint_id in (select late.touchpoint_id from late)
+        touchpoints.occurred_at >= {{ late_since }}
+        and touchpoints.occurred_at < {{ since }}
+        and touchpoints.touchpoint_id in (select late.touchpoint_id from late)
+    {%- endif %}
 ),
 
 seen_anonymous_ids as (
