@@ -73,13 +73,15 @@
 {%- endmacro %}
 
 
-{% macro delete_rebuilt_sessions(time_column) -%}
-    {#- Pre-hook of the session models (int_touchpoints, int_sessions, int_session_paths): before
-        the new rows go in, delete each changed actor's rows from its rebuild_from (all of them
-        when it is null), by the row's time `time_column`; rows before it are kept: they end
-        before an activity run starts (int_touchpoint_changes, DECISIONLOG 138). Every row when
-        the run is not windowed. A join (DELETE ... USING), not a correlated EXISTS, which
-        DuckDB ran 17 times slower at 50M touchpoints. -#}
+{% macro delete_rebuilt_rows(time_column, actor_column='actor_id') -%}
+    {#- Pre-hook of the models that resume each changed actor from its rebuild_from (the session
+        models int_touchpoints, int_sessions and int_session_paths, DECISIONLOG 138; the
+        attribution touches by purchase time, 140): before the new rows go in, delete each
+        changed actor's rows (its id in `actor_column`) from its rebuild_from (all of them when
+        it is null), by the row's time `time_column`; rows before it are kept: they end before
+        an activity run starts (int_touchpoint_changes). Every row when the run is not
+        windowed. A join (DELETE ... USING), not a correlated EXISTS, which DuckDB ran 17 times
+        slower at 50M touchpoints. -#}
     {%- if is_incremental() -%}
         {%- if incremental_since() is none -%}
             delete from {{ this }}
@@ -87,7 +89,7 @@
             delete from {{ this }} as rebuilt
             using {{ ref('int_touchpoint_changes') }} as changes
             where
-                changes.actor_id = rebuilt.actor_id
+                changes.actor_id = rebuilt.{{ actor_column }}
                 and (
                     changes.rebuild_from is null
                     or rebuilt.{{ time_column }} >= changes.rebuild_from
@@ -99,7 +101,7 @@
 
 {% macro rebuilt_session_rows(relation, alias, time_column='occurred_at') -%}
     {#- `relation` as `alias`, and in an incremental run only its rows that the session models
-        rebuild (see delete_rebuilt_sessions): joined with int_touchpoint_changes, one row per
+        rebuild (see delete_rebuilt_rows): joined with int_touchpoint_changes, one row per
         actor, so no row is repeated. -#}
     {{ relation }} as {{ alias }}
     {%- if incremental_mode() %}
@@ -107,6 +109,18 @@
             on {{ alias }}.actor_id = changes.actor_id
         where changes.rebuild_from is null or {{ alias }}.{{ time_column }} >= changes.rebuild_from
     {%- endif %}
+{%- endmacro %}
+
+
+{% macro resumed_purchases() -%}
+    {#- The orders of the purchases int_attribution_touches rebuilds for the changed actors: a
+        changed actor's purchases from its rebuild_from, all of them when it is null
+        (DECISIONLOG 140). -#}
+    (select purchases.order_id
+    from {{ ref('int_purchases') }} as purchases
+    inner join {{ ref('int_touchpoint_changes') }} as changes
+        on purchases.user_id = changes.actor_id
+    where changes.rebuild_from is null or purchases.purchased_at >= changes.rebuild_from)
 {%- endmacro %}
 
 

@@ -6,8 +6,9 @@ tenth event of a day arrives one or two days late, in a later part, and a synthe
 late events that must merge two sessions, lengthen a funnel chain and stitch an anonymous
 device to a user (all within the 3-day lookback). The equivalence cases of issue #17 add a session
 resumed across a run's window start, a session cut by the 24-hour cap across it, a device
-stitched to one user and then re-stitched to another, and a suppressed device that logs in as a
-consenting user (``CASES``); the churn model scores in some
+stitched to one user and then re-stitched to another, a suppressed device that logs in as a
+consenting user (``CASES``), and a very late touch before a purchase made before the window
+(``LATE_TOUCH``); the churn model scores in some
 of the runs, one of them a weekly refit between two daily runs. Each day is built as its own
 Dagster partition run into one warehouse file; a second file gets one full build over all the
 parts. Every table the daily partitions build must then be identical in both files.
@@ -118,6 +119,35 @@ CASES = {
 #: the roles of the cases' consenting users, in the order they are picked (the role "hidden" is
 #: a user who does not consent)
 CASE_ROLES = ("resume", "cap", "first", "second", "unsuppressed")
+
+#: a channel touch an hour before a December purchase made before DAYS[0]'s window, arriving
+#: with DAYS[1] (older than its window too): the purchase's attribution journey gains it in
+#: that run, although the purchase is older than the window (DECISIONLOG 140)
+LATE_TOUCH = "late_touch_01"
+#: the purchase: a consenting buyer's paid order of 10-20 December with a channel touch of its
+#: own in the 30 days before it, at least two hours before (so the runs before DAYS[1] attribute
+#: it, and the buyer has a stored session before the late touch: that run resumes the buyer
+#: from there rather than rebuilding all history), not one of the other cases' users
+LATE_TOUCH_PURCHASE = """
+    select orders.order_id, orders.user_id, try_cast(orders.created_at as timestamp)
+    from read_csv($orders, header = true, all_varchar = true) as orders
+    inner join read_csv($users, header = true, all_varchar = true) as users
+        on orders.user_id = users.user_id and users.consent_analytics = 'true'
+    where
+        orders.paid_at is not null and orders.status not in ('cancelled', 'refunded')
+        and try_cast(orders.created_at as timestamp) between '2025-12-10' and '2025-12-20'
+        and orders.user_id not in (select unnest($taken))
+        and exists (
+            select 1 from touchpoints
+            where
+                touchpoints.user_id = orders.user_id and touchpoints.channel is not null
+                and try_cast(touchpoints.occurred_at as timestamp)
+                between try_cast(orders.created_at as timestamp) - interval 30 days
+                and try_cast(orders.created_at as timestamp) - interval 2 hours
+        )
+    order by orders.order_id
+    limit 1
+"""
 
 #: the scoring asset whose stored model the runs use (DECISIONLOG 72): the clusters, whose fit
 #: is the cheapest of the stored models (churn's is the same mechanism: test_stored_models.py)
@@ -265,8 +295,23 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
                 "touchpoint, channel) values (?, ?, ?, ?, ?, 'email')",
                 [touchpoint_id, case_users.get(role), anonymous_id, occurred_at, touchpoint],
             )
+    _, buyer, purchased_at = con.execute(
+        LATE_TOUCH_PURCHASE,
+        {
+            "orders": str(DEMO_RAW_DATA_DIR / "orders.csv"),
+            "users": str(DEMO_RAW_DATA_DIR / "users.csv"),
+            "taken": [user_id, *case_users.values()],
+        },
+    ).fetchone()
+    con.execute(
+        "insert into touchpoints (touchpoint_id, user_id, occurred_at, touchpoint, channel) "
+        "values (?, ?, ?, 'page_view', 'email')",
+        [LATE_TOUCH, buyer, str(purchased_at - timedelta(hours=1))],
+    )
+    case_users["late_touch"] = buyer
     late = {row[0]: row[4] for row in SYNTHETIC}
     late.update({row[0]: row[5] for rows in CASES.values() for row in rows})
+    late[LATE_TOUCH] = DAYS[1]
     # Arrival day: history before FIRST_DAY (and rows without a usable timestamp) in the first
     # part; every tenth event of the days after arrives one or two days late.
     con.execute(
@@ -986,6 +1031,59 @@ def _scores(path: Path) -> dict[str, list[tuple]]:
                 f"select {listed} from scoring.{table} order by all"
             ).fetchall()
     return scores
+
+
+def test_a_very_late_touch_joins_the_journey_of_an_older_purchase(daily_and_full):
+    """A channel touch an hour before a purchase of mid-December arrives with DAYS[1], older
+    than that run's window, as is the purchase: the run rebuilds the buyer's purchases from
+    the touch on (not only those since the window), so the purchase's touches and its Markov
+    journey gain it, as in the full refresh."""
+    buyer = daily_and_full["case_users"]["late_touch"]
+    # the purchase an hour after the touch (a later one of the buyer may have it too)
+    touches = (
+        "select order_id, purchased_at, touch_count from intermediate.int_attribution_touches "
+        "where touchpoint_id = $touch and purchased_at = occurred_at + interval 1 hour"
+    )
+    journey = (
+        "select journey_id from intermediate.int_attribution_paths "
+        "where touchpoint_id = $touch and journey_id = 'order:' || $order"
+    )
+    before = daily_and_full["snapshots"][DAYS[0]]
+    # attributed before the touch arrives (from the buyer's own earlier touches)
+    assert (
+        _query(
+            before,
+            "select count(*) from intermediate.int_attribution_touches where user_id = $buyer "
+            "and purchased_at between '2025-12-10' and '2025-12-21'",
+            {"buyer": buyer},
+        )[0][0]
+        > 0
+    )
+    assert _query(
+        before,
+        "select count(*) from intermediate.int_attribution_touches where touchpoint_id = $touch",
+        {"touch": LATE_TOUCH},
+    ) == [(0,)]
+    for after in (daily_and_full["snapshots"][DAYS[1]], daily_and_full["daily"]):
+        ((order_id, purchased_at, touch_count),) = _query(after, touches, {"touch": LATE_TOUCH})
+        assert purchased_at < window_start(DAYS[1]) - timedelta(days=5)
+        journeys = _query(after, journey, {"touch": LATE_TOUCH, "order": order_id})
+        assert journeys == [(f"order:{order_id}",)]
+        ((user,),) = _query(
+            after,
+            "select user_id from intermediate.int_purchases where order_id = $order",
+            {"order": order_id},
+        )
+        assert user == buyer
+        # every touch of the purchase is there once, the late one among them
+        ((count,),) = _query(
+            after,
+            "select count(*) from intermediate.int_attribution_touches where order_id = $order",
+            {"order": order_id},
+        )
+        assert count == touch_count >= 2
+    counts = _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [buyer])
+    assert counts["int_touchpoints"] >= 1
 
 
 def test_a_weekly_refit_between_two_daily_runs(daily_and_full):

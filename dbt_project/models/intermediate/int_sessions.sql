@@ -7,7 +7,7 @@
     incremental_strategy='append',
     tags=['daily'],
     pre_hook=[
-        "{{ delete_rebuilt_sessions('started_at') }}",
+        "{{ delete_rebuilt_rows('started_at') }}",
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}

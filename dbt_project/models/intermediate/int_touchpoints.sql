@@ -25,7 +25,7 @@
     incremental_strategy='append',
     tags=['daily'],
     pre_hook=[
-        "{{ delete_rebuilt_sessions('occurred_at') }}",
+        "{{ delete_rebuilt_rows('occurred_at') }}",
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}

@@ -8,9 +8,9 @@
 --
 -- Incremental by journey (DECISIONLOG 76): a windowed run deletes and rebuilds
 --   * the converting journeys of the orders int_attribution_touches rebuilds (same predicate:
---     purchases of a changed actor or made since the window start minus the lookback; orders
---     that are no longer purchases are deleted), plus any order of int_attribution_touches
---     missing here;
+--     purchases of a changed actor from its rebuild_from, DECISIONLOG 140, or made since the
+--     window start minus the lookback; orders that are no longer purchases are deleted), plus
+--     any order of int_attribution_touches missing here;
 --   * the non-converting journey of every changed actor (int_touchpoint_changes); an actor
 --     who became a buyer (int_purchases) loses it; a user with an order but no purchase and no
 --     journey here gets it built (a buyer whose purchases were all cancelled or refunded);
@@ -20,7 +20,7 @@
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete(
-        '(is_converted and (actor_id in ' ~ changed_actors()
+        '(is_converted and (order_id in ' ~ resumed_purchases()
         ~ ' or order_id in (select order_id from ' ~ ref('int_purchases')
         ~ ' where purchased_at >= ' ~ incremental_since() ~ ')'
         ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')))'
@@ -39,8 +39,13 @@ with
 touches as (
     select * from {{ ref('int_attribution_touches') }}
     {% if incremental_mode() %}
-    -- the orders deleted above, and any order not here yet
-    where order_id not in (select order_id from {{ this }} where is_converted)
+    -- the orders deleted above, and any order not here yet: the touches' orders less those
+    -- here, each once, rather than a `not in` that hashes every converting row of this table
+    where order_id in (
+        select order_id from {{ ref('int_attribution_touches') }}
+        except
+        select order_id from {{ this }} where is_converted
+    )
     {% endif %}
 ),
 

@@ -4,18 +4,23 @@
 -- numbered in (occurred_at, touchpoint_id) order. Purchases without a touch have no row here.
 --
 -- Incremental by conversion: a windowed run rebuilds the purchases made since the window start
--- minus the lookback, every purchase of a changed actor (int_touchpoint_changes), and purchases
--- not attributed yet; rows of purchases that no longer exist are deleted.
+-- minus the lookback, the purchases of a changed actor (int_touchpoint_changes) made at or
+-- after its rebuild_from (all of them when it is null), and purchases not attributed yet; rows
+-- of purchases that no longer exist are deleted. A touch counts only up to its purchase, and
+-- an actor's touchpoints before its rebuild_from stay as they are (DECISIONLOG 138), so its
+-- earlier purchases keep their touches (DECISIONLOG 140).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete(
-        'user_id in ' ~ changed_actors()
-        ~ ' or purchased_at >= ' ~ incremental_since()
-        ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')'
-        ~ ' or ' ~ withdrawn('user_id')
-    ) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_rows('purchased_at', 'user_id') }}",
+        "{{ incremental_delete(
+            'purchased_at >= ' ~ incremental_since()
+            ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')'
+            ~ ' or ' ~ withdrawn('user_id')
+        ) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
@@ -25,10 +30,14 @@ with
 purchases as (
     select * from {{ ref('int_purchases') }}
     {% if incremental_mode() %}
-    where
-        user_id in {{ changed_actors() }}
-        or purchased_at >= {{ incremental_since() }}
-        or order_id not in (select order_id from {{ this }})
+    -- the purchases without rows here: those the pre-hooks deleted, and those not attributed
+    -- (yet); the purchases' orders less those here, each once, rather than a `not in` that
+    -- hashes every row of this table
+    where order_id in (
+        select order_id from {{ ref('int_purchases') }}
+        except
+        select order_id from {{ this }}
+    )
     {% endif %}
 ),
 

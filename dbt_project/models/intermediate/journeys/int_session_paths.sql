@@ -18,7 +18,7 @@
     incremental_strategy='append',
     tags=['daily'],
     pre_hook=[
-        "{{ delete_rebuilt_sessions('step_at') }}",
+        "{{ delete_rebuilt_rows('step_at') }}",
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}
