@@ -120,6 +120,20 @@ CASES = {
 #: a user who does not consent)
 CASE_ROLES = ("resume", "cap", "first", "second", "unsuppressed")
 
+
+def channel_touch_before_purchase(gap_hours: int = 0) -> str:
+    """SQL condition on an ``orders`` row: its buyer has a channel touch (``touchpoints``) in the
+    30 days before the order, at least ``gap_hours`` before it."""
+    return f"""exists (
+            select 1 from touchpoints
+            where
+                touchpoints.user_id = orders.user_id and touchpoints.channel is not null
+                and try_cast(touchpoints.occurred_at as timestamp)
+                between try_cast(orders.created_at as timestamp) - interval 30 days
+                and try_cast(orders.created_at as timestamp) - interval {gap_hours} hours
+        )"""
+
+
 #: a channel touch an hour before a December purchase made before DAYS[0]'s window, arriving
 #: with DAYS[1] (older than its window too): the purchase's attribution journey gains it in
 #: that run, although the purchase is older than the window (DECISIONLOG 140)
@@ -128,7 +142,7 @@ LATE_TOUCH = "late_touch_01"
 #: own in the 30 days before it, at least two hours before (so the runs before DAYS[1] attribute
 #: it, and the buyer has a stored session before the late touch: that run resumes the buyer
 #: from there rather than rebuilding all history), not one of the other cases' users
-LATE_TOUCH_PURCHASE = """
+LATE_TOUCH_PURCHASE = f"""
     select orders.order_id, orders.user_id, try_cast(orders.created_at as timestamp)
     from read_csv($orders, header = true, all_varchar = true) as orders
     inner join read_csv($users, header = true, all_varchar = true) as users
@@ -137,14 +151,7 @@ LATE_TOUCH_PURCHASE = """
         orders.paid_at is not null and orders.status not in ('cancelled', 'refunded')
         and try_cast(orders.created_at as timestamp) between '2025-12-10' and '2025-12-20'
         and orders.user_id not in (select unnest($taken))
-        and exists (
-            select 1 from touchpoints
-            where
-                touchpoints.user_id = orders.user_id and touchpoints.channel is not null
-                and try_cast(touchpoints.occurred_at as timestamp)
-                between try_cast(orders.created_at as timestamp) - interval 30 days
-                and try_cast(orders.created_at as timestamp) - interval 2 hours
-        )
+        and {channel_touch_before_purchase(2)}
     order by orders.order_id
     limit 1
 """
@@ -364,7 +371,7 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
 
 #: a purchase of one-purchase buyers with channel touches, none since December (so no touchpoint
 #: change lists them in the daily runs), created in November
-ONE_PURCHASE_BUYERS = """
+ONE_PURCHASE_BUYERS = f"""
     select orders.order_id, orders.user_id, orders.status
     from orders
     where
@@ -381,14 +388,7 @@ ONE_PURCHASE_BUYERS = """
             group by user_id having max(try_cast(occurred_at as timestamp)) < '2025-12-01'
         )
         -- a channel touch in the 30 days before the purchase: the order has a journey
-        and exists (
-            select 1 from touchpoints
-            where
-                touchpoints.user_id = orders.user_id and touchpoints.channel is not null
-                and try_cast(touchpoints.occurred_at as timestamp)
-                between try_cast(orders.created_at as timestamp) - interval 30 days
-                and try_cast(orders.created_at as timestamp)
-        )
+        and {channel_touch_before_purchase()}
     order by orders.order_id
 """
 
