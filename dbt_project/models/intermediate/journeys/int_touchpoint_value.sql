@@ -134,25 +134,29 @@ dwell_values as (
     where dwell_ms is not null
 ),
 
-dwell as (
+-- Both period types' medians in one pass: the rollup's grouping by touchpoint alone is 'overall'.
+-- Two groupings of dwell_values made DuckDB store its 35.5M rows at 50M first (DECISIONLOG 141).
+dwell_groupings as (
     select
-        'month' as period_type,
-        month_start as period_start,
+        month_start,
         touchpoint,
+        grouping(month_start) as is_overall,
         {{ median('dwell_ms') }} as median_dwell_ms
     from dwell_values
-    group by month_start, touchpoint
+    group by touchpoint, rollup(month_start)
+),
 
-    union all
-
+dwell as (
     select
-        'overall' as period_type,
-        first_month.first_month_start as period_start,
-        dwell_values.touchpoint,
-        {{ median('dwell_values.dwell_ms') }} as median_dwell_ms
-    from dwell_values
+        case when dwell_groupings.is_overall = 1 then 'overall' else 'month' end as period_type,
+        case
+            when dwell_groupings.is_overall = 1 then first_month.first_month_start
+            else dwell_groupings.month_start
+        end as period_start,
+        dwell_groupings.touchpoint,
+        dwell_groupings.median_dwell_ms
+    from dwell_groupings
     cross join first_month
-    group by first_month.first_month_start, dwell_values.touchpoint
 ),
 
 touchpoint_names as (
