@@ -134,6 +134,11 @@ def channel_touch_before_purchase(gap_hours: int = 0) -> str:
         )"""
 
 
+#: a demo touchpoint of November rejected for its negative dwell_ms (a planted bad row)
+REJECTED_KEY = "t_00122523"
+#: a valid demo touchpoint of 2025-12-27 (in the history part, inside every daily window)
+REPROCESSED_KEY = "t_00121634"
+
 #: a channel touch an hour before a December purchase made before DAYS[0]'s window, arriving
 #: with DAYS[1] (older than its window too): the purchase's attribution journey gains it in
 #: that run, although the purchase is older than the window (DECISIONLOG 140)
@@ -365,6 +370,23 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
         "copy (select * replace ('2025-12-29 11:00:00' as occurred_at) from touchpoints "
         "where touchpoint_id = 'late_09') "
         f"to '{raw_dir / 'touchpoints' / f'date={DAYS[-1]}' / 'part-1.parquet'}' (format parquet)"
+    )
+    # a third: a valid copy of a key whose only row, in the history part, is rejected for its
+    # negative dwell. The rejected row still holds the key (the full build numbers every raw
+    # row of a key), so both builds reject the copy as a duplicate key
+    con.execute(
+        "copy (select * replace ('2025-12-29 11:30:00' as occurred_at, '900' as dwell_ms) "
+        f"from touchpoints where touchpoint_id = '{REJECTED_KEY}') "
+        f"to '{raw_dir / 'touchpoints' / f'date={DAYS[-1]}' / 'part-2.parquet'}' (format parquet)"
+    )
+    # and a copy, dated 2025-12-20, of a key whose row of 2025-12-27 is in the history part, arriving
+    # with DAYS[0]: a duplicate (it comes later in file order). The original is reprocessed by
+    # the later runs (it is inside their windows) while the copy stays stored: the original still
+    # comes first in file order, so it stays valid
+    con.execute(
+        "copy (select * replace ('2025-12-20 10:00:00' as occurred_at) from touchpoints "
+        f"where touchpoint_id = '{REPROCESSED_KEY}') "
+        f"to '{raw_dir / 'touchpoints' / f'date={DAYS[0]}' / 'part-1.parquet'}' (format parquet)"
     )
     return user_id, case_users
 
@@ -629,6 +651,21 @@ def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
             "where touchpoint_id = 'late_09' order by occurred_at"
         ).fetchall()
         assert copies == [("2025-12-22 10:00:00", None), ("2025-12-29 11:00:00", "duplicate key")]
+        # so is the copy of a key whose first row was rejected for another reason
+        copies = last.execute(
+            "select cast(occurred_at as varchar), _rejection_reason from staging.base_touchpoints "
+            f"where touchpoint_id = '{REJECTED_KEY}' order by occurred_at"
+        ).fetchall()
+        assert copies == [
+            ("2025-11-26 07:55:22.534557", "negative amount"),
+            ("2025-12-29 11:30:00", "duplicate key"),
+        ]
+        # an older copy later in file order is the duplicate, whichever of the two a run reprocesses
+        copies = last.execute(
+            "select cast(occurred_at as date), _rejection_reason from staging.base_touchpoints "
+            f"where touchpoint_id = '{REPROCESSED_KEY}' order by occurred_at"
+        ).fetchall()
+        assert copies == [(date(2025, 12, 20), "duplicate key"), (date(2025, 12, 27), None)]
         assert (
             last.execute(
                 "select count(*) from intermediate.int_touchpoints where touchpoint_id = 'late_12'"

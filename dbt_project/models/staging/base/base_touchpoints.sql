@@ -47,11 +47,17 @@ window_keys as (
     where touchpoint_id is not null
 ),
 
+-- The first position of each such key among the kept rows, whatever their outcome: the full
+-- build numbers every raw row of a key in file order, a rejected one included (a row rejected
+-- for its negative dwell still holds its key), so a reprocessed row after a kept row of its key
+-- is a duplicate (DECISIONLOG 142).
 kept_keys as (
-    select kept.touchpoint_id from {{ this }} as kept
-    where
-        kept._rejection_reason is null
-        and kept.touchpoint_id in (select window_keys.touchpoint_id from window_keys)
+    select
+        kept.touchpoint_id,
+        min(kept._source_row_number) as first_position
+    from {{ this }} as kept
+    where kept.touchpoint_id in (select window_keys.touchpoint_id from window_keys)
+    group by kept.touchpoint_id
 ),
 {% else %}
     -- A full build numbers only the rows of keys that occur more than once, in file order, reading
@@ -86,13 +92,13 @@ parsed as (
         {{ is_valid_json('windowed.properties') }} as properties_is_valid_json,
         {% if incremental_mode() -%}
             {{ key_occurrence(['windowed.touchpoint_id']) }}
-            + case when kept_keys.touchpoint_id is not null then 1 else 0 end
+            + case when kept_keys.first_position < windowed._source_row_number then 1 else 0 end
         {%- else -%}
             coalesce(repeated_keys.key_occurrence, 1)
         {%- endif %} as key_occurrence
     from windowed
     {% if incremental_mode() %}
-    -- a valid key is kept at most once, so this join never repeats a row
+    -- one row per key, so this join never repeats a row
     left join kept_keys on windowed.touchpoint_id = kept_keys.touchpoint_id
     {% else %}
         -- one row per raw row, so this join never repeats a row
