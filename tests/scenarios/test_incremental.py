@@ -379,10 +379,10 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
         f"from touchpoints where touchpoint_id = '{REJECTED_KEY}') "
         f"to '{raw_dir / 'touchpoints' / f'date={DAYS[-1]}' / 'part-2.parquet'}' (format parquet)"
     )
-    # and a copy, dated 2025-12-20, of a key whose row of 2025-12-27 is in the history part, arriving
-    # with DAYS[0]: a duplicate (it comes later in file order). The original is reprocessed by
-    # the later runs (it is inside their windows) while the copy stays stored: the original still
-    # comes first in file order, so it stays valid
+    # and a copy, dated 2025-12-20, of a key whose row of 2025-12-27 is in the history part,
+    # arriving with DAYS[0]: a duplicate (it comes later in file order). The original is
+    # reprocessed by the later runs (it is inside their windows) while the copy stays stored:
+    # the original still comes first in file order, so it stays valid
     con.execute(
         "copy (select * replace ('2025-12-20 10:00:00' as occurred_at) from touchpoints "
         f"where touchpoint_id = '{REPROCESSED_KEY}') "
