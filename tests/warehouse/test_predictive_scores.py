@@ -125,6 +125,35 @@ def test_churn_snapshots_features_and_labels_match_pandas(demo_warehouse):
         == expected.loc[labelled, "churned"].astype(bool)
     ).all()
     assert actual.loc[~labelled, "churned"].isna().all()
+    # the user's own sessions that started in the 30 and 90 days up to as_of (end inclusive)
+    sessions = demo_warehouse.df(
+        "select user_id, started_at from intermediate.int_sessions where not is_anonymous_actor"
+    )
+    counted = []
+    for snapshot, at in as_of.items():
+        for days in (30, 90):
+            window = sessions[
+                (sessions["started_at"] <= at)
+                & (sessions["started_at"] > at - pd.Timedelta(days=days))
+            ]
+            counts = window.groupby("user_id").size().rename(f"sessions_{days}d")
+            counted.append(counts.reset_index().assign(snapshot=snapshot))
+    sessions_expected = (
+        expected[["snapshot", "user_id"]]
+        .merge(
+            pd.concat(counted).groupby(["snapshot", "user_id"]).sum().reset_index(),
+            on=["snapshot", "user_id"],
+            how="left",
+        )
+        .fillna({"sessions_30d": 0, "sessions_90d": 0})
+    )
+    actual_sessions = demo_warehouse.df(
+        "select snapshot, user_id, sessions_30d, sessions_90d "
+        "from intermediate.int_customer_features order by snapshot, user_id"
+    )
+    assert actual_sessions["sessions_90d"].sum() > 0
+    for column in ("sessions_30d", "sessions_90d"):
+        assert (actual_sessions[column] == sessions_expected[column].astype(int)).all(), column
 
 
 def test_every_customer_carries_every_score(demo_warehouse):
