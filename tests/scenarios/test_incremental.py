@@ -723,6 +723,61 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
         before.close()
 
 
+def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):
+    """int_held_users (DECISIONLOG 144): the daily models delete the users who left int_users
+    since the last complete daily run. A run of some daily models only (a selection) deletes
+    the withdrawn user from those and keeps the user held; the next complete daily run deletes
+    the user from every other table and only then drops the user from int_held_users."""
+    from orchestration.assets.dbt import daily_dbt_assets, model_asset_key
+    from orchestration.assets.raw import raw_files
+    from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
+    from orchestration.resources import build_resources
+
+    user_id = daily_and_full["user_id"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(daily_and_full["daily"], warehouse)
+    # the fixture's raw folder has the user's withdrawal (its last run)
+    raw_dir = daily_and_full["arriving"]
+    assets = [raw_files, daily_dbt_assets]
+    # the users' staging, int_users, int_held_users, and one daily model
+    some = ["base_users", "stg_users", "int_users", "int_held_users", "int_touchpoints"]
+    selection = dg.AssetSelection.assets(
+        raw_files, PUBLISHED_SNAPSHOT, *[model_asset_key(name) for name in some]
+    ).without_checks()
+    settings = Settings(warehouse_path=warehouse, raw_data_dir=raw_dir)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*assets, build_publish_asset(assets)],
+            selection=selection,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key=DAYS[-1].isoformat(),
+            run_config=build_run_config(full_refresh=False),
+        )
+    assert result.success
+
+    def rows(table: str, column: str = "actor_id") -> int:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            query = f'select count(*) from intermediate."{table}" where "{column}" = $user'
+            return con.execute(query, {"user": user_id}).fetchone()[0]
+
+    assert rows("int_touchpoints") == 0
+    assert rows("int_users", "user_id") == 0
+    assert rows("int_sessions") > 0  # not in the selection: the user's rows are still there
+    assert rows("int_held_users", "user_id") == 1
+
+    build_partition(raw_dir, warehouse, DAYS[-1])
+    for table in ["int_touchpoints", "int_sessions", "int_funnel_chains", "int_actor_days"]:
+        assert rows(table) == 0, table
+    assert rows("int_held_users", "user_id") == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        held = con.execute(
+            "select user_id from intermediate.int_held_users except all "
+            "select user_id from intermediate.int_users"
+        ).fetchall()
+    assert held == []
+
+
 def test_a_part_rewritten_after_a_run_read_it_is_refused(daily_and_full, tmp_path):
     """The ledger of raw parts (audit.raw_parts): each day's parts were recorded by the run that
     found them; a part rewritten afterwards stops the next daily run before any model, with a

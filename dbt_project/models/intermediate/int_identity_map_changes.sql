@@ -8,7 +8,7 @@
 -- was_suppressed says the previous build had the device suppressed.
 -- A full build has no changes: int_identity_map is rebuilt from all history.
 {{ config(tags=['daily']) }}
--- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 -- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
 {%- set previous = none %}

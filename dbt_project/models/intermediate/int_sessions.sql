@@ -11,7 +11,7 @@
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 with
 
 touchpoints as (

@@ -29,7 +29,7 @@
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}
--- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 %}
 {%- set max_microseconds = (var('session_max_hours') * 3600 * 1000000) | int %}
 

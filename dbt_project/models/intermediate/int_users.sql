@@ -1,5 +1,8 @@
 -- Users who consented to analytics. Every intermediate model and mart starts from here, so a
--- user without consent never appears downstream of staging.
+-- user without consent never appears downstream of staging. Its post-hook adds its new users
+-- to int_held_users (the users the daily tables may hold, DECISIONLOG 144).
+{{ config(post_hook="{{ hold_users() }}") }}
+-- depends_on: {{ ref('int_held_users') }}
 with
 
 users as (

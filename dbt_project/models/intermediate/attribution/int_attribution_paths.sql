@@ -29,7 +29,7 @@
         ~ ' or ' ~ withdrawn('actor_id')
     ) }}"
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('stg_orders') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}, {{ ref('stg_orders') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 {#- last_touches: a full build reads the table again (see there), an incremental run its CTE #}
 {%- set last_touch_source = 'touchpoints' if incremental_mode() else ref('int_touchpoints') %}

@@ -22,7 +22,7 @@
         ) }}",
     ]
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 {%- set lookback_days = var('attribution_lookback_days') %}
 
 with

@@ -14,7 +14,7 @@
     tags=['daily'],
     pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 
 with
 

@@ -14,7 +14,7 @@
     tags=['daily'],
     pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 {%- set window_seconds = funnel_window_seconds(funnels()[0]) %}
 {%- set intent_touchpoints = var('payment_intent_touchpoints') %}
 {%- if intent_touchpoints is string or intent_touchpoints | length == 0 %}

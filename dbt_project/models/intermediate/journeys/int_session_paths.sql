@@ -22,7 +22,7 @@
         "{{ incremental_delete(withdrawn('actor_id')) }}",
     ]
 ) }}
--- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}
+-- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 {%- set max_steps = path_max_steps() %}
 {%- set starts = path_starts() %}
 
