@@ -59,6 +59,7 @@ EXPECTED_ASSETS = {
     | SEEDS,
     "intermediate": {
         "intermediate/int_users",
+        "intermediate/int_held_users",
         "intermediate/int_identity_map",
         "intermediate/int_identity_map_changes",
         "intermediate/int_sessions",

@@ -17,6 +17,9 @@
     full_refresh=false,
     tags=['daily'],
 ) }}
+-- after the users' staging, like every model after the raw-file check (its rows come from the
+-- users; int_users cannot be a ref here)
+-- depends_on: {{ ref('stg_users') }}
 {%- set previous_users = none %}
 {%- if execute and not is_incremental() %}
     {%- set previous_users = adapter.get_relation(
