@@ -778,6 +778,28 @@ def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full,
     assert held == []
 
 
+def test_a_warehouse_built_before_the_held_users_still_loses_a_withdrawn_user(
+    daily_and_full, tmp_path
+):
+    """The first build of int_held_users on a warehouse built without it (DECISIONLOG 144)
+    starts from the previous build's int_users: a user who withdrew before that first daily run
+    still leaves every daily table, and the list then equals int_users."""
+    user_id = daily_and_full["user_id"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(daily_and_full["daily"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table intermediate.int_held_users")
+    build_partition(daily_and_full["arriving"], warehouse, DAYS[-1])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in ["int_touchpoints", "int_sessions", "int_funnel_chains", "int_actor_days"]:
+            query = f'select count(*) from intermediate."{table}" where actor_id = $user'
+            assert con.execute(query, {"user": user_id}).fetchone()[0] == 0, table
+        held = "select user_id from intermediate.int_held_users"
+        users = "select user_id from intermediate.int_users"
+        assert con.execute(f"{held} except all {users}").fetchall() == []
+        assert con.execute(f"{users} except all {held}").fetchall() == []
+
+
 def test_a_part_rewritten_after_a_run_read_it_is_refused(daily_and_full, tmp_path):
     """The ledger of raw parts (audit.raw_parts): each day's parts were recorded by the run that
     found them; a part rewritten afterwards stops the next daily run before any model, with a
