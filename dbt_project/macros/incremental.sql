@@ -16,6 +16,20 @@
 
 {% macro incremental_since() -%}
     {#- The reprocessing lower bound as a SQL timestamp expression, or none for a full build. -#}
+    {%- set window = incremental_window() -%}
+    {%- if window is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(dbt.dateadd(
+        'day', -1 * window.lookback,
+        'cast(' ~ quote_literal(window.start) ~ ' as ' ~ dbt.type_timestamp() ~ ')'
+    )) -}}
+{%- endmacro %}
+
+
+{% macro incremental_window() -%}
+    {#- The window of a windowed run, {start: 'YYYY-MM-DD', lookback: days}, or none for a full
+        build. -#}
     {%- set start = var('incremental_window_start', none) -%}
     {%- if (start is none or (start | string | trim) == '') and execute -%}
         {%- set start = env_var('INCREMENTAL_WINDOW_START', '') -%}
@@ -34,10 +48,28 @@
         {{ exceptions.raise_compiler_error(
             "incremental_lookback_days must be a whole number of days >= 0") }}
     {%- endif -%}
-    {{- return(dbt.dateadd(
-        'day', -1 * (lookback | int),
-        'cast(' ~ quote_literal(start) ~ ' as ' ~ dbt.type_timestamp() ~ ')'
-    )) -}}
+    {{- return({'start': start, 'lookback': lookback | int}) -}}
+{%- endmacro %}
+
+
+{% macro raw_time_may_be_in_window(expression) -%}
+    {#- A condition on a raw timestamp's text that every value a windowed run reprocesses meets
+        (DECISIONLOG 145): a value that parses to a time at or after incremental_since(), and
+        one that does not parse at all unless its text begins with a date well before the
+        window. False only for text that sorts before '<since minus 2 days>' and begins with a
+        digit 1 or higher: such text is a zero-padded date before that day (a year of four
+        digits; the offset and a 24:00 clock add at most 48 hours to it), an unpadded one that
+        sorts with it, or a year of five digits or more. Text with a leading blank, zero or sign
+        sorts before '1' and is kept, as is a null. Range comparisons on the text only, so
+        DuckDB evaluates them in the Parquet scan and reads the other columns of the rows kept
+        alone. True on a full build. -#}
+    {%- set window = incremental_window() -%}
+    {%- if window is none -%}
+        {{- return('true') -}}
+    {%- endif -%}
+    {%- set first_day = modules.datetime.datetime.strptime(window.start, '%Y-%m-%d').date() -%}
+    {%- set floor = (first_day - modules.datetime.timedelta(days=window.lookback + 2)).isoformat() -%}
+    ({{ expression }} is null or {{ expression }} >= {{ quote_literal(floor) }} or {{ expression }} < '1')
 {%- endmacro %}
 
 

@@ -43,6 +43,20 @@
 {%- endmacro %}
 
 
+{% macro raw_record_value(record, column) -%}
+    {#- The text of raw column `column` in a rejected row's `_raw_record` (record_to_json). -#}
+    {{ return(adapter.dispatch('raw_record_value', 'touchpoint_alchemy')(record, column)) }}
+{%- endmacro %}
+
+{% macro default__raw_record_value(record, column) -%}
+    get_json_object({{ record }}, '$.{{ column }}')
+{%- endmacro %}
+
+{% macro duckdb__raw_record_value(record, column) -%}
+    json_extract_string({{ record }}, '$.{{ column }}')
+{%- endmacro %}
+
+
 {% macro key_occurrence(key_columns) -%}
     {#- 1 for the first row of each key in file order, 2 for the next, ... -#}
     row_number() over (

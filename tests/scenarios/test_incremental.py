@@ -134,6 +134,21 @@ def channel_touch_before_purchase(gap_hours: int = 0) -> str:
         )"""
 
 
+#: Raw timestamp text at the edges of a daily run's text filter (DECISIONLOG 145), on an
+#: anonymous device of its own: (touchpoint_id, occurred_at, staged as: a UTC time or a
+#: rejection reason, arrival day). A leading blank or zero sorts before every date, so the filter
+#: reads those rows (the later runs reprocess them inside their windows); a date written before
+#: the window that does not parse, and a year of five digits, are left to the late rows: when
+#: they arrive they are not staged yet, and once stored they stay as they are.
+RAW_TEXT_CASES = [
+    ("raw_text_01", "2025-11-31 10:00:00", "unparseable timestamp", HISTORY),
+    ("raw_text_02", "12025-01-01 00:00:00", "future timestamp", HISTORY),
+    ("raw_text_03", " 2025-12-29 08:00:00", datetime(2025, 12, 29, 8), DAYS[1]),
+    ("raw_text_04", "02025-12-29 09:00:00", datetime(2025, 12, 29, 9), DAYS[1]),
+    ("raw_text_05", "2025-12-01 25:00:00", "unparseable timestamp", DAYS[1]),
+    ("raw_text_06", "12025-06-01 00:00:00", "future timestamp", DAYS[1]),
+]
+
 #: a demo touchpoint of November rejected for its negative dwell_ms (a planted bad row)
 REJECTED_KEY = "t_00122523"
 #: a valid demo touchpoint of 2025-12-27 (in the history part, inside every daily window)
@@ -388,6 +403,20 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
         f"where touchpoint_id = '{REPROCESSED_KEY}') "
         f"to '{raw_dir / 'touchpoints' / f'date={DAYS[0]}' / 'part-1.parquet'}' (format parquet)"
     )
+    # timestamp text that the daily runs' text filter must read or leave alone (RAW_TEXT_CASES)
+    for arrival in (HISTORY, DAYS[1]):
+        cases = [case for case in RAW_TEXT_CASES if case[3] == arrival]
+        selects = " union all ".join(
+            "select * replace (? as touchpoint_id, ? as occurred_at, "
+            "cast(null as varchar) as user_id, 'anon_raw_text' as anonymous_id) "
+            "from touchpoints where touchpoint_id = 'late_01'"
+            for _ in cases
+        )
+        part = raw_dir / "touchpoints" / f"date={arrival}" / "part-9.parquet"
+        con.execute(
+            f"copy ({selects}) to '{part}' (format parquet)",
+            [value for case in cases for value in case[:2]],
+        )
     return user_id, case_users
 
 
@@ -685,6 +714,29 @@ def test_every_raw_row_is_staged_or_rejected_after_each_day(daily_and_full):
         with duckdb.connect(str(snapshot), read_only=True) as con:
             based = con.execute("select count(*) from staging.base_touchpoints").fetchone()[0]
         assert based == raw_rows.fetchone()[0], day
+
+
+def test_timestamp_text_the_window_filter_reads_or_leaves_is_staged_once(daily_and_full):
+    """The daily runs read only the raw rows whose timestamp text may be in their window, plus
+    the rows not staged yet by position (DECISIONLOG 145). Each case of RAW_TEXT_CASES is staged
+    once, with the outcome a full build gives it: a leading blank or zero is read (and
+    reprocessed by the next run), an old date that does not parse and a year of five digits are
+    staged on arrival and then kept as they are."""
+    expected = {
+        touchpoint_id: (None, outcome) if isinstance(outcome, str) else (outcome, None)
+        for touchpoint_id, _, outcome, _ in RAW_TEXT_CASES
+    }
+    for build in ("daily", "full"):
+        with duckdb.connect(str(daily_and_full[build]), read_only=True) as con:
+            rows = con.execute(
+                "select touchpoint_id, occurred_at, _rejection_reason "
+                "from staging.base_touchpoints where touchpoint_id like 'raw_text_%'"
+            ).fetchall()
+        staged = {}
+        for touchpoint_id, occurred_at, reason in rows:
+            assert touchpoint_id not in staged, (build, touchpoint_id)
+            staged[touchpoint_id] = (occurred_at if reason is None else None, reason)
+        assert staged == expected, build
 
 
 def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_full):

@@ -3,13 +3,26 @@
 --
 -- Incremental (macros/incremental.sql): a windowed run rebuilds the rows that occurred since
 -- the window's start minus the lookback, and the rows without a valid timestamp, and adds the
--- rows that arrived late, older than the window (base_touchpoints_late). A touchpoint_id kept
--- before the window makes a reprocessed row with the same id a duplicate.
+-- rows not staged yet that are older than the window or that the text filter below passes over
+-- (base_touchpoints_late). A touchpoint_id kept before the window makes a reprocessed row with
+-- the same id a duplicate.
+--
+-- A windowed run reads only the raw rows whose timestamp text may be in the window
+-- (raw_time_may_be_in_window: the text filter DuckDB evaluates in the Parquet scan, reading the
+-- other columns of those rows alone), and the rows of base_touchpoints_late by their position.
+-- A stored row is deleted only when that read takes it again: a rejected row whose text the
+-- filter passes over (a timestamp that does not parse, or a year of five digits, written before
+-- the window) stays as it was, and so does its outcome, since raw rows keep their positions
+-- (DECISIONLOG 52, 61, 145).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('occurred_at is null or occurred_at >= ' ~ incremental_since()) }}"
+    pre_hook="{{ incremental_delete(
+        '(occurred_at is null or occurred_at >= ' ~ incremental_since() ~ ') and ('
+        ~ '_rejection_reason is null or '
+        ~ raw_time_may_be_in_window(raw_record_value('_raw_record', 'occurred_at')) ~ ')'
+    ) }}"
 ) }}
 -- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
@@ -17,7 +30,10 @@
 with
 
 source as (
-    select * from {{ read_raw('touchpoints') }}
+    select * from {{ read_raw('touchpoints') }} as raw_rows
+    {% if incremental_mode() %}
+    where {{ raw_time_may_be_in_window('raw_rows.occurred_at') }}
+    {% endif %}
 ),
 
 timed as (
@@ -30,12 +46,19 @@ timed as (
 windowed as (
     select * from timed
     {% if incremental_mode() %}
-    where
-        occurred_at_utc is null
-        or occurred_at_utc >= {{ since }}
-        or _source_row_number in (
-            select late._source_row_number from {{ ref('base_touchpoints_late') }} as late
-        )
+    where occurred_at_utc is null or occurred_at_utc >= {{ since }}
+
+    union all
+
+    -- the rows not staged yet that the reads above leave out, by position (disjoint from them:
+    -- base_touchpoints_late leaves out what they take). A join: DuckDB reads the Parquet row
+    -- groups of the few positions alone, and nothing when there is none.
+    select
+        late_rows.*,
+        {{ parse_timestamp('late_rows.occurred_at') }} as occurred_at_utc
+    from {{ read_raw('touchpoints') }} as late_rows
+    inner join {{ ref('base_touchpoints_late') }} as late
+        on late_rows._source_row_number = late._source_row_number
     {% endif %}
 ),
 

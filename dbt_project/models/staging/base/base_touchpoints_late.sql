@@ -1,9 +1,12 @@
--- Raw touchpoint rows that arrived late: they occurred before this run's reprocessing window
--- (the window's start minus the lookback, macros/incremental.sql) and are not yet staged. A
--- windowed run of base_touchpoints takes them besides the window, and int_touchpoint_changes
--- rebuilds their actors, so an event that arrives days or weeks late ends as in a full refresh
--- (docs/incremental.md, "Late data"). A raw row is identified by its position
--- (_source_row_number: parts in path order, so new parts of the arrival-day layout come last).
+-- Raw touchpoint rows not staged yet that a daily run's window does not read: those that
+-- occurred before the run's reprocessing window (the window's start minus the lookback,
+-- macros/incremental.sql), and those whose timestamp text the window's text filter passes over
+-- (raw_time_may_be_in_window: a timestamp that does not parse, or a year of five digits, written
+-- as a date before the window). base_touchpoints stages them besides its window, by position,
+-- and int_touchpoint_changes rebuilds their actors, so an event that arrives days or weeks late
+-- ends as in a full refresh (docs/incremental.md, "Late data"). A raw row is identified by its
+-- position (_source_row_number: parts in path order, so new parts of the arrival-day layout
+-- come last).
 --
 -- Empty on a full build, and on the first build of a new warehouse.
 {{ config(tags=['daily']) }}
@@ -80,17 +83,23 @@ timed as (
     select
         touchpoint_id,
         _source_row_number,
+        occurred_at as occurred_at_text,
         {{ parse_timestamp('occurred_at') }} as occurred_at
     from not_staged
 ),
 
+-- every row not staged but those base_touchpoints reads with its window: text the filter
+-- passes, parsed into the window or not at all
 final as (
     select
         _source_row_number,
         touchpoint_id,
         occurred_at
     from timed
-    where occurred_at < {{ since }}
+    where not (
+        {{ raw_time_may_be_in_window('occurred_at_text') }}
+        and (occurred_at is null or occurred_at >= {{ since }})
+    )
 )
 
 {% else %}
