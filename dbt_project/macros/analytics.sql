@@ -134,3 +134,13 @@
 {% macro funnel_window_seconds(funnel) -%}
     {{- return(((funnel.window_days if funnel.window_days is defined else 7) * 86400) | int) -}}
 {%- endmacro %}
+
+
+{% macro longest_funnel_window_seconds() -%}
+    {#- The longest window of the configured funnels, in seconds. -#}
+    {%- set windows = [] -%}
+    {%- for funnel in funnels() -%}
+        {%- do windows.append(funnel_window_seconds(funnel)) -%}
+    {%- endfor -%}
+    {{- return(windows | max) -}}
+{%- endmacro %}

@@ -80,6 +80,13 @@ def window_start(day: date) -> datetime:
 #   events go to the first user, then to the second (int_identity_map: a device belongs to the
 #   user it was seen with last). The first login is older than DAYS[2]'s window, so that run
 #   rebuilds the first user only as the device's previous actor;
+# - reach_back: a step that arrives after the entry's activity run ended, on a day after the
+#   entry's: a checkout_start on 2025-11-30 (history) whose payment_success of 2025-12-02
+#   arrives with DAYS[0], 26 days late, and a product_view of 2025-12-24 (history, before
+#   DAYS[1]'s window) whose add_to_cart of 2025-12-27 arrives with DAYS[1]. Each run resumes the
+#   user from the late event, in a month or on a day after the entry's, and must still rebuild
+#   the entry's month (the intent is no longer abandoned) and entry day (the chain reaches
+#   add_to_cart): the resumed facts start a funnel window before rebuild_from (DECISIONLOG 146);
 # - unsuppressed: a device seen on 2025-12-18 with a user who does not consent (so its anonymous
 #   events are left out: int_identity_map suppresses it) logs in on 2025-12-27 as a consenting user
 #   who has a session of their own on 2025-12-21; the login arrives with DAYS[1], inside its window.
@@ -109,6 +116,12 @@ CASES = {
         ("restitch_03", "2025-12-25 10:00:00", "login", "first", "anon_restitched", DAYS[0]),
         ("restitch_04", "2025-12-30 09:00:00", "login", "second", "anon_restitched", DAYS[2]),
     ],
+    "reach_back": [
+        ("reach_back_01", "2025-11-30 10:00:00", "checkout_start", "reach_back", None, HISTORY),
+        ("reach_back_02", "2025-12-02 09:00:00", "payment_success", "reach_back", None, DAYS[0]),
+        ("reach_back_03", "2025-12-24 10:00:00", "product_view", "reach_back", None, HISTORY),
+        ("reach_back_04", "2025-12-27 09:00:00", "add_to_cart", "reach_back", None, DAYS[1]),
+    ],
     "unsuppressed": [
         ("unsuppressed_01", "2025-12-18 15:00:00", "page_view", "hidden", "anon_hidden", HISTORY),
         ("unsuppressed_02", "2025-12-18 15:10:00", "product_view", None, "anon_hidden", HISTORY),
@@ -118,7 +131,7 @@ CASES = {
 }
 #: the roles of the cases' consenting users, in the order they are picked (the role "hidden" is
 #: a user who does not consent)
-CASE_ROLES = ("resume", "cap", "first", "second", "unsuppressed")
+CASE_ROLES = ("resume", "cap", "first", "second", "unsuppressed", "reach_back")
 
 
 def channel_touch_before_purchase(gap_hours: int = 0) -> str:
@@ -1054,6 +1067,44 @@ def test_a_session_resumed_across_the_window_start(daily_and_full):
         assert started < start <= ended
     counts = _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [user])
     assert counts["int_touchpoints"] >= 3 and counts["int_funnel_chains"] > 0
+
+
+def test_a_late_step_reaches_back_to_an_entry_before_the_resume_point(daily_and_full):
+    """The reach_back case: each daily run resumes the user from the late event (a new activity
+    run, so rebuild_from is that event), yet the intent of the month before is no longer
+    abandoned and the product_view's chain reaches add_to_cart, as in the full refresh."""
+    raw = _raw_case(daily_and_full["raw_dir"], "reach_back")
+    assert [(row[0], row[4]) for row in raw] == [
+        ("reach_back_01", HISTORY),
+        ("reach_back_02", DAYS[0]),
+        ("reach_back_03", HISTORY),
+        ("reach_back_04", DAYS[1]),
+    ]
+    # independently: each late step is within the 7-day funnel window of its entry, more than the
+    # 30-minute session timeout after it, and in a later month or on a later day
+    for entry, step in ((raw[0], raw[1]), (raw[2], raw[3])):
+        assert timedelta(minutes=30) < step[3] - entry[3] <= timedelta(days=7)
+        assert step[3].date() > entry[3].date()
+    user = daily_and_full["case_users"]["reach_back"]
+    abandoned = (
+        "select abandoned_intent_count from intermediate.int_actor_touchpoint_months "
+        "where actor_id = $user and month_start = '2025-11-01' and touchpoint = 'checkout_start'"
+    )
+    chain = (
+        "select max(step_number) from intermediate.int_funnel_chains "
+        "where actor_id = $user and entry_date = '2025-12-24'"
+    )
+    assert _query(daily_and_full["snapshots"][DAYS[0]], abandoned, {"user": user}) == [(0,)]
+    assert _query(daily_and_full["snapshots"][DAYS[0]], chain, {"user": user}) == [(1,)]
+    for after in (daily_and_full["snapshots"][DAYS[1]], daily_and_full["daily"]):
+        assert _query(after, abandoned, {"user": user}) == [(0,)]
+        assert _query(after, chain, {"user": user}) == [(2,)]
+    # each run resumed the user from its late step (so the entry's month and day were rebuilt
+    # because the resumed facts reach a funnel window back, not because all history was)
+    resumed = "select rebuild_from from intermediate.int_touchpoint_changes where actor_id = $user"
+    for day, step in ((DAYS[0], raw[1]), (DAYS[1], raw[3])):
+        assert _query(daily_and_full["snapshots"][day], resumed, {"user": user}) == [(step[3],)]
+    _actor_rows_equal(daily_and_full["daily"], daily_and_full["full"], [user])
 
 
 def test_the_24_hour_cap_cuts_a_session_across_the_window_start(daily_and_full):

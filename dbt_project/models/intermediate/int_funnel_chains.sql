@@ -16,25 +16,30 @@
 -- (funnel_best_chains(): on DuckDB one hash aggregate, elsewhere row_number); its timestamps
 -- give the time from entry to each step.
 --
--- Incremental by actor, like int_touchpoints: a windowed run rebuilds the changed actors.
+-- Incremental by actor, resumed like int_touchpoints: a windowed run deletes and rebuilds the
+-- entry days of each actor listed in int_touchpoint_changes from the day that holds its
+-- rebuild_from minus the longest funnel window (a chain reaches that far from its entry), all
+-- of them when rebuild_from is null (DECISIONLOG 146).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_rows('entry_date', 'actor_id', 'day', longest_funnel_window_seconds()) }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 with
 
 touchpoints as (
     select
-        actor_id,
-        occurred_at,
-        touchpoint
-    from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+        rows_read.actor_id,
+        rows_read.occurred_at,
+        rows_read.touchpoint
+    from {{ rebuilt_session_rows(
+        ref('int_touchpoints'), 'rows_read', 'occurred_at', 'day', longest_funnel_window_seconds()
+    ) }}
 ),
 
 {% for funnel in funnels() -%}

@@ -6,16 +6,21 @@
 -- `conversion_touchpoint` touchpoint of the same actor follows it within the window of the first
 -- configured funnel (boundary inclusive; the conversion may fall after the month).
 --
--- Incremental by actor, like int_sessions: a windowed run deletes and rebuilds, from all their
--- touchpoints, the actors listed in int_touchpoint_changes.
+-- Incremental by actor, resumed like int_sessions: a windowed run deletes and rebuilds the
+-- months of each actor listed in int_touchpoint_changes from the month that holds its
+-- rebuild_from minus the funnel window (an intent's outcome looks that far ahead), all of them
+-- when rebuild_from is null (DECISIONLOG 146).
+{%- set window_seconds = funnel_window_seconds(funnels()[0]) %}
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_rows('month_start', 'actor_id', 'month', funnel_window_seconds(funnels()[0])) }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
-{%- set window_seconds = funnel_window_seconds(funnels()[0]) %}
 {%- set intent_touchpoints = var('payment_intent_touchpoints') %}
 {%- if intent_touchpoints is string or intent_touchpoints | length == 0 %}
     {{ exceptions.raise_compiler_error("payment_intent_touchpoints must be a non-empty list") }}
@@ -29,15 +34,12 @@ with
 
 touchpoints as (
     select
-        touchpoint_id,
-        actor_id,
-        occurred_at,
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
-        touchpoint
-    from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+        rows_read.touchpoint_id,
+        rows_read.actor_id,
+        rows_read.occurred_at,
+        cast({{ dbt.date_trunc('month', 'rows_read.occurred_at') }} as date) as month_start,
+        rows_read.touchpoint
+    from {{ rebuilt_session_rows(ref('int_touchpoints'), 'rows_read', 'occurred_at', 'month', window_seconds) }}
 ),
 
 counts as (
