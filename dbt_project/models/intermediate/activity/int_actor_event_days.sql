@@ -4,13 +4,18 @@
 -- the daily activity fact: marts.activity_retention reads it (and int_actor_days for "any
 -- touchpoint"), never the touchpoints. All history; the mart applies the data cutoff.
 --
--- Incremental by actor, like int_actor_days. After a change of the definitions or the funnels,
--- a full refresh rebuilds it for the new names.
+-- Incremental by actor, resumed: a windowed run deletes and rebuilds the days of each actor
+-- listed in int_touchpoint_changes from the day that holds its rebuild_from (a day's rows read
+-- that day's touchpoints alone), all of them when rebuild_from is null (DECISIONLOG 146). After
+-- a change of the definitions or the funnels, a full refresh rebuilds it for the new names.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_rows('activity_date', 'actor_id', 'day') }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 {%- set quoted = [] %}
@@ -20,16 +25,17 @@
 
 with
 
-touchpoints as (
+rebuilt as (
     select
-        actor_id,
-        occurred_at,
-        touchpoint
-    from {{ ref('int_touchpoints') }}
+        rows_read.actor_id,
+        rows_read.occurred_at,
+        rows_read.touchpoint
+    from {{ rebuilt_session_rows(ref('int_touchpoints'), 'rows_read', 'occurred_at', 'day') }}
+),
+
+touchpoints as (
+    select * from rebuilt
     where touchpoint in ({{ quoted | join(', ') }})
-    {% if incremental_mode() %}
-        and actor_id in {{ changed_actors() }}
-    {% endif %}
 ),
 
 final as (

@@ -6,13 +6,18 @@
 -- month up to the cutoff exactly when the first time is at or before it, and converted when the
 -- second is.
 --
--- Incremental by actor, like int_actor_touchpoint_months: a windowed run deletes and rebuilds,
--- from all their touchpoints, the actors listed in int_touchpoint_changes.
+-- Incremental by actor, resumed like int_actor_touchpoint_months: a windowed run deletes and
+-- rebuilds the months of each actor listed in int_touchpoint_changes from the month that holds
+-- its rebuild_from (a month's row reads that month's touchpoints alone), all of them when
+-- rebuild_from is null (DECISIONLOG 146).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_rebuilt_rows('month_start', 'actor_id', 'month') }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 
@@ -20,15 +25,12 @@ with
 
 touchpoints as (
     select
-        actor_id,
-        occurred_at,
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
-        coalesce(channel, '(unknown)') as channel,
-        touchpoint
-    from {{ ref('int_touchpoints') }}
-    {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
-    {% endif %}
+        rows_read.actor_id,
+        rows_read.occurred_at,
+        cast({{ dbt.date_trunc('month', 'rows_read.occurred_at') }} as date) as month_start,
+        coalesce(rows_read.channel, '(unknown)') as channel,
+        rows_read.touchpoint
+    from {{ rebuilt_session_rows(ref('int_touchpoints'), 'rows_read', 'occurred_at', 'month') }}
 ),
 
 final as (
