@@ -187,6 +187,42 @@
 {%- endmacro %}
 
 
+{% macro delete_resumed_actor_days() -%}
+    {#- Pre-hook of int_actor_days: delete each changed actor's days from its last active day
+        before the day that holds its rebuild_from (whose row carries the next active day), or
+        from that day when it has none before; all its days when rebuild_from is null. Every row
+        when the run is not windowed. -#}
+    {%- if is_incremental() -%}
+        {%- if incremental_since() is none -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }} as rebuilt
+            using (
+                select
+                    changes.actor_id,
+                    changes.rebuild_from,
+                    coalesce(
+                        max(stored.activity_date),
+                        cast(changes.rebuild_from as date)
+                    ) as first_rebuilt_date
+                from {{ ref('int_touchpoint_changes') }} as changes
+                left join {{ this }} as stored
+                    on
+                        changes.actor_id = stored.actor_id
+                        and stored.activity_date < cast(changes.rebuild_from as date)
+                group by changes.actor_id, changes.rebuild_from
+            ) as floors
+            where
+                floors.actor_id = rebuilt.actor_id
+                and (
+                    floors.rebuild_from is null
+                    or rebuilt.activity_date >= floors.first_rebuilt_date
+                )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro resume_floor(rebuild_from, period=none, window_seconds=0) -%}
     {#- Where a model that resumes from `rebuild_from` starts again: `rebuild_from` itself, or,
         for a model whose rows are `period`s ('day', 'month') of a result that reaches

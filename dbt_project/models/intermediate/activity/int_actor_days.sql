@@ -11,29 +11,54 @@
 -- (null on the actor's last day), so marts.active_users_daily finds the next active day as of
 -- its cutoff without a window over every actor-day (DECISIONLOG 83).
 --
--- Incremental by actor, like int_actor_touchpoint_months: a windowed run deletes and rebuilds,
--- from all their touchpoints, the actors listed in int_touchpoint_changes. A table built before
--- these two columns existed needs a full refresh.
+-- Incremental by actor, resumed: a windowed run deletes and rebuilds the days of each actor
+-- listed in int_touchpoint_changes from its last active day before the day that holds its
+-- rebuild_from (that day's row carries the next active day, which the rebuilt days may change),
+-- all of them when rebuild_from is null (DECISIONLOG 146). A table built before these two
+-- columns existed needs a full refresh.
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete('actor_id in ' ~ changed_actors() ~ ' or ' ~ withdrawn('actor_id')) }}"
+    pre_hook=[
+        "{{ delete_resumed_actor_days() }}",
+        "{{ incremental_delete(withdrawn('actor_id')) }}",
+    ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
 
 with
 
+{% if incremental_mode() %}
+-- each changed actor's last day kept by the pre-hook: its touchpoints are read from the day
+-- after it (there is no touchpoint between it and the first day deleted), all of them when
+-- none is kept
+kept_days as (
+    select
+        kept.actor_id,
+        max(kept.activity_date) as last_kept_date
+    from {{ this }} as kept
+    inner join {{ ref('int_touchpoint_changes') }} as changes
+        on kept.actor_id = changes.actor_id
+    group by kept.actor_id
+),
+{% endif %}
+
 touchpoints as (
     select
-        touchpoint_id,
-        actor_id,
-        occurred_at,
-        cast(occurred_at as date) as activity_date,
-        channel
-    from {{ ref('int_touchpoints') }}
+        rows_read.touchpoint_id,
+        rows_read.actor_id,
+        rows_read.occurred_at,
+        cast(rows_read.occurred_at as date) as activity_date,
+        rows_read.channel
+    from {{ ref('int_touchpoints') }} as rows_read
     {% if incremental_mode() %}
-    where actor_id in {{ changed_actors() }}
+        inner join {{ ref('int_touchpoint_changes') }} as changes
+            on rows_read.actor_id = changes.actor_id
+        left join kept_days on rows_read.actor_id = kept_days.actor_id
+    where
+        kept_days.last_kept_date is null
+        or rows_read.occurred_at >= {{ dbt.dateadd('day', 1, 'kept_days.last_kept_date') }}
     {% endif %}
 ),
 
