@@ -49,3 +49,21 @@
         returns with the event it starts with (the returns are then its starts). -#}
     {{- return(['start'] if definition['return'] == definition['start'] else ['start', 'return']) -}}
 {%- endmacro %}
+
+
+{% macro activity_retention_settings() -%}
+    {#- marts.activity_retention's configuration as text (int_mart_builds.settings): a build
+        with other definitions rebuilds every row (DECISIONLOG 147). -#}
+    {{- return(tojson(activity_retention_definitions())) -}}
+{%- endmacro %}
+
+
+{% macro delete_activity_retention_periods() -%}
+    {#- Pre-hook of marts.activity_retention: its rows from the period that holds
+        mart_rebuild_floor() on (a row's period is cohort_period + periods_since_start days or
+        weeks), or every row. -#}
+    {{ delete_mart_periods(mart_rebuild_floor(activity_retention_settings()), {
+        'day': dbt.dateadd('day', 'periods_since_start', 'cohort_period'),
+        'week': dbt.dateadd('day', '7 * periods_since_start', 'cohort_period'),
+    }) }}
+{%- endmacro %}

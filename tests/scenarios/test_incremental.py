@@ -17,6 +17,7 @@ parts. Every table the daily partitions build must then be identical in both fil
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -205,7 +206,13 @@ DAILY_TABLES = [
     ("intermediate", "int_actor_event_days"),
     ("intermediate", "int_session_paths"),
     ("intermediate", "int_attribution_paths"),
+    ("marts", "activity_retention"),
 ]
+
+#: the marts that keep their rows for the periods before the touchpoints changed (DECISIONLOG
+#: 147): every run of the fixture builds them (and the unpartitioned models they read), as every
+#: run of the job does
+PERIOD_MARTS = ("activity_retention",)
 
 #: the models whose data tests one daily run runs (their windows: by time and late rows, by
 #: actor); every windowed model's: tests/warehouse/test_data_test_window.py
@@ -223,14 +230,14 @@ def _daily_assets(score: str | None, checks: bool = False):
     from orchestration.assets.scoring import SCORING_ASSETS
     from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
 
-    assets = [raw_files, daily_dbt_assets]
-    selection = dg.AssetSelection.all()
+    assets = [raw_files, daily_dbt_assets, warehouse_dbt_assets]
+    marts = dg.AssetSelection.assets(*(model_asset_key(name) for name in PERIOD_MARTS))
+    selection = dg.AssetSelection.assets(raw_files, daily_dbt_assets, PUBLISHED_SNAPSHOT)
+    selection = selection | marts.upstream()
     if score:
-        assets += [warehouse_dbt_assets, *SCORING_ASSETS]
+        assets += SCORING_ASSETS
         model = dg.AssetSelection.assets(STORED_MODEL)
-        selection = dg.AssetSelection.assets(raw_files, daily_dbt_assets, PUBLISHED_SNAPSHOT) | (
-            model.upstream() if score == "features" else model
-        )
+        selection = selection | (model.upstream() if score == "features" else model)
     # the models only: their dbt tests run in every other build of the suite
     selection = selection.without_checks()
     if checks:
@@ -786,6 +793,89 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
     finally:
         con.close()
         before.close()
+
+
+def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
+    """The withdrawal's daily run (no new touchpoint) logged the withdrawn user's first active
+    day, and marts.activity_retention rebuilt its rows from that day's period on (DECISIONLOG
+    147): equal, row for row, to the mart rebuilt from all history on the same facts (a run of
+    the mart alone, without a partition), and different from its rows before the withdrawal."""
+    from orchestration.assets.dbt import model_asset_key, warehouse_dbt_assets
+    from orchestration.resources import build_resources
+
+    withdrawn = daily_and_full["withdrawn"]
+    con = duckdb.connect(str(withdrawn), read_only=True)
+    try:
+        (first_day,) = con.execute(
+            "select min(activity_date) from intermediate.int_actor_days"
+        ).fetchone()
+        changed_from, rebuilt_all = con.execute(
+            "select changed_from, rebuilt_all from intermediate.int_touchpoint_change_log "
+            "order by run_number desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    # the user's history starts well before the window, and the log reaches back to it
+    assert not rebuilt_all
+    assert changed_from is not None and changed_from < DAYS[0] - timedelta(days=20)
+    assert changed_from >= first_day
+
+    rebuilt = tmp_path / "warehouse.duckdb"
+    shutil.copy(withdrawn, rebuilt)
+    settings = Settings(warehouse_path=rebuilt, raw_data_dir=daily_and_full["arriving"])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [warehouse_dbt_assets],
+            selection=dg.AssetSelection.assets(model_asset_key("activity_retention")),
+            resources=build_resources(settings),
+            instance=instance,
+        )
+    assert result.success
+    rows, only_withdrawn, only_rebuilt = table_differences(
+        withdrawn, rebuilt, "marts", "activity_retention"
+    )
+    assert rows > 0 and (only_withdrawn, only_rebuilt) == (0, 0)
+    _, gone, _ = table_differences(daily_and_full["daily"], withdrawn, "marts", "activity_retention")
+    assert gone > 0
+
+
+def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(daily_and_full):
+    """int_touchpoint_change_log (DECISIONLOG 147): the history's build rebuilt all history;
+    each daily run logged the first day whose touchpoints it changed, at or before its window's
+    start minus the lookback. marts.activity_retention's build recorded the last run it read,
+    and a daily run's mart rebuilt only the periods from the earliest day logged since its last
+    build (its compiled SQL holds that day)."""
+    from orchestration.dbt_steps import dbt_target_base
+
+    con = duckdb.connect(str(daily_and_full["daily"]), read_only=True)
+    try:
+        log = con.execute(
+            "select run_number, changed_from, rebuilt_all "
+            "from intermediate.int_touchpoint_change_log order by run_number"
+        ).fetchall()
+        (built,) = con.execute(
+            "select change_log_run from intermediate.int_mart_builds "
+            "where mart = 'activity_retention'"
+        ).fetchone()
+    finally:
+        con.close()
+    # the history, the three days and the same day again
+    assert [run for run, _, _ in log] == list(range(1, len(DAYS) + 3))
+    assert log[0][2] and not any(rebuilt_all for _, _, rebuilt_all in log[1:])
+    lookback = timedelta(days=3)
+    for (_, changed_from, _), day in zip(log[1:], DAYS, strict=False):
+        assert changed_from is not None and changed_from <= day - lookback
+    assert built == log[-1][0]
+
+    run = daily_and_full["daily_runs"][1]
+    (target,) = dbt_target_base().glob(f"warehouse_dbt_assets-{run[:7]}-*")
+    # its compiled SELECT (the run folder holds an incremental model's INSERT only)
+    models = target / "compiled" / "touchpoint_alchemy" / "models"
+    compiled = (models / "marts" / "activity" / "activity_retention.sql").read_text()
+    # the earliest of the day logged and the days of the cutoffs before and after the run
+    floors = set(re.findall(r"period_start >= cast\('([0-9-]{10})' as date\)", compiled))
+    assert len(floors) == 1
+    assert date.fromisoformat(floors.pop()) <= log[2][1]
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):

@@ -26,6 +26,8 @@
     ]
 ) }}
 -- depends_on: {{ ref('int_touchpoint_changes') }}, {{ ref('int_users') }}, {{ ref('int_held_users') }}
+-- after int_touchpoint_change_log, which reads the days as the previous run left them
+-- depends_on: {{ ref('int_touchpoint_change_log') }}
 
 with
 

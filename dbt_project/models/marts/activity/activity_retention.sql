@@ -15,8 +15,24 @@
 -- recurring cohorts' start x return pairs, 88 million at 50M touchpoints, are most of the work).
 -- The day rows need no distinct: int_actor_days and int_actor_event_days are unique by actor and
 -- day (and touchpoint), which their tests check.
+--
+-- Incremental on DuckDB (DECISIONLOG 147, macros/mart_periods.sql): a row changes only when the
+-- actors' start or return events change, and they change only from the day the daily runs since
+-- the last build logged (int_touchpoint_change_log), or across the cutoff. An actor's first
+-- start moves only to a day at or after it, and a cohort counts only actors whose start is in
+-- it, so every row whose return period starts before that day's period is as it was: a windowed
+-- run deletes and rebuilds the rows from that period on, for every cohort (the cohort sizes
+-- read all history). Every row when it cannot tell (mart_rebuild_floor()).
 {%- set definitions = activity_retention_definitions() %}
 {%- set period_types = ['day', 'week'] %}
+{%- set floor = mart_rebuild_floor(activity_retention_settings()) %}
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_activity_retention_periods() }}",
+    post_hook="{{ record_mart_build(activity_retention_settings()) }}",
+) }}
+-- depends_on: {{ ref('int_touchpoint_change_log') }}, {{ ref('int_mart_builds') }}
 
 
 with
@@ -145,6 +161,9 @@ retained as (
                     on
                         members.actor_id = returns.actor_id
                         and members.cohort_period <= returns.period_start
+                        {%- if floor is not none %}
+                        and returns.period_start >= {{ period_floor(period_type, floor) }}
+                        {%- endif %}
                 group by members.cohort_period, returns.period_start
                 {%- if not (loop.last and definition_loop.last and period_type == period_types[-1]) %}
                     union all
@@ -219,6 +238,15 @@ grid as (
         on
             cohorts.period_type = periods.period_type
             and cohorts.cohort_period <= periods.period_start
+    {%- if floor is not none %}
+    -- the periods this build rebuilds
+    where
+        {%- for period_type in period_types %}
+        {% if not loop.first %}or {% endif -%}
+        (periods.period_type = '{{ period_type }}'
+            and periods.period_start >= {{ period_floor(period_type, floor) }})
+        {%- endfor %}
+    {%- endif %}
 ),
 
 final as (
