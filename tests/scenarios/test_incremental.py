@@ -590,15 +590,30 @@ def daily_and_full(tmp_path_factory):
     full = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     build_partition(raw_dir, full, DAYS[-1], full_refresh=True, score="features")
 
-    # the synthetic user withdraws consent; the next daily run (no new touchpoints) removes them
+    # the synthetic user withdraws consent, and so does the user active earliest (whose first
+    # day is before every day the run's other changes reach back to: DECISIONLOG 147); the next
+    # daily run (no new touchpoints) removes them
     withdrawn = tmp_path_factory.mktemp("withdrawn") / "warehouse.duckdb"
     shutil.copy(daily, withdrawn)
+    with duckdb.connect(str(daily), read_only=True) as con:
+        (early_user,) = con.execute(
+            "select actor_id from intermediate.int_actor_days "
+            "where not starts_with(actor_id, 'anon:') and actor_id <> $user "
+            "order by activity_date, actor_id limit 1",
+            {"user": user_id},
+        ).fetchone()
+    assert early_user not in case_users.values()
     users = duckdb.connect()
     users.execute(
-        "copy (select * replace (case when user_id = $user then 'false' else consent_analytics "
-        "end as consent_analytics) from read_csv($path, header = true, all_varchar = true)) "
-        "to $out (header)",
-        {"user": user_id, "path": str(arriving / "users.csv"), "out": str(arriving / "u.csv")},
+        "copy (select * replace (case when user_id in ($user, $early) then 'false' "
+        "else consent_analytics end as consent_analytics) "
+        "from read_csv($path, header = true, all_varchar = true)) to $out (header)",
+        {
+            "user": user_id,
+            "early": early_user,
+            "path": str(arriving / "users.csv"),
+            "out": str(arriving / "u.csv"),
+        },
     )
     (arriving / "u.csv").replace(arriving / "users.csv")
     build_partition(arriving, withdrawn, DAYS[-1])
@@ -609,6 +624,7 @@ def daily_and_full(tmp_path_factory):
         "full": full,
         "snapshots": snapshots,
         "withdrawn": withdrawn,
+        "early_user": early_user,
         "user_id": user_id,
         "case_users": case_users,
         "order_cases": order_cases,
@@ -785,48 +801,42 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
             assert con.execute(query, {"user": user_id}).fetchone()[0] == 0, table
         mine = "select count(*) from intermediate.int_touchpoints where actor_id = $user"
         assert before.execute(mine, {"user": user_id}).fetchone()[0] > 0
-        others = "select count(*) from intermediate.int_touchpoints where actor_id <> $user"
-        assert (
-            con.execute(others, {"user": user_id}).fetchone()
-            == before.execute(others, {"user": user_id}).fetchone()
+        # everyone else's rows stay (the user active earliest withdrew in the same run)
+        others = (
+            "select count(*) from intermediate.int_touchpoints "
+            "where actor_id not in ($user, $early)"
         )
+        users = {"user": user_id, "early": daily_and_full["early_user"]}
+        assert con.execute(others, users).fetchone() == before.execute(others, users).fetchone()
     finally:
         con.close()
         before.close()
 
 
 def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
-    """The withdrawal's daily run (no new touchpoint) logged the withdrawn user's first active
-    day, and marts.activity_retention rebuilt its rows from that day's period on (DECISIONLOG
-    147): equal, row for row, to the mart rebuilt from all history on the same facts (a run of
-    the mart alone, without a partition), and different from its rows before the withdrawal."""
-    from orchestration.assets.dbt import model_asset_key, warehouse_dbt_assets
+    """The withdrawal's daily run (no new touchpoint) logged the first active day of the user
+    active earliest, who withdrew (no other change of the run reaches back that far), and
+    marts.activity_retention rebuilt its rows from that day's period on (DECISIONLOG 147):
+    equal, row for row, to the mart rebuilt from all history on the same facts (a run of the
+    mart alone, without a partition), and different from its rows before the withdrawal."""
+    from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
+    from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
     from orchestration.resources import build_resources
 
     withdrawn = daily_and_full["withdrawn"]
-    con = duckdb.connect(str(withdrawn), read_only=True)
-    try:
-        (first_day,) = con.execute(
-            "select min(activity_date) from intermediate.int_actor_days"
-        ).fetchone()
-        changed_from, rebuilt_all = con.execute(
-            "select changed_from, rebuilt_all from intermediate.int_touchpoint_change_log "
-            "order by run_number desc limit 1"
-        ).fetchone()
-    finally:
-        con.close()
-    # the user's history starts well before the window, and the log reaches back to it
-    assert not rebuilt_all
-    assert changed_from is not None and changed_from < DAYS[0] - timedelta(days=20)
-    assert changed_from >= first_day
-
+    # the mart the withdrawal's run left, against the mart rebuilt from all history (emptied
+    # first, so that a run that did not rebuild and publish it cannot pass)
     rebuilt = tmp_path / "warehouse.duckdb"
     shutil.copy(withdrawn, rebuilt)
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute("delete from marts.activity_retention")
     settings = Settings(warehouse_path=rebuilt, raw_data_dir=daily_and_full["arriving"])
+    mart = dg.AssetSelection.assets(model_asset_key("activity_retention"), PUBLISHED_SNAPSHOT)
+    assets = [daily_dbt_assets, warehouse_dbt_assets]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
-            [warehouse_dbt_assets],
-            selection=dg.AssetSelection.assets(model_asset_key("activity_retention")),
+            [*assets, build_publish_asset(assets)],
+            selection=mart,
             resources=build_resources(settings),
             instance=instance,
         )
@@ -835,8 +845,31 @@ def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, 
         withdrawn, rebuilt, "marts", "activity_retention"
     )
     assert rows > 0 and (only_withdrawn, only_rebuilt) == (0, 0)
-    _, gone, _ = table_differences(daily_and_full["daily"], withdrawn, "marts", "activity_retention")
+    before = daily_and_full["daily"]
+    _, gone, _ = table_differences(before, withdrawn, "marts", "activity_retention")
     assert gone > 0
+
+    with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
+        (first_day,) = con.execute(
+            "select min(activity_date) from intermediate.int_actor_days where actor_id = $user",
+            {"user": daily_and_full["early_user"]},
+        ).fetchone()
+        (others,) = con.execute(
+            "select min(changed_from) from intermediate.int_touchpoint_change_log "
+            "where not rebuilt_all"
+        ).fetchone()
+    with duckdb.connect(str(withdrawn), read_only=True) as con:
+        changed_from, rebuilt_all = con.execute(
+            "select changed_from, rebuilt_all from intermediate.int_touchpoint_change_log "
+            "order by run_number desc limit 1"
+        ).fetchone()
+        assert con.execute(
+            "select count(*) from intermediate.int_actor_days where actor_id = $user",
+            {"user": daily_and_full["early_user"]},
+        ).fetchone() == (0,)
+    # the user's first day is before any day the daily runs' other changes reached back to
+    assert first_day < others
+    assert not rebuilt_all and changed_from == first_day
 
 
 def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(daily_and_full):
