@@ -119,6 +119,20 @@
     delete from {{ ref('int_mart_builds') }} where mart = {{ quote_literal(this.identifier) }};
     insert into {{ ref('int_mart_builds') }}
         (mart, change_log_run, change_log_logged_at, data_cutoff_at, settings)
+    {{ mart_build_row(settings) }}
+{%- endmacro %}
+
+{% macro spark__record_mart_build(settings) -%}
+    {#- On Spark the marts are tables rebuilt in full (daily_materialization) and so is
+        int_mart_builds, empty, whenever dbt builds it: the row is only added (a plain Parquet
+        table has no delete), so that both engines hold the same tables. -#}
+    insert into {{ ref('int_mart_builds') }}
+    {{ mart_build_row(settings) }}
+{%- endmacro %}
+
+{% macro mart_build_row(settings) -%}
+    {#- The row of int_mart_builds of this model's build: the last run of
+        int_touchpoint_change_log, the data cutoff, `settings`. -#}
     select
         {{ quote_literal(this.identifier) }},
         max(log.run_number),
@@ -129,8 +143,4 @@
     cross join (
         select max(run_number) as run_number from {{ ref('int_touchpoint_change_log') }}
     ) as last_run
-{%- endmacro %}
-
-{% macro spark__record_mart_build(settings) -%}
-    {#- Nothing: on Spark the marts are tables rebuilt in full (daily_materialization). -#}
 {%- endmacro %}

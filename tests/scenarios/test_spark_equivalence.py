@@ -49,6 +49,8 @@ SCORING = "group:scoring"
 # Columns that hold the clock of the run, not data.
 RUN_CLOCK_COLUMNS = {
     ("audit", "rejected_rows"): ["rejected_at"],
+    ("intermediate", "int_touchpoint_change_log"): ["logged_at"],
+    ("intermediate", "int_mart_builds"): ["change_log_logged_at"],
     ("scoring", "model_metrics"): ["fitted_at"],
     ("scoring", "clv_model_parameters"): ["fitted_at"],
     # the stored models: the fit's metrics as JSON text and the pickled model, whose floats
