@@ -67,3 +67,19 @@
         'week': dbt.dateadd('day', '7 * periods_since_start', 'cohort_period'),
     }) }}
 {%- endmacro %}
+
+
+{% macro stickiness_settings() -%}
+    {#- marts.stickiness has no settings of its own (int_mart_builds.settings). -#}
+    {{- return(tojson({})) -}}
+{%- endmacro %}
+
+
+{% macro delete_stickiness_periods() -%}
+    {#- Pre-hook of marts.stickiness: its periods from the one that holds mart_rebuild_floor()
+        on, or every row. -#}
+    {{ delete_mart_periods(mart_rebuild_floor(stickiness_settings()), {
+        'week': 'period_start',
+        'month': 'period_start',
+    }) }}
+{%- endmacro %}

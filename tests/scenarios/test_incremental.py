@@ -207,12 +207,13 @@ DAILY_TABLES = [
     ("intermediate", "int_session_paths"),
     ("intermediate", "int_attribution_paths"),
     ("marts", "activity_retention"),
+    ("marts", "stickiness"),
 ]
 
 #: the marts that keep their rows for the periods before the touchpoints changed (DECISIONLOG
 #: 147): every run of the fixture builds them (and the unpartitioned models they read), as every
 #: run of the job does
-PERIOD_MARTS = ("activity_retention",)
+PERIOD_MARTS = ("activity_retention", "stickiness")
 
 #: the models whose data tests one daily run runs (their windows: by time and late rows, by
 #: actor); every windowed model's: tests/warehouse/test_data_test_window.py
@@ -815,39 +816,39 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
 
 def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
     """The withdrawal's daily run (no new touchpoint) logged the first active day of the user
-    active earliest, who withdrew (no other change of the run reaches back that far), and
-    marts.activity_retention rebuilt its rows from that day's period on (DECISIONLOG 147):
-    equal, row for row, to the mart rebuilt from all history on the same facts (a run of the
-    mart alone, without a partition), and different from its rows before the withdrawal."""
+    active earliest, who withdrew (no other change of the run reaches back that far), and the
+    marts that keep their earlier periods (PERIOD_MARTS) rebuilt their rows from that day's
+    period on (DECISIONLOG 147): each equal, row for row, to the mart rebuilt from all history
+    on the same facts (a run of the marts alone, without a partition), and different from its
+    rows before the withdrawal."""
     from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
     from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
     from orchestration.resources import build_resources
 
     withdrawn = daily_and_full["withdrawn"]
-    # the mart the withdrawal's run left, against the mart rebuilt from all history (emptied
-    # first, so that a run that did not rebuild and publish it cannot pass)
+    # the marts the withdrawal's run left, against the marts rebuilt from all history (emptied
+    # first, so that a run that did not rebuild and publish them cannot pass)
     rebuilt = tmp_path / "warehouse.duckdb"
     shutil.copy(withdrawn, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
-        con.execute("delete from marts.activity_retention")
+        for mart in PERIOD_MARTS:
+            con.execute(f"delete from marts.{mart}")
     settings = Settings(warehouse_path=rebuilt, raw_data_dir=daily_and_full["arriving"])
-    mart = dg.AssetSelection.assets(model_asset_key("activity_retention"), PUBLISHED_SNAPSHOT)
+    keys = [model_asset_key(mart) for mart in PERIOD_MARTS]
     assets = [daily_dbt_assets, warehouse_dbt_assets]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*assets, build_publish_asset(assets)],
-            selection=mart,
+            selection=dg.AssetSelection.assets(*keys, PUBLISHED_SNAPSHOT),
             resources=build_resources(settings),
             instance=instance,
         )
     assert result.success
-    rows, only_withdrawn, only_rebuilt = table_differences(
-        withdrawn, rebuilt, "marts", "activity_retention"
-    )
-    assert rows > 0 and (only_withdrawn, only_rebuilt) == (0, 0)
-    before = daily_and_full["daily"]
-    _, gone, _ = table_differences(before, withdrawn, "marts", "activity_retention")
-    assert gone > 0
+    for mart in PERIOD_MARTS:
+        rows, only_withdrawn, only_rebuilt = table_differences(withdrawn, rebuilt, "marts", mart)
+        assert rows > 0 and (only_withdrawn, only_rebuilt) == (0, 0), mart
+        _, gone, _ = table_differences(daily_and_full["daily"], withdrawn, "marts", mart)
+        assert gone > 0, mart
 
     with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
         (first_day,) = con.execute(

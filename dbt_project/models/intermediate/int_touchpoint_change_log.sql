@@ -32,52 +32,52 @@ with
 
 {% if previous_days is not none %}
 
-changes as (
-    select
-        actor_id,
-        rebuild_from
-    from {{ ref('int_touchpoint_changes') }}
-),
+    changes as (
+        select
+            actor_id,
+            rebuild_from
+        from {{ ref('int_touchpoint_changes') }}
+    ),
 
-rebuilt_in_full as (
-    select actor_id from changes
-    where rebuild_from is null
-),
+    rebuilt_in_full as (
+        select actor_id from changes
+        where rebuild_from is null
+    ),
 
-changed_days as (
-    select min(cast(rebuild_from as date)) as changed_from
-    from changes
+    changed_days as (
+        select min(cast(rebuild_from as date)) as changed_from
+        from changes
 
-    union all
+        union all
 
-    -- int_actor_days as the previous run left it (this model runs before it is rebuilt)
-    select min(previous_days.activity_date) as changed_from
-    from {{ previous_days }} as previous_days
-    where
-        previous_days.actor_id in (select rebuilt_in_full.actor_id from rebuilt_in_full)
-        or {{ withdrawn('previous_days.actor_id') }}
+        -- int_actor_days as the previous run left it (this model runs before it is rebuilt)
+        select min(previous_days.activity_date) as changed_from
+        from {{ previous_days }} as previous_days
+        where
+            previous_days.actor_id in (select rebuilt_in_full.actor_id from rebuilt_in_full)
+            or {{ withdrawn('previous_days.actor_id') }}
 
-    union all
+        union all
 
-    select min(cast(sessions.started_at as date)) as changed_from
-    from {{ ref('int_sessions') }} as sessions
-    where sessions.actor_id in (select rebuilt_in_full.actor_id from rebuilt_in_full)
-),
+        select min(cast(sessions.started_at as date)) as changed_from
+        from {{ ref('int_sessions') }} as sessions
+        where sessions.actor_id in (select rebuilt_in_full.actor_id from rebuilt_in_full)
+    ),
 
-logged as (
-    select
-        min(changed_from) as changed_from,
-        false as rebuilt_all
-    from changed_days
-),
+    logged as (
+        select
+            min(changed_from) as changed_from,
+            false as rebuilt_all
+        from changed_days
+    ),
 
 {% else %}
 
-logged as (
-    select
-        cast(null as date) as changed_from,
-        true as rebuilt_all
-),
+    logged as (
+        select
+            cast(null as date) as changed_from,
+            true as rebuilt_all
+    ),
 
 {% endif %}
 

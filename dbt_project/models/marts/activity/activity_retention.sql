@@ -161,9 +161,9 @@ retained as (
                     on
                         members.actor_id = returns.actor_id
                         and members.cohort_period <= returns.period_start
-                        {%- if floor is not none %}
+                {% if floor is not none %}
                         and returns.period_start >= {{ period_floor(period_type, floor) }}
-                        {%- endif %}
+                {% endif %}
                 group by members.cohort_period, returns.period_start
                 {%- if not (loop.last and definition_loop.last and period_type == period_types[-1]) %}
                     union all

@@ -4,6 +4,20 @@
 -- touchpoint is at or before the cutoff), and only complete periods: the period ends at or
 -- before the cutoff. A cutoff in the last second of a day covers that day (a bare-date cutoff is
 -- 23:59:59.999999), so a period ending on that day is complete. Rows with no actors are left out.
+--
+-- Incremental on DuckDB (DECISIONLOG 147, macros/mart_periods.sql): a period's rows read that
+-- period's days alone, and whether it is complete moves only across the cutoff's day, so a
+-- windowed run deletes and rebuilds the periods from the one that holds the earliest day the
+-- daily runs since the last build changed (or the old or new cutoff's day), reading the days
+-- from there. Every row when it cannot tell (mart_rebuild_floor()).
+{%- set floor = mart_rebuild_floor(stickiness_settings()) %}
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_stickiness_periods() }}",
+    post_hook="{{ record_mart_build(stickiness_settings()) }}",
+) }}
+-- depends_on: {{ ref('int_touchpoint_change_log') }}, {{ ref('int_mart_builds') }}
 
 with
 
@@ -35,6 +49,9 @@ actor_periods as (
         actor_id,
         count(*) as days_active
     from as_of_cutoff
+    {%- if floor is not none %}
+    where activity_date >= {{ period_floor('week', floor) }}
+    {%- endif %}
     group by cast({{ dbt.date_trunc('week', 'activity_date') }} as date), actor_id
 
     union all
@@ -45,6 +62,9 @@ actor_periods as (
         actor_id,
         count(*) as days_active
     from as_of_cutoff
+    {%- if floor is not none %}
+    where activity_date >= {{ period_floor('month', floor) }}
+    {%- endif %}
     group by cast({{ dbt.date_trunc('month', 'activity_date') }} as date), actor_id
 ),
 
