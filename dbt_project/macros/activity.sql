@@ -58,11 +58,35 @@
 {%- endmacro %}
 
 
+{% macro activity_retention_floor() -%}
+    {#- The first day whose periods marts.activity_retention rebuilds (mart_rebuild_floor()), or
+        none: every row, also when its kept rows no longer add up to the facts. The check: the
+        recurring day cohorts of the first definition (any touchpoint) at period 0 count each
+        actor-day once, and every day before the floor is before the cutoff. -#}
+    {%- set floor = mart_rebuild_floor(activity_retention_settings()) -%}
+    {%- if floor is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set day = period_floor('day', floor) -%}
+    {%- set kept -%}
+        select coalesce(sum(retained_actors), 0) from {{ this }}
+        where
+            definition = {{ quote_literal(activity_retention_definitions()[0].name) }}
+            and cohort_type = 'recurring' and period_type = 'day' and periods_since_start = 0
+            and cohort_period < {{ day }}
+    {%- endset -%}
+    {%- set found -%}
+        select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ day }}
+    {%- endset -%}
+    {{- return(floor if mart_rows_match(kept, found) else none) -}}
+{%- endmacro %}
+
+
 {% macro delete_activity_retention_periods() -%}
     {#- Pre-hook of marts.activity_retention: its rows from the period that holds
-        mart_rebuild_floor() on (a row's period is cohort_period + periods_since_start days or
-        weeks), or every row. -#}
-    {{ delete_mart_periods(mart_rebuild_floor(activity_retention_settings()), {
+        activity_retention_floor() on (a row's period is cohort_period + periods_since_start
+        days or weeks), or every row. -#}
+    {{ delete_mart_periods(activity_retention_floor(), {
         'day': dbt.dateadd('day', 'periods_since_start', 'cohort_period'),
         'week': dbt.dateadd('day', '7 * periods_since_start', 'cohort_period'),
     }) }}
@@ -75,10 +99,31 @@
 {%- endmacro %}
 
 
+{% macro stickiness_floor() -%}
+    {#- The first day whose periods marts.stickiness rebuilds (mart_rebuild_floor()), or none:
+        every row, also when its kept rows no longer add up to the facts. The check: the weeks
+        before the floor's week are complete, and their rows count each actor-day once
+        (days_active x actors). -#}
+    {%- set floor = mart_rebuild_floor(stickiness_settings()) -%}
+    {%- if floor is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set week = period_floor('week', floor) -%}
+    {%- set kept -%}
+        select coalesce(sum(days_active * actors), 0) from {{ this }}
+        where period_type = 'week' and period_start < {{ week }}
+    {%- endset -%}
+    {%- set found -%}
+        select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ week }}
+    {%- endset -%}
+    {{- return(floor if mart_rows_match(kept, found) else none) -}}
+{%- endmacro %}
+
+
 {% macro delete_stickiness_periods() -%}
-    {#- Pre-hook of marts.stickiness: its periods from the one that holds mart_rebuild_floor()
-        on, or every row. -#}
-    {{ delete_mart_periods(mart_rebuild_floor(stickiness_settings()), {
+    {#- Pre-hook of marts.stickiness: its periods from the one that holds stickiness_floor() on,
+        or every row. -#}
+    {{ delete_mart_periods(stickiness_floor(), {
         'week': 'period_start',
         'month': 'period_start',
     }) }}

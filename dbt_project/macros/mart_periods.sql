@@ -78,6 +78,21 @@
 {%- endmacro %}
 
 
+{% macro mart_rows_match(kept, found) -%}
+    {#- True when the mart's rows for the periods before its floor still add up to the facts they
+        were built from: `kept` and `found` are queries of one number each (an aggregate of the
+        mart's rows before the floor, the same count from the fact). A change the log does not
+        know (an erasure, touchpoint_alchemy/erase.py, deletes a user's rows from the facts and
+        leaves the marts' counts) makes them differ, and the mart rebuilds every row. -#}
+    {%- set row = run_query('select (' ~ kept ~ ') as kept, (' ~ found ~ ') as found').rows[0] -%}
+    {%- if row['kept'] != row['found'] -%}
+        {%- do log(this.identifier ~ ': the rows kept count ' ~ row['kept'] ~ ' actor-days, the facts '
+            ~ row['found'] ~ ' (a change outside the daily runs): rebuilding every row', info=True) -%}
+    {%- endif -%}
+    {{- return(row['kept'] == row['found']) -}}
+{%- endmacro %}
+
+
 {% macro period_floor(period_type, floor) -%}
     {#- The first day of the `period_type` ('day', 'week', 'month') that holds the day `floor`
         ('YYYY-MM-DD'), as a SQL date. -#}

@@ -814,26 +814,20 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
         before.close()
 
 
-def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
-    """The withdrawal's daily run (no new touchpoint) logged the first active day of the user
-    active earliest, who withdrew (no other change of the run reaches back that far), and the
-    marts that keep their earlier periods (PERIOD_MARTS) rebuilt their rows from that day's
-    period on (DECISIONLOG 147): each equal, row for row, to the mart rebuilt from all history
-    on the same facts (a run of the marts alone, without a partition), and different from its
-    rows before the withdrawal."""
+def _period_marts_rebuilt(warehouse: Path, raw_dir: Path, folder: Path) -> Path:
+    """A copy of ``warehouse`` whose PERIOD_MARTS are rebuilt from all history on its facts (a
+    run of the marts alone, without a partition), emptied first, so that a run that did not
+    rebuild and publish them cannot pass."""
     from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
     from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
     from orchestration.resources import build_resources
 
-    withdrawn = daily_and_full["withdrawn"]
-    # the marts the withdrawal's run left, against the marts rebuilt from all history (emptied
-    # first, so that a run that did not rebuild and publish them cannot pass)
-    rebuilt = tmp_path / "warehouse.duckdb"
-    shutil.copy(withdrawn, rebuilt)
+    rebuilt = folder / "warehouse.duckdb"
+    shutil.copy(warehouse, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
         for mart in PERIOD_MARTS:
             con.execute(f"delete from marts.{mart}")
-    settings = Settings(warehouse_path=rebuilt, raw_data_dir=daily_and_full["arriving"])
+    settings = Settings(warehouse_path=rebuilt, raw_data_dir=raw_dir)
     keys = [model_asset_key(mart) for mart in PERIOD_MARTS]
     assets = [daily_dbt_assets, warehouse_dbt_assets]
     with dg.DagsterInstance.ephemeral() as instance:
@@ -844,11 +838,28 @@ def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, 
             instance=instance,
         )
     assert result.success
+    return rebuilt
+
+
+def _assert_period_marts_as_rebuilt(warehouse: Path, rebuilt: Path, before: Path) -> None:
+    """Each of PERIOD_MARTS in ``warehouse`` equals its rebuild from all history, row for row,
+    and lost rows against ``before``."""
     for mart in PERIOD_MARTS:
-        rows, only_withdrawn, only_rebuilt = table_differences(withdrawn, rebuilt, "marts", mart)
-        assert rows > 0 and (only_withdrawn, only_rebuilt) == (0, 0), mart
-        _, gone, _ = table_differences(daily_and_full["daily"], withdrawn, "marts", mart)
+        rows, only_kept, only_rebuilt = table_differences(warehouse, rebuilt, "marts", mart)
+        assert rows > 0 and (only_kept, only_rebuilt) == (0, 0), mart
+        _, gone, _ = table_differences(before, warehouse, "marts", mart)
         assert gone > 0, mart
+
+
+def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
+    """The withdrawal's daily run (no new touchpoint) logged the first active day of the user
+    active earliest, who withdrew (no other change of the run reaches back that far), and the
+    marts that keep their earlier periods (PERIOD_MARTS) rebuilt their rows from that day's
+    period on (DECISIONLOG 147): each equal, row for row, to the mart rebuilt from all history
+    on the same facts, and different from its rows before the withdrawal."""
+    withdrawn = daily_and_full["withdrawn"]
+    rebuilt = _period_marts_rebuilt(withdrawn, daily_and_full["arriving"], tmp_path)
+    _assert_period_marts_as_rebuilt(withdrawn, rebuilt, daily_and_full["daily"])
 
     with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
         (first_day,) = con.execute(
@@ -871,6 +882,28 @@ def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, 
     # the user's first day is before any day the daily runs' other changes reached back to
     assert first_day < others
     assert not rebuilt_all and changed_from == first_day
+
+
+def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and_full, tmp_path):
+    """An erasure (touchpoint_alchemy/erase.py) deletes the user active earliest from the facts
+    outside any daily run, so the change log does not know the user's days. The next daily run's
+    marts (PERIOD_MARTS) find that the rows they keep no longer add up to the facts and rebuild
+    every row (DECISIONLOG 147): equal to the marts rebuilt from all history on the same facts."""
+    from touchpoint_alchemy.erase import erase_in
+
+    erased = tmp_path / "erased" / "warehouse.duckdb"
+    erased.parent.mkdir()
+    shutil.copy(daily_and_full["daily"], erased)
+    with duckdb.connect(str(erased)) as con:
+        deleted = erase_in(con, daily_and_full["early_user"])
+    assert deleted["intermediate.int_actor_days"] > 0
+    # the arrived parts as the withdrawal left them: the run also removes the synthetic user,
+    # whose first day (logged) is later than the erased user's
+    build_partition(daily_and_full["arriving"], erased, DAYS[-1])
+    folder = tmp_path / "rebuilt"
+    folder.mkdir()
+    rebuilt = _period_marts_rebuilt(erased, daily_and_full["arriving"], folder)
+    _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
 
 
 def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(daily_and_full):

@@ -25,7 +25,7 @@
 -- read all history). Every row when it cannot tell (mart_rebuild_floor()).
 {%- set definitions = activity_retention_definitions() %}
 {%- set period_types = ['day', 'week'] %}
-{%- set floor = mart_rebuild_floor(activity_retention_settings()) %}
+{%- set floor = activity_retention_floor() %}
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',

@@ -10,7 +10,7 @@
 -- windowed run deletes and rebuilds the periods from the one that holds the earliest day the
 -- daily runs since the last build changed (or the old or new cutoff's day), reading the days
 -- from there. Every row when it cannot tell (mart_rebuild_floor()).
-{%- set floor = mart_rebuild_floor(stickiness_settings()) %}
+{%- set floor = stickiness_floor() %}
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
