@@ -59,26 +59,18 @@
 
 
 {% macro activity_retention_floor() -%}
-    {#- The first day whose periods marts.activity_retention rebuilds (mart_rebuild_floor()), or
-        none: every row, also when its kept rows no longer add up to the facts. The check: the
-        recurring day cohorts of the first definition (any touchpoint) at period 0 count each
-        actor-day once, and every day before the floor is before the cutoff. -#}
-    {%- set floor = mart_rebuild_floor(activity_retention_settings()) -%}
-    {%- if floor is none -%}
-        {{- return(none) -}}
-    {%- endif -%}
-    {%- set day = period_floor('day', floor) -%}
-    {%- set kept -%}
-        select coalesce(sum(retained_actors), 0) from {{ this }}
-        where
-            definition = {{ quote_literal(activity_retention_definitions()[0].name) }}
-            and cohort_type = 'recurring' and period_type = 'day' and periods_since_start = 0
-            and cohort_period < {{ day }}
-    {%- endset -%}
-    {%- set found -%}
-        select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ day }}
-    {%- endset -%}
-    {{- return(floor if mart_rows_match(kept, found) else none) -}}
+    {#- The first day whose periods marts.activity_retention rebuilds, or none: every row
+        (checked_mart_floor()). Its check: the recurring day cohorts of the first definition
+        (any touchpoint) at period 0 count each actor-day once. -#}
+    {{- return(checked_mart_floor(
+        activity_retention_settings(),
+        'day',
+        'retained_actors',
+        'cohort_period',
+        'definition = ' ~ quote_literal(activity_retention_definitions()[0].name)
+            ~ " and cohort_type = 'recurring' and period_type = 'day'"
+            ~ ' and periods_since_start = 0',
+    )) -}}
 {%- endmacro %}
 
 
@@ -100,23 +92,12 @@
 
 
 {% macro stickiness_floor() -%}
-    {#- The first day whose periods marts.stickiness rebuilds (mart_rebuild_floor()), or none:
-        every row, also when its kept rows no longer add up to the facts. The check: the weeks
-        before the floor's week are complete, and their rows count each actor-day once
-        (days_active x actors). -#}
-    {%- set floor = mart_rebuild_floor(stickiness_settings()) -%}
-    {%- if floor is none -%}
-        {{- return(none) -}}
-    {%- endif -%}
-    {%- set week = period_floor('week', floor) -%}
-    {%- set kept -%}
-        select coalesce(sum(days_active * actors), 0) from {{ this }}
-        where period_type = 'week' and period_start < {{ week }}
-    {%- endset -%}
-    {%- set found -%}
-        select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ week }}
-    {%- endset -%}
-    {{- return(floor if mart_rows_match(kept, found) else none) -}}
+    {#- The first day whose periods marts.stickiness rebuilds, or none: every row
+        (checked_mart_floor()). Its check: the weeks before the floor's week are complete, and
+        their rows count each actor-day once (days_active x actors). -#}
+    {{- return(checked_mart_floor(
+        stickiness_settings(), 'week', 'days_active * actors', 'period_start', "period_type = 'week'"
+    )) -}}
 {%- endmacro %}
 
 

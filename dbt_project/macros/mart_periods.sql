@@ -78,18 +78,36 @@
 {%- endmacro %}
 
 
-{% macro mart_rows_match(kept, found) -%}
-    {#- True when the mart's rows for the periods before its floor still add up to the facts they
-        were built from: `kept` and `found` are queries of one number each (an aggregate of the
-        mart's rows before the floor, the same count from the fact). A change the log does not
-        know (an erasure, touchpoint_alchemy/erase.py, deletes a user's rows from the facts and
-        leaves the marts' counts) makes them differ, and the mart rebuilds every row. -#}
-    {%- set row = run_query('select (' ~ kept ~ ') as kept, (' ~ found ~ ') as found').rows[0] -%}
+{% macro checked_mart_floor(settings, period_type, actor_days, period_column, rows) -%}
+    {#- mart_rebuild_floor(settings), or none (every row) when the mart's rows before the start
+        of the `period_type` that holds it no longer add up to the facts they were built from:
+        the sum of `actor_days` over its `rows` (a condition) whose `period_column` is before
+        it, against the actor-days of int_actor_days before it (every day before the floor is
+        before the cutoff, so all count). A change the log does not know makes them differ: an
+        erasure (touchpoint_alchemy/erase.py) deletes a user's days from the facts outside the
+        daily runs. -#}
+    {%- set floor = mart_rebuild_floor(settings) -%}
+    {%- if floor is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set bound = period_floor(period_type, floor) -%}
+    {%- set query -%}
+        select
+            (
+                select coalesce(sum({{ actor_days }}), 0) from {{ this }}
+                where {{ rows }} and {{ period_column }} < {{ bound }}
+            ) as kept,
+            (
+                select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ bound }}
+            ) as found
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
     {%- if row['kept'] != row['found'] -%}
         {%- do log(this.identifier ~ ': the rows kept count ' ~ row['kept'] ~ ' actor-days, the facts '
             ~ row['found'] ~ ' (a change outside the daily runs): rebuilding every row', info=True) -%}
+        {{- return(none) -}}
     {%- endif -%}
-    {{- return(row['kept'] == row['found']) -}}
+    {{- return(floor) -}}
 {%- endmacro %}
 
 

@@ -65,6 +65,8 @@ EXPECTED_ASSETS = {
         "intermediate/int_sessions",
         "intermediate/int_touchpoints",
         "intermediate/int_touchpoint_changes",
+        "intermediate/int_touchpoint_change_log",
+        "intermediate/int_mart_builds",
         "intermediate/int_markov_transitions",
         "intermediate/int_markov_order_channels",
         "intermediate/int_purchases",

@@ -16,7 +16,14 @@ RUN_TIME_COLUMNS = {
     ("scoring", "model_metrics", "fitted_at"),
     # a model that had no fit (too little data) is tried again by every run
     ("scoring", "model_store", "fitted_at"),
+    # the log of the runs of the daily models, and the run each period mart last read
+    # (DECISIONLOG 147): a second run adds its row (checked below)
+    ("intermediate", "int_touchpoint_change_log", "logged_at"),
+    ("intermediate", "int_mart_builds", "change_log_run"),
+    ("intermediate", "int_mart_builds", "change_log_logged_at"),
 }
+#: the tables whose rows record the runs: compared on the rows the first run wrote
+RUN_LOGS = {"int_touchpoint_change_log": "where run_number = 1"}
 
 
 def _snapshot(path) -> dict[str, list[tuple]]:
@@ -41,6 +48,7 @@ def _snapshot(path) -> dict[str, list[tuple]]:
             # which run fitted the model that scored: a second daily run scores with the model
             # the first one stored (checked below), so this row records the runs, not the data
             where = "where metric <> 'model_version'" if table == "model_metrics" else ""
+            where = RUN_LOGS.get(table, where)
             snapshot[f"{schema}.{table}"] = con.execute(
                 f'select {select} from "{schema}"."{table}" {where} order by all'
             ).fetchall()
@@ -69,3 +77,15 @@ def test_running_twice_gives_the_same_warehouse(cohorts_small_warehouse, tmp_pat
     versions = _model_versions(copy)
     assert versions, "no stored model scored the second run"
     assert all(detail.endswith("(stored model, not refitted)") for detail in versions.values())
+    # the second run logged itself (a daily run: nothing in its window changed), and the
+    # period marts read it
+    with duckdb.connect(str(copy), read_only=True) as con:
+        log = con.execute(
+            "select run_number, rebuilt_all from intermediate.int_touchpoint_change_log "
+            "order by run_number"
+        ).fetchall()
+        builds = con.execute(
+            "select distinct change_log_run from intermediate.int_mart_builds"
+        ).fetchall()
+    assert log == [(1, True), (2, False)]
+    assert builds == [(2,)]

@@ -12,6 +12,9 @@
     incremental_strategy='append',
     full_refresh=false,
 ) }}
+-- after the daily models (the runs it records are theirs), so that it is built in the step of
+-- the marts, not in a dbt step of its own beside the daily one
+-- depends_on: {{ ref('int_touchpoint_change_log') }}
 
 with
 
