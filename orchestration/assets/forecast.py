@@ -2,7 +2,8 @@
 ``scoring/demand_history``): its run config, fit and metadata, built by the scoring-asset
 factory like the others (listed in orchestration/assets/scoring.py). The model:
 touchpoint_alchemy.scoring.forecast (backtest, measures) and forecast_fit (Prophet, imported in
-the step only)."""
+the step only). The backtest runs on the refits only; a daily run forecasts from the day's
+history and keeps the last refit's figures (DECISIONLOG 148)."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -49,22 +50,53 @@ def _settings(config: DemandForecastConfig) -> Any:
     )
 
 
-def _fit(inputs: "dict[str, pd.DataFrame]", config: DemandForecastConfig) -> "Scored":
-    from touchpoint_alchemy.labels import forecast_horizon_days
+def _cutoff_date(inputs: "dict[str, pd.DataFrame]") -> Any:
     from touchpoint_alchemy.scoring import InsufficientDataError
-    from touchpoint_alchemy.scoring.forecast import forecast_demand
-    from touchpoint_alchemy.scoring.forecast_fit import prophet_forecast
 
     cutoff = inputs["int_data_cutoff"]["data_cutoff_at"]
     if not len(cutoff) or cutoff.isna().all():
         raise InsufficientDataError("demand_forecast: no data cutoff (no purchase)")
+    return cutoff.iloc[0].date()
+
+
+def _fit(inputs: "dict[str, pd.DataFrame]", config: DemandForecastConfig) -> "Scored":
+    """A refit: the forecast and its backtest, whose settings the daily runs keep."""
+    from touchpoint_alchemy.labels import forecast_horizon_days
+    from touchpoint_alchemy.scoring.forecast import forecast_demand
+    from touchpoint_alchemy.scoring.forecast_fit import prophet_forecast
+
+    cutoff = _cutoff_date(inputs)
     settings = _settings(config)
     return forecast_demand(
         inputs["int_demand_daily"],
-        cutoff.iloc[0].date(),
+        cutoff,
+        forecast_horizon_days(),
+        lambda values, dates, horizon: prophet_forecast(values, dates, horizon, settings),
+        settings=settings,
+    )
+
+
+def _apply(inputs: "dict[str, pd.DataFrame]", config: DemandForecastConfig, _: Any) -> "Scored":
+    """A daily run: every series forecast from the day's history, without the backtest (its
+    4 fits); the last refit's figures are written again."""
+    from touchpoint_alchemy.labels import forecast_horizon_days
+    from touchpoint_alchemy.scoring.forecast import forecast_series
+    from touchpoint_alchemy.scoring.forecast_fit import prophet_forecast
+
+    cutoff = _cutoff_date(inputs)
+    settings = _settings(config)
+    return forecast_series(
+        inputs["int_demand_daily"],
+        cutoff,
         forecast_horizon_days(),
         lambda values, dates, horizon: prophet_forecast(values, dates, horizon, settings),
     )
+
+
+def _stale(backtested: Any, config: DemandForecastConfig) -> str | None:
+    from touchpoint_alchemy.labels import forecast_horizon_days
+
+    return backtested.changed(_settings(config), forecast_horizon_days())
 
 
 def _describe(scored: "Scored", config: DemandForecastConfig) -> dict[str, Any]:
@@ -107,8 +139,11 @@ DEMAND_FORECAST = ScoringAsset(
         "touchpoint_alchemy.labels",
     ),
     fit_imports=("prophet", "cmdstanpy.utils"),
+    apply_imports=("prophet", "cmdstanpy.utils"),
     inputs={"int_demand_daily": None, "int_data_cutoff": None},
     fit=_fit,
+    apply=_apply,
+    stale=_stale,
     prepare=_settings,
     describe=_describe,
     config=DemandForecastConfig,
@@ -122,6 +157,7 @@ DEMAND_FORECAST = ScoringAsset(
         "peak seasons) fitted on intermediate.int_demand_daily, which it also writes to "
         "scoring.demand_history. The rolling-origin backtest (4 folds of the horizon: MASE, "
         "sMAPE against seasonal naive, interval coverage) goes to "
-        f"scoring.{MODEL_METRICS_TABLE} (model 'demand_forecast')."
+        f"scoring.{MODEL_METRICS_TABLE} (model 'demand_forecast'); it runs on the refits only, "
+        "the daily runs forecast from the day's history and keep the last refit's figures."
     ),
 )

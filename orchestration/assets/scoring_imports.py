@@ -1,6 +1,6 @@
 """What a scoring asset's step imports in a run, for the warm-up while dbt builds
 (orchestration/warmup.py, DECISIONLOG 99): its modules, and its fit's libraries when the run
-refits; nothing when the run does not select it."""
+refits (or those its daily apply needs); nothing when the run does not select it."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ def run_config(spec: ScoringAsset, key: AssetKey, run: Any) -> Any:
 def run_imports(spec: ScoringAsset, key: AssetKey, run: Any) -> tuple[str, ...]:
     """What the asset's step will import in ``run`` (a DagsterRun): nothing when the run does
     not select it; its modules; and the fit's libraries when it refits (a daily run applies a
-    stored model)."""
+    stored model, with the libraries its ``apply`` declares)."""
     selection = run.asset_selection
     if selection is not None and key not in selection:
         return ()
     fitting = spec.apply is None or refit_requested_for(run)[0]
-    return (*spec.modules, *(spec.fit_imports if fitting else ()))
+    return (*spec.modules, *(spec.fit_imports if fitting else spec.apply_imports))
 
 
 def register_imports(spec: ScoringAsset, key: AssetKey) -> None:

@@ -5,8 +5,9 @@ On a copy of the demo build, a scoring step runs again: once as a daily run does
 ``touchpoint/refit=false``: the stored model scores), once with a refit, once after the stored
 model's code version changed. On the same data the stored model and a refit give the same scores,
 so only the stored row and the model_version metric tell them apart. On changed data a daily run
-scores CLV from the stored parameters (checked against the closed form) and recomputes the
-product recommendations, keeping the last refit's holdout evaluation."""
+scores CLV from the stored parameters (checked against the closed form), recomputes the
+product recommendations, keeping the last refit's holdout evaluation, and forecasts demand from
+the day's history, keeping the last refit's backtest."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import shutil
 import dagster as dg
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from touchpoint_alchemy.settings import Settings
@@ -28,6 +30,7 @@ MODELS = {
     "clusters": ("customer_clusters", ("customer_clusters", "cluster_profiles")),
     "clv": ("customer_clv", ("customer_clv", "clv_model_parameters")),
     "product_recommendations": ("product_recommendations", ("product_recommendations",)),
+    "demand_forecast": ("demand_forecast", ("demand_forecast", "demand_history")),
 }
 #: the tables' columns of the fit's wall-clock time, compared apart
 FIT_TIME = {"clv_model_parameters": "fitted_at"}
@@ -219,3 +222,44 @@ def test_a_daily_run_recomputes_the_recommendations_without_evaluating(
     assert kept.equals(metrics[metrics["metric"] != "model_version"].reset_index(drop=True))
     today = evaluate(products, cutoff[0])
     assert today["hit_rate_at_10"].value != kept.set_index("metric").loc["hit_rate_at_10", "value"]
+
+
+def test_a_daily_run_forecasts_the_days_history_without_backtesting(
+    demo_warehouse, demo_states, tmp_path
+):
+    """The last 30 days of the daily series removed: the forecast is fitted on what is left
+    (and differs), the backtest's figures are the stored refit's, while a backtest of the day's
+    series would give others."""
+    from touchpoint_alchemy.labels import forecast_horizon_days
+    from touchpoint_alchemy.scoring.forecast import backtest
+    from touchpoint_alchemy.scoring.forecast_fit import ForecastSettings, prophet_forecast
+
+    (stored,), scores, metrics = demo_states["demand_forecast"]
+    path = _daily_run_on_changed_data(
+        demo_warehouse,
+        tmp_path,
+        "demand_forecast",
+        "delete from intermediate.int_demand_daily where history_date > "
+        "(select max(history_date) - 30 from intermediate.int_demand_daily)",
+    )
+    (after,), daily, daily_metrics = _state(path, "demand_forecast")
+    assert after == stored
+    with duckdb.connect(str(path), read_only=True) as con:
+        history = con.execute(
+            "select history_date, series, metric, value from intermediate.int_demand_daily "
+            "order by all"
+        ).df()
+    assert daily["demand_history"].equals(history)
+    assert not daily["demand_forecast"].equals(scores["demand_forecast"])
+    assert len(daily["demand_forecast"]) == len(scores["demand_forecast"])
+    kept = daily_metrics[daily_metrics["metric"] != "model_version"].reset_index(drop=True)
+    assert kept.equals(metrics[metrics["metric"] != "model_version"].reset_index(drop=True))
+    orders = history.query("series == 'all' and metric == 'orders'")
+    settings = ForecastSettings()
+    today = backtest(
+        list(pd.to_datetime(orders["history_date"]).dt.date),
+        orders["value"].to_numpy(),
+        lambda values, dates, horizon: prophet_forecast(values, dates, horizon, settings),
+        forecast_horizon_days(),
+    )
+    assert today.metrics["mase"] != kept.set_index("metric").loc["mase", "value"]

@@ -6,6 +6,7 @@ are checked in tests/warehouse/test_demand_forecast.py."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 import numpy as np
@@ -16,10 +17,12 @@ from touchpoint_alchemy.scoring import InsufficientDataError
 from touchpoint_alchemy.scoring.forecast import (
     FORECAST_COLUMNS,
     HISTORY_COLUMNS,
+    Backtested,
     backtest,
     coverage,
     folds,
     forecast_demand,
+    forecast_series,
     mase,
     naive_scale,
     seasonal_naive,
@@ -134,6 +137,46 @@ def test_forecast_demand_forecasts_every_series_after_the_cutoff():
         forecast_demand(_history(0), cutoff, 3, last_value_model)
     with pytest.raises(InsufficientDataError):
         forecast_demand(_history(10), cutoff, 3, last_value_model)
+
+
+def test_a_daily_forecast_is_the_refits_without_the_backtest():
+    history = _history(30)
+    cutoff = START + timedelta(days=29)
+    refit = forecast_demand(history, cutoff, 3, last_value_model, settings="S")
+    daily = forecast_series(history, cutoff, 3, last_value_model)
+    assert set(daily.tables) == {"demand_forecast", "demand_history"}
+    for name, table in daily.tables.items():
+        pd.testing.assert_frame_equal(table, refit.tables[name])
+    assert daily.metrics == {} and daily.model is None
+    # what the refit measured, kept for the daily runs: still valid for the same settings only
+    assert refit.model == Backtested(settings="S", horizon=3, n_folds=4, ran=True)
+    assert refit.model.changed("S", 3) is None
+    assert "other settings" in refit.model.changed("T", 3)
+    assert "another horizon" in refit.model.changed("S", 7)
+    short = forecast_demand(_history(20), START + timedelta(days=19), 3, last_value_model)
+    assert short.model.ran is False
+    assert "too little history" in short.model.changed(None, 3)
+
+
+def test_cmdstan_exit_code_is_logged_as_a_warning_not_an_os_error(caplog):
+    """cmdstanpy logs an optimizer's exit code 1 as ERROR with errno 1's text; within a fit it is
+    a warning naming the exit code (Prophet then fits with Newton)."""
+    from cmdstanpy.utils import get_logger
+
+    from touchpoint_alchemy.scoring.forecast_fit import _optimizer_exits_as_warnings
+
+    logger = get_logger()
+    with caplog.at_level(logging.DEBUG, logger=logger.name):
+        with _optimizer_exits_as_warnings():
+            logger.error("%s error: code '%d' %s", "Chain [1]", 1, "Operation not permitted")
+            logger.error("another error")
+        logger.error("%s error: code '%d' %s", "Chain [1]", 1, "Operation not permitted")
+    levels = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert levels == [
+        ("WARNING", "Chain [1]: CmdStan's optimizer exited with code 1 (not an OS error)"),
+        ("ERROR", "another error"),
+        ("ERROR", "Chain [1] error: code '1' Operation not permitted"),  # outside a fit
+    ]
 
 
 def test_prophet_forecast_is_nested_non_negative_and_deterministic():

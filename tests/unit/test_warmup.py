@@ -43,7 +43,7 @@ def test_a_daily_run_applies_the_stored_clv_so_pymc_is_not_warmed():
     modules, _ = warmup.modules_for(run(tags=DAY))
     assert "touchpoint_alchemy.scoring.clv" in modules
     assert "pymc_marketing.clv" not in modules
-    assert "prophet" in modules  # the forecast refits every run
+    assert "prophet" in modules  # the forecast fits its series every run (its backtest weekly)
     # the weekly run refits
     modules, _ = warmup.modules_for(run(tags={**DAY, REFIT_TAG: "true"}))
     assert "pymc_marketing.clv" in modules

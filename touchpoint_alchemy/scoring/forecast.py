@@ -17,6 +17,10 @@ the error measures, the folds and the baseline, so they can be checked by hand:
 
 The backtest's figures over the folds: MASE is the mean of the folds' MASEs (each fold has its
 own scale), sMAPE and coverage are means over all test days. DECISIONLOG.md, 68.
+
+The backtest runs on the refits only (the weekly run, a full refresh): a daily run forecasts
+every series from the day's history and keeps the last refit's figures, as the recommendations
+keep their evaluation (DECISIONLOG.md, 148).
 """
 
 from __future__ import annotations
@@ -188,17 +192,81 @@ def _series_values(history: pd.DataFrame, series: str, metric: str) -> pd.Series
     return chosen.set_index("history_date")["value"].sort_index().astype(float)
 
 
+@dataclass(frozen=True)
+class Backtested:
+    """What a refit's backtest measured, kept for the daily runs (``Scored.model``): they
+    forecast without backtesting and write the stored figures again, which still describe the
+    model as long as its settings, horizon and folds are the same (:meth:`changed`).
+    ``settings`` is the fit's own (forecast_fit.ForecastSettings); ``ran`` is False when the
+    history was too short to backtest, so the next run backtests again."""
+
+    settings: object
+    horizon: int
+    n_folds: int
+    ran: bool
+
+    def changed(self, settings: object, horizon: int, n_folds: int = N_FOLDS) -> str | None:
+        """Why these figures do not describe a forecast with ``settings`` and ``horizon`` (the
+        next run then refits and backtests), or None."""
+        if (self.settings, self.horizon, self.n_folds) != (settings, horizon, n_folds):
+            return "the stored backtest measured other settings or another horizon"
+        if not self.ran:
+            return "the last refit had too little history to backtest"
+        return None
+
+
+def forecast_series(
+    history: pd.DataFrame, cutoff_date: date, horizon: int, fit_predict: FitPredict
+) -> Scored:
+    """Forecast every series and metric of ``history`` (intermediate.int_demand_daily: one row
+    per day, series and metric, zeros included) for cutoff date + 1 .. + ``horizon``, without
+    the backtest (a daily run). Returns the tables demand_forecast and demand_history."""
+    import pandas as pd
+
+    history, days = _daily_history(history)
+    frames = []
+    pairs = history[["series", "metric"]].drop_duplicates().sort_values(["series", "metric"])
+    for series, metric in pairs.itertuples(index=False):
+        values = _series_values(history, series, metric).reindex(days, fill_value=0.0)
+        predicted = fit_predict(values.to_numpy(), days, horizon)
+        dates = [cutoff_date + timedelta(days=h) for h in range(1, horizon + 1)]
+        frames.append(predicted.assign(forecast_date=dates, series=series, metric=metric))
+    forecast = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
+    table = history[list(HISTORY_COLUMNS)].sort_values(["series", "metric", "history_date"])
+    return Scored({"demand_forecast": forecast, "demand_history": table.reset_index(drop=True)})
+
+
 def forecast_demand(
     history: pd.DataFrame,
     cutoff_date: date,
     horizon: int,
     fit_predict: FitPredict,
     n_folds: int = N_FOLDS,
+    settings: object = None,
 ) -> Scored:
-    """Forecast every series and metric of ``history`` (intermediate.int_demand_daily: one row
-    per day, series and metric, zeros included) for cutoff date + 1 .. + ``horizon``, and
-    backtest the 'all' orders series. Returns the tables demand_forecast and demand_history and
-    the backtest's model_metrics rows."""
+    """:func:`forecast_series`, and the backtest of the 'all' orders series (a refit): its
+    model_metrics rows, and what it measured as ``Scored.model`` (:class:`Backtested`;
+    ``settings``: those ``fit_predict`` forecasts with, recorded there)."""
+    scored = forecast_series(history, cutoff_date, horizon, fit_predict)
+    history, days = _daily_history(history)
+    all_orders = _series_values(history, *BACKTEST_SERIES).reindex(days, fill_value=0.0)
+    try:
+        result = backtest(days, all_orders.to_numpy(), fit_predict, horizon, n_folds)
+    except InsufficientDataError as error:
+        scored.metrics["backtest_not_run"] = Metric(1.0, len(days), str(error))
+        ran = False
+    else:
+        scored.metrics.update(
+            {name: Metric(value, result.n) for name, value in result.metrics.items()}
+        )
+        scored.details["backtest_days"] = result.days
+        ran = True
+    scored.model = Backtested(settings=settings, horizon=horizon, n_folds=n_folds, ran=ran)
+    return scored
+
+
+def _daily_history(history: pd.DataFrame) -> tuple[pd.DataFrame, list[date]]:
+    """``history`` with plain dates, and its days; too little history raises."""
     import pandas as pd
 
     if history.empty:
@@ -209,27 +277,4 @@ def forecast_demand(
         raise InsufficientDataError(
             f"{MODEL}: {len(days)} days of history, at least {MIN_HISTORY_DAYS} needed"
         )
-    frames = []
-    pairs = history[["series", "metric"]].drop_duplicates().sort_values(["series", "metric"])
-    for series, metric in pairs.itertuples(index=False):
-        values = _series_values(history, series, metric).reindex(days, fill_value=0.0)
-        predicted = fit_predict(values.to_numpy(), days, horizon)
-        dates = [cutoff_date + timedelta(days=h) for h in range(1, horizon + 1)]
-        frames.append(predicted.assign(forecast_date=dates, series=series, metric=metric))
-    forecast = pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)]
-    metrics: dict[str, Metric] = {}
-    all_orders = _series_values(history, *BACKTEST_SERIES).reindex(days, fill_value=0.0)
-    try:
-        result = backtest(days, all_orders.to_numpy(), fit_predict, horizon, n_folds)
-    except InsufficientDataError as error:
-        metrics["backtest_not_run"] = Metric(1.0, len(days), str(error))
-        details = {}
-    else:
-        metrics.update({name: Metric(value, result.n) for name, value in result.metrics.items()})
-        details = {"backtest_days": result.days}
-    table = history[list(HISTORY_COLUMNS)].sort_values(["series", "metric", "history_date"])
-    return Scored(
-        {"demand_forecast": forecast, "demand_history": table.reset_index(drop=True)},
-        metrics=metrics,
-        details=details,
-    )
+    return history, days

@@ -67,6 +67,39 @@ def peak_holidays(seasons: Sequence[PeakSeason], first: date, last: date) -> pd.
     return pd.DataFrame(rows, columns=["holiday", "ds"])
 
 
+#: cmdstanpy's line for a CmdStan process that exited non-zero (cmdstanpy/model.py)
+_CMDSTAN_EXIT = "%s error: code '%d' %s"
+
+
+class _OptimizerExit(logging.Filter):
+    """CmdStan's L-BFGS optimizer exits with code 1 when its line search stops making progress,
+    which happens on some histories. cmdstanpy logs that as an ERROR with the operating
+    system's text for errno 1 ("Chain [1] error: code '1' Operation not permitted"), then
+    raises, and Prophet fits the same data with Newton, saying so in a warning. The fit goes
+    on, and a failure of Newton too is the step's ``fit_failed`` metric, so the line is a
+    warning, worded for what it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _CMDSTAN_EXIT and record.levelno >= logging.ERROR:
+            prefix, code = record.args[:2] if isinstance(record.args, tuple) else ("", "?")
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "%s: CmdStan's optimizer exited with code %s (not an OS error)"
+            record.args = (prefix, code)
+        return True
+
+
+@contextmanager
+def _optimizer_exits_as_warnings() -> Iterator[None]:
+    from cmdstanpy.utils import get_logger
+
+    logger, note = get_logger(), _OptimizerExit()
+    logger.addFilter(note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(note)
+
+
 @contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """Prophet samples from numpy's global random state: seed it, then put it back."""
@@ -108,7 +141,11 @@ def prophet_forecast(
     if frame["y"].abs().sum() == 0:  # nothing to learn: Prophet cannot scale an all-zero series
         zeros = np.zeros(horizon)
         return pd.DataFrame({c: zeros for c in ("value", *_BOUNDS)})
-    with fit_errors("demand_forecast", RuntimeError), _seeded(settings.seed):
+    with (
+        fit_errors("demand_forecast", RuntimeError),
+        _seeded(settings.seed),
+        _optimizer_exits_as_warnings(),
+    ):
         model.fit(frame)
         samples = model.predictive_samples(future)["yhat"]
     model.uncertainty_samples = 0  # the point forecast without sampling again
