@@ -203,8 +203,7 @@ class ScoringAsset:
     #: the libraries a fit imports inside its functions (pymc-marketing, Prophet): imported with
     #: ``modules`` in the background while dbt builds, when the run refits (orchestration/warmup.py)
     fit_imports: tuple[str, ...] = ()
-    #: the libraries ``apply`` imports too (the forecast's Prophet: a daily run fits the series
-    #: and skips the backtest), warmed on the daily runs
+    #: the libraries ``apply`` imports too (the forecast's Prophet), warmed on the daily runs
     apply_imports: tuple[str, ...] = ()
     #: the Dagster run config class of the asset, if it has settings
     config: type[Config] | None = None

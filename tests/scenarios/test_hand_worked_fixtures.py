@@ -113,7 +113,8 @@ def test_tiny_data_records_insufficient_data_instead_of_failing(cohorts_small_wa
     assert churn == ["insufficient_data"]
     # 115 days of purchases: a forecast, but too short for 4 folds of 28 days plus two weeks
     demand = metrics[metrics["model"] == "demand_forecast"]["metric"].tolist()
-    assert demand == ["backtest_not_run"]
+    # model_version: the forecast's refit is stored (it refits until it can backtest)
+    assert demand == ["backtest_not_run", "model_version"]
     days = cohorts_small_warehouse.df(
         "select count(distinct forecast_date) as days from scoring.demand_forecast"
     )
