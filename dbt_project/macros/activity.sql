@@ -61,16 +61,16 @@
 {% macro activity_retention_floor() -%}
     {#- The first day whose periods marts.activity_retention rebuilds, or none: every row
         (checked_mart_floor()). Its check: the recurring day cohorts of the first definition
-        (any touchpoint) at period 0 count each actor-day once. -#}
-    {{- return(checked_mart_floor(
-        activity_retention_settings(),
-        'day',
-        'retained_actors',
-        'cohort_period',
-        'definition = ' ~ quote_literal(activity_retention_definitions()[0].name)
+        (any touchpoint) at period 0 count each actor-day once (the floor's own day bounds them,
+        so they cover the weeks kept too). -#}
+    {{- return(checked_mart_floor(activity_retention_settings(), [{
+        'period_type': 'day',
+        'kept': 'retained_actors',
+        'period_column': 'cohort_period',
+        'rows': 'definition = ' ~ quote_literal(activity_retention_definitions()[0].name)
             ~ " and cohort_type = 'recurring' and period_type = 'day'"
             ~ ' and periods_since_start = 0',
-    )) -}}
+    }])) -}}
 {%- endmacro %}
 
 
@@ -93,11 +93,19 @@
 
 {% macro stickiness_floor() -%}
     {#- The first day whose periods marts.stickiness rebuilds, or none: every row
-        (checked_mart_floor()). Its check: the weeks before the floor's week are complete, and
-        their rows count each actor-day once (days_active x actors). -#}
-    {{- return(checked_mart_floor(
-        stickiness_settings(), 'week', 'days_active * actors', 'period_start', "period_type = 'week'"
-    )) -}}
+        (checked_mart_floor()). Its check: the weeks before the floor's week and the months before
+        its month are complete, and their rows count each actor-day once (days_active x actors):
+        both, since a month kept can end after the floor's week starts. -#}
+    {%- set checks = [] -%}
+    {%- for period_type in ['week', 'month'] -%}
+        {%- do checks.append({
+            'period_type': period_type,
+            'kept': 'days_active * actors',
+            'period_column': 'period_start',
+            'rows': 'period_type = ' ~ quote_literal(period_type),
+        }) -%}
+    {%- endfor -%}
+    {{- return(checked_mart_floor(stickiness_settings(), checks)) -}}
 {%- endmacro %}
 
 
@@ -105,6 +113,85 @@
     {#- Pre-hook of marts.stickiness: its periods from the one that holds stickiness_floor() on,
         or every row. -#}
     {{ delete_mart_periods(stickiness_floor(), {
+        'week': 'period_start',
+        'month': 'period_start',
+    }) }}
+{%- endmacro %}
+
+
+{% macro user_lifecycle_settings() -%}
+    {#- marts.user_lifecycle has no settings of its own (int_mart_builds.settings). -#}
+    {{- return(tojson({})) -}}
+{%- endmacro %}
+
+
+{% macro user_lifecycle_floor() -%}
+    {#- The first day whose periods marts.user_lifecycle rebuilds, or none: every row
+        (checked_mart_floor()). Its check, per period type: the 'new' actors of the periods
+        before the floor's are the actors active before it, each counted once; an actor whose
+        days are erased and who was active before that period makes it one fewer (an actor
+        first active from it on is in no row kept). -#}
+    {%- set checks = [] -%}
+    {%- for period_type in ['week', 'month'] -%}
+        {%- do checks.append({
+            'period_type': period_type,
+            'kept': 'actors',
+            'period_column': 'period_start',
+            'rows': 'period_type = ' ~ quote_literal(period_type) ~ " and status = 'new'",
+            'facts': 'count(distinct actor_id)',
+        }) -%}
+    {%- endfor -%}
+    {%- set floor = checked_mart_floor(user_lifecycle_settings(), checks) -%}
+    {%- if floor is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {#- The rows kept end with the period before the floor's: they are whole when the last build
+        had it in its grid, and still right when the last period with activity is not before
+        it (the grid ends there). A warehouse whose activity stopped earlier rebuilds. -#}
+    {%- set previous = {} -%}
+    {%- for period_type in ['week', 'month'] -%}
+        {%- do previous.update({period_type:
+            'cast(' ~ dbt.dateadd(period_type, -1, period_floor(period_type, floor)) ~ ' as date)'}) -%}
+    {%- endfor -%}
+    {%- set query -%}
+        with
+
+        last_active as (
+            select max(days.activity_date) as last_day
+            from {{ ref('int_actor_days') }} as days
+            cross join {{ ref('int_data_cutoff') }} as cutoff
+            where days.first_touchpoint_at <= cutoff.data_cutoff_at
+        )
+
+        select
+            coalesce(
+                last_active.last_day >= {{ previous['week'] }}
+                and last_active.last_day >= {{ previous['month'] }}
+                {%- for period_type in ['week', 'month'] %}
+                and exists (
+                    select 1 from {{ this }}
+                    where
+                        period_type = {{ quote_literal(period_type) }}
+                        and period_start = {{ previous[period_type] }}
+                )
+                {%- endfor %},
+                false
+            ) as whole
+        from last_active
+    {%- endset -%}
+    {%- if not run_query(query).rows[0]['whole'] -%}
+        {%- do log(this.identifier ~ ': the activity ends before the period before the floor,'
+            ~ ' or the last build did not reach it: rebuilding every row', info=True) -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(floor) -}}
+{%- endmacro %}
+
+
+{% macro delete_user_lifecycle_periods() -%}
+    {#- Pre-hook of marts.user_lifecycle: its periods from the one that holds
+        user_lifecycle_floor() on, or every row. -#}
+    {{ delete_mart_periods(user_lifecycle_floor(), {
         'week': 'period_start',
         'month': 'period_start',
     }) }}

@@ -78,35 +78,45 @@
 {%- endmacro %}
 
 
-{% macro checked_mart_floor(settings, period_type, actor_days, period_column, rows) -%}
-    {#- mart_rebuild_floor(settings), or none (every row) when the mart's rows before the start
-        of the `period_type` that holds it no longer add up to the facts they were built from:
-        the sum of `actor_days` over its `rows` (a condition) whose `period_column` is before
-        it, against the actor-days of int_actor_days before it (every day before the floor is
-        before the cutoff, so all count). A change the log does not know makes them differ: an
-        erasure (touchpoint_alchemy/erase.py) deletes a user's days from the facts outside the
-        daily runs. -#}
+{% macro checked_mart_floor(settings, checks) -%}
+    {#- mart_rebuild_floor(settings), or none (every row) when the mart's rows before the floor
+        no longer add up to the facts they were built from. Each of `checks`, a dict, covers the
+        rows of one period type: the sum of `kept` over the mart's `rows` (a condition) whose
+        `period_column` is before the start of the `period_type` that holds the floor, against
+        `facts` (default count(*): the actor-days) of int_actor_days before it (every day before
+        the floor is before the cutoff, so all count). The checks together must cover every row
+        the build keeps. A change the log does not know makes them differ: an erasure
+        (touchpoint_alchemy/erase.py) deletes a user's days from the facts outside the daily
+        runs. -#}
     {%- set floor = mart_rebuild_floor(settings) -%}
     {%- if floor is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set bound = period_floor(period_type, floor) -%}
     {%- set query -%}
         select
+        {%- for check in checks %}
+            {%- set bound = period_floor(check.period_type, floor) %}
             (
-                select coalesce(sum({{ actor_days }}), 0) from {{ this }}
-                where {{ rows }} and {{ period_column }} < {{ bound }}
-            ) as kept,
+                select coalesce(sum({{ check.kept }}), 0) from {{ this }}
+                where {{ check.rows }} and {{ check.period_column }} < {{ bound }}
+            ) as kept_{{ loop.index }},
             (
-                select count(*) from {{ ref('int_actor_days') }} where activity_date < {{ bound }}
-            ) as found
+                select {{ check.get('facts', 'count(*)') }} from {{ ref('int_actor_days') }}
+                where activity_date < {{ bound }}
+            ) as found_{{ loop.index }}
+            {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
-    {%- if row['kept'] != row['found'] -%}
-        {%- do log(this.identifier ~ ': the rows kept count ' ~ row['kept'] ~ ' actor-days, the facts '
-            ~ row['found'] ~ ' (a change outside the daily runs): rebuilding every row', info=True) -%}
-        {{- return(none) -}}
-    {%- endif -%}
+    {%- for check in checks -%}
+        {%- set kept, found = row['kept_' ~ loop.index], row['found_' ~ loop.index] -%}
+        {%- if kept != found -%}
+            {%- do log(this.identifier ~ ': the ' ~ check.period_type ~ ' rows kept count ' ~ kept
+                ~ ', the facts ' ~ found ~ ' (a change outside the daily runs): rebuilding every row',
+                info=True) -%}
+            {{- return(none) -}}
+        {%- endif -%}
+    {%- endfor -%}
     {{- return(floor) -}}
 {%- endmacro %}
 

@@ -208,12 +208,13 @@ DAILY_TABLES = [
     ("intermediate", "int_attribution_paths"),
     ("marts", "activity_retention"),
     ("marts", "stickiness"),
+    ("marts", "user_lifecycle"),
 ]
 
 #: the marts that keep their rows for the periods before the touchpoints changed (DECISIONLOG
 #: 147): every run of the fixture builds them (and the unpartitioned models they read), as every
 #: run of the job does
-PERIOD_MARTS = ("activity_retention", "stickiness")
+PERIOD_MARTS = ("activity_retention", "stickiness", "user_lifecycle")
 
 #: the models whose data tests one daily run runs (their windows: by time and late rows, by
 #: actor); every windowed model's: tests/warehouse/test_data_test_window.py
@@ -911,7 +912,7 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
     each daily run logged the first day whose touchpoints it changed, at or before its window's
     start minus the lookback. marts.activity_retention's build recorded the last run it read,
     and a daily run's mart rebuilt only the periods from the earliest day logged since its last
-    build (its compiled SQL holds that day)."""
+    build (its compiled SQL holds that day), and so did marts.user_lifecycle."""
     from orchestration.dbt_steps import dbt_target_base
 
     con = duckdb.connect(str(daily_and_full["daily"]), read_only=True)
@@ -941,6 +942,12 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
     compiled = (models / "marts" / "activity" / "activity_retention.sql").read_text()
     # the earliest of the day logged and the days of the cutoffs before and after the run
     floors = set(re.findall(r"period_start >= cast\('([0-9-]{10})' as date\)", compiled))
+    assert len(floors) == 1
+    assert date.fromisoformat(floors.pop()) <= log[2][1]
+    # the lifecycle too (DECISIONLOG 149): the same day, its weeks and months read from the
+    # period before
+    compiled = (models / "marts" / "journeys" / "user_lifecycle.sql").read_text()
+    floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
     assert len(floors) == 1
     assert date.fromisoformat(floors.pop()) <= log[2][1]
 

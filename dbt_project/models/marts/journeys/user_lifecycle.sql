@@ -11,6 +11,34 @@
 -- Activity comes from the daily fact int_actor_days (one row per actor and day, incremental by
 -- actor), not from the touchpoints: an actor is active on a day as of the cutoff when the day's
 -- first touchpoint is at or before it, and a period is active when one of its days is.
+--
+-- Incremental on DuckDB (DECISIONLOG 149, macros/mart_periods.sql): a period's statuses read
+-- the activity of that period and of the one before, and whether the actor was active at all
+-- before that; the last period with activity moves only with the cutoff. So a windowed run
+-- deletes and rebuilds the periods from the one that holds the earliest day the daily runs
+-- since the last build changed (or the old or new cutoff's day), reading the days from the
+-- period before it and each actor's first active day. Every row when it cannot tell
+-- (mart_rebuild_floor()).
+{%- set floor = user_lifecycle_floor() %}
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_user_lifecycle_periods() }}",
+    post_hook="{{ record_mart_build(user_lifecycle_settings()) }}",
+) }}
+-- depends_on: {{ ref('int_touchpoint_change_log') }}, {{ ref('int_mart_builds') }}
+{%- set period_types = ['week', 'month'] %}
+{%- set rebuilt_from = {} %}
+{%- set read_from = {} %}
+{%- set earlier = {} %}
+{%- if floor is not none %}
+    {%- for period_type in period_types %}
+        {%- set start = period_floor(period_type, floor) %}
+        {%- do rebuilt_from.update({period_type: start}) %}
+        {%- do read_from.update({period_type: 'cast(' ~ dbt.dateadd(period_type, -1, start) ~ ' as date)'}) %}
+        {%- do earlier.update({period_type: 'cast(' ~ dbt.dateadd(period_type, -2, start) ~ ' as date)'}) %}
+    {%- endfor %}
+{%- endif %}
 
 with
 
@@ -20,6 +48,10 @@ actor_days as (
         activity_date,
         first_touchpoint_at
     from {{ ref('int_actor_days') }}
+    {%- if floor is not none %}
+    -- the days from the earliest period read
+    where activity_date >= least({{ read_from['week'] }}, {{ read_from['month'] }})
+    {%- endif %}
 ),
 
 cutoff as (
@@ -34,17 +66,41 @@ as_of_cutoff as (
     cross join cutoff
     where cutoff.data_cutoff_at is null or actor_days.first_touchpoint_at <= cutoff.data_cutoff_at
 ),
+{%- if floor is not none %}
+
+-- each actor's first active day (every day before the floor is before the cutoff)
+first_days as (
+    select
+        actor_id,
+        min(activity_date) as first_active_date
+    from {{ ref('int_actor_days') }}
+    group by actor_id
+),
+{%- endif %}
 
 -- Per period type: the periods each actor was active in, each with the actor's active period
 -- before and after it, in one window pass (not a join of the activity with itself by actor and
 -- period: DECISIONLOG 122).
-{%- for period_type in ['week', 'month'] %}
+{%- for period_type in period_types %}
 
     activity_{{ period_type }} as (
         select distinct
             actor_id,
             cast({{ dbt.date_trunc(period_type, 'activity_date') }} as date) as period_start
         from as_of_cutoff
+        {%- if floor is not none %}
+        where activity_date >= {{ read_from[period_type] }}
+
+        union all
+
+        -- one period before the period read for an actor active before it: the actor's next
+        -- active period is then resurrecting (returning only from the period read)
+        select
+            actor_id,
+            {{ earlier[period_type] }} as period_start
+        from first_days
+        where first_active_date < {{ read_from[period_type] }}
+        {%- endif %}
     ),
 
     sequenced_{{ period_type }} as (
@@ -75,6 +131,9 @@ as_of_cutoff as (
                 else 'resurrecting'
             end as status
         from sequenced_{{ period_type }}
+        {%- if floor is not none %}
+        where period_start >= {{ rebuilt_from[period_type] }}
+        {%- endif %}
 
         union all
 
@@ -89,11 +148,14 @@ as_of_cutoff as (
                 sequenced.next_active_start is null
                 or sequenced.next_active_start <> sequenced.next_period_start
             )
+        {%- if floor is not none %}
+            and sequenced.next_period_start >= {{ rebuilt_from[period_type] }}
+        {%- endif %}
     ),
 {%- endfor %}
 
 bounds as (
-    {%- for period_type in ['week', 'month'] %}
+    {%- for period_type in period_types %}
         select
             '{{ period_type }}' as period_type,
             min(period_start) as first_period_start,
@@ -135,7 +197,7 @@ periods as (
 ),
 
 status_counts as (
-    {%- for period_type in ['week', 'month'] %}
+    {%- for period_type in period_types %}
         select
             '{{ period_type }}' as period_type,
             period_start,
@@ -164,6 +226,12 @@ grid as (
         status_names.status
     from periods
     cross join status_names
+    {%- if floor is not none %}
+    -- the periods rebuilt
+    where
+        (periods.period_type = 'week' and periods.period_start >= {{ rebuilt_from['week'] }})
+        or (periods.period_type = 'month' and periods.period_start >= {{ rebuilt_from['month'] }})
+    {%- endif %}
 ),
 
 final as (
