@@ -911,8 +911,8 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
     """int_touchpoint_change_log (DECISIONLOG 147): the history's build rebuilt all history;
     each daily run logged the first day whose touchpoints it changed, at or before its window's
     start minus the lookback. marts.activity_retention's build recorded the last run it read,
-    and a daily run's mart rebuilt only the periods from the earliest day logged since its last
-    build (its compiled SQL holds that day), and so did marts.user_lifecycle."""
+    and every daily run's marts (PERIOD_MARTS) rebuilt only the periods from the earliest day
+    logged since their last build (their compiled SQL holds that day)."""
     from orchestration.dbt_steps import dbt_target_base
 
     con = duckdb.connect(str(daily_and_full["daily"]), read_only=True)
@@ -935,21 +935,27 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
         assert changed_from is not None and changed_from <= day - lookback
     assert built == log[-1][0]
 
-    run = daily_and_full["daily_runs"][1]
-    (target,) = dbt_target_base().glob(f"warehouse_dbt_assets-{run[:7]}-*")
-    # its compiled SELECT (the run folder holds an incremental model's INSERT only)
-    models = target / "compiled" / "touchpoint_alchemy" / "models"
-    compiled = (models / "marts" / "activity" / "activity_retention.sql").read_text()
-    # the earliest of the day logged and the days of the cutoffs before and after the run
-    floors = set(re.findall(r"period_start >= cast\('([0-9-]{10})' as date\)", compiled))
-    assert len(floors) == 1
-    assert date.fromisoformat(floors.pop()) <= log[2][1]
-    # the lifecycle too (DECISIONLOG 149): the same day, its weeks and months read from the
-    # period before
-    compiled = (models / "marts" / "journeys" / "user_lifecycle.sql").read_text()
-    floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
-    assert len(floors) == 1
-    assert date.fromisoformat(floors.pop()) <= log[2][1]
+    # Every daily run rebuilt each mart from a floor, never every row: so the equalities with
+    # the full refresh are those of marts kept by period. (A mart whose kept rows went wrong
+    # would also be caught by its check at the next run, which rebuilds every row and so hides
+    # the error from the last comparison: DECISIONLOG 149.)
+    paths = {
+        "activity_retention": "activity",
+        "stickiness": "activity",
+        "user_lifecycle": "journeys",
+    }
+    assert set(paths) == set(PERIOD_MARTS)
+    for number, run in enumerate(daily_and_full["daily_runs"], start=2):
+        (target,) = dbt_target_base().glob(f"warehouse_dbt_assets-{run[:7]}-*")
+        # its compiled SELECT (the run folder holds an incremental model's INSERT only)
+        models = target / "compiled" / "touchpoint_alchemy" / "models" / "marts"
+        for mart, folder in paths.items():
+            compiled = (models / folder / f"{mart}.sql").read_text()
+            # the earliest of the days logged since the last build and of the cutoffs before
+            # and after the run
+            floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
+            assert len(floors) == 1, (mart, number)
+            assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):
