@@ -90,7 +90,7 @@ def render(scale_name: str, scale: int, figures: dict) -> str:
     polars_time = figures["peers"].get("polars retention")
     rows = [
         ("warehouse: dbt int_cohort_months + cohort_retention, in the full build", retention_model),
-        ("warehouse: the same models, alone (dbt run)", alone.get("retention")),
+        ("warehouse: the same models, alone (one dbt run, full refresh)", alone.get("retention")),
     ] + [(name, figures["peers"].get(name)) for name in ("polars retention", "pandas retention")]
     for name, seconds in rows:
         ratio = f"{seconds / polars_time:.2f}x" if seconds and polars_time else ""
