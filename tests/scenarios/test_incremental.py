@@ -209,12 +209,16 @@ DAILY_TABLES = [
     ("marts", "activity_retention"),
     ("marts", "stickiness"),
     ("marts", "user_lifecycle"),
+    ("marts", "attribution"),
 ]
 
 #: the marts that keep their rows for the periods before the touchpoints changed (DECISIONLOG
 #: 147): every run of the fixture builds them (and the unpartitioned models they read), as every
 #: run of the job does
 PERIOD_MARTS = ("activity_retention", "stickiness", "user_lifecycle")
+#: the marts that keep their rows for the purchases whose touches did not change (DECISIONLOG
+#: 150); every run of the fixture builds them, and the Markov scoring step they read
+KEPT_MARTS = (*PERIOD_MARTS, "attribution")
 
 #: the models whose data tests one daily run runs (their windows: by time and late rows, by
 #: actor); every windowed model's: tests/warehouse/test_data_test_window.py
@@ -222,8 +226,9 @@ WINDOWED_CHECKS = ("stg_touchpoints", "int_touchpoints")
 
 
 def _daily_assets(score: str | None, checks: bool = False):
-    """The raw-file checks, the daily dbt assets and the publish step that follows them, and the
-    selection to run. ``score``: "features" adds the stored model's scoring step and the
+    """The raw-file checks, the daily dbt assets, the marts kept by period or purchase
+    (KEPT_MARTS) with what they read (the Markov scoring step among it), the publish step that
+    follows them, and the selection to run. ``score``: "features" adds the stored model's scoring step and the
     unpartitioned models it reads (as every run of the job builds them), "model" the scoring
     step alone (on the features the last "features" run built). ``checks``: the data tests of
     ``WINDOWED_CHECKS`` run too (on the rows the run wrote, DECISIONLOG 77)."""
@@ -232,12 +237,11 @@ def _daily_assets(score: str | None, checks: bool = False):
     from orchestration.assets.scoring import SCORING_ASSETS
     from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
 
-    assets = [raw_files, daily_dbt_assets, warehouse_dbt_assets]
-    marts = dg.AssetSelection.assets(*(model_asset_key(name) for name in PERIOD_MARTS))
+    assets = [raw_files, daily_dbt_assets, warehouse_dbt_assets, *SCORING_ASSETS]
+    marts = dg.AssetSelection.assets(*(model_asset_key(name) for name in KEPT_MARTS))
     selection = dg.AssetSelection.assets(raw_files, daily_dbt_assets, PUBLISHED_SNAPSHOT)
     selection = selection | marts.upstream()
     if score:
-        assets += SCORING_ASSETS
         model = dg.AssetSelection.assets(STORED_MODEL)
         selection = selection | (model.upstream() if score == "features" else model)
     # the models only: their dbt tests run in every other build of the suite
@@ -956,6 +960,14 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
             floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
             assert len(floors) == 1, (mart, number)
             assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
+        # marts.attribution's floor is in its pre-hook, which logs it
+        (text,) = [
+            path.read_text()
+            for path in dbt_target_base().glob(f"warehouse_dbt_assets*-{run[:7]}-*/dbt.log")
+            if "attribution: rebuilding" in path.read_text()
+        ]
+        (floor,) = set(re.findall(r"attribution: rebuilding the purchases made from ([0-9-]{10})", text))
+        assert date.fromisoformat(floor) <= log[number - 1][1], number
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):

@@ -11,7 +11,11 @@
 --     over the purchase's touches.
 --   markov: removal-effect shares of a first-order Markov chain, computed by the Python scoring
 --     asset (scoring.markov_attribution).
-{%- set rule_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+--
+-- Incremental on DuckDB (DECISIONLOG 150, macros/attribution.sql): a windowed run keeps the rule
+-- models' rows of the purchases whose touches did not change, rebuilds the others' and every
+-- purchase's markov row (from the kept rows' channels and touches).
+{%- set rule_models = attribution_rule_models() %}
 {%- set models = rule_models + ['markov'] %}
 {%- set half_life_days = var('time_decay_half_life_days') %}
 {#- The exact type of a share (every share and decay weight is between 0 and 1: a touch is never
@@ -21,15 +25,39 @@
     within a double's integers): a 38-digit decimal made the model twice as slow, and 16 or 17
     places in 64 bits round the last places off (DECISIONLOG 121). #}
 {%- set share_type = 'decimal(18, 15)' %}
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_rebuilt_attribution() }}",
+    post_hook="{{ record_mart_build(attribution_settings()) }}",
+) }}
+-- depends_on: {{ ref('int_touchpoint_change_log') }}, {{ ref('int_mart_builds') }}
+-- depends_on: {{ ref('int_purchases') }}
 
 with
 
-conversions as (
+all_conversions as (
     select * from {{ ref('int_attribution_conversions') }}
+),
+
+-- the purchases rebuilt: all of them, or in a windowed run those without rows here after the
+-- pre-hook's delete
+conversions as (
+    select * from all_conversions
+    {% if incremental_mode() %}
+    where order_id in (
+        select order_id from all_conversions
+        except
+        select order_id from {{ this }}
+    )
+    {% endif %}
 ),
 
 touches as (
     select * from {{ ref('int_attribution_touches') }}
+    {% if incremental_mode() %}
+    where order_id in (select order_id from conversions)
+    {% endif %}
 ),
 
 markov as (
@@ -175,7 +203,29 @@ credits as (
     select * from unattributed
 ),
 
-final as (
+{% if incremental_mode() %}
+-- the markov rows of the purchases kept: their channels and touches are those of their
+-- first_touch rows ('unattributed', 0 touches, credited 1 without a touch)
+kept_markov_credits as (
+    select
+        kept.order_id,
+        'markov' as model,
+        kept.channel,
+        kept.touches,
+        case
+            when kept.touches = 0 then cast(1 as double)
+            else cast(markov.credited_conversions as double)
+        end as credited_conversions
+    from {{ this }} as kept
+    left join markov
+        on
+            kept.order_id = markov.order_id
+            and kept.channel = markov.channel
+    where kept.model = 'first_touch'
+),
+{% endif %}
+
+rebuilt as (
     select
         cast(conversions.order_id as {{ dbt.type_string() }}) as order_id,
         cast(conversions.user_id as {{ dbt.type_string() }}) as user_id,
@@ -187,6 +237,24 @@ final as (
         credits.credited_conversions * cast(conversions.revenue as double) as credited_revenue
     from credits
     inner join conversions on credits.order_id = conversions.order_id
+),
+
+final as (
+    select * from rebuilt
+    {% if incremental_mode() %}
+    union all
+    select
+        cast(conversions.order_id as {{ dbt.type_string() }}) as order_id,
+        cast(conversions.user_id as {{ dbt.type_string() }}) as user_id,
+        cast(conversions.purchased_at as {{ dbt.type_timestamp() }}) as purchased_at,
+        cast(kept.model as {{ dbt.type_string() }}) as model,
+        cast(kept.channel as {{ dbt.type_string() }}) as channel,
+        cast(kept.touches as {{ dbt.type_bigint() }}) as touches,
+        kept.credited_conversions,
+        kept.credited_conversions * cast(conversions.revenue as double) as credited_revenue
+    from kept_markov_credits as kept
+    inner join all_conversions as conversions on kept.order_id = conversions.order_id
+    {% endif %}
 )
 
 select * from final
