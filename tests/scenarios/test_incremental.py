@@ -228,10 +228,11 @@ WINDOWED_CHECKS = ("stg_touchpoints", "int_touchpoints")
 def _daily_assets(score: str | None, checks: bool = False):
     """The raw-file checks, the daily dbt assets, the marts kept by period or purchase
     (KEPT_MARTS) with what they read (the Markov scoring step among it), the publish step that
-    follows them, and the selection to run. ``score``: "features" adds the stored model's scoring step and the
-    unpartitioned models it reads (as every run of the job builds them), "model" the scoring
-    step alone (on the features the last "features" run built). ``checks``: the data tests of
-    ``WINDOWED_CHECKS`` run too (on the rows the run wrote, DECISIONLOG 77)."""
+    follows them, and the selection to run. ``score``: "features" adds the stored model's
+    scoring step and the unpartitioned models it reads (as every run of the job builds them),
+    "model" the scoring step alone (on the features the last "features" run built).
+    ``checks``: the data tests of ``WINDOWED_CHECKS`` run too (on the rows the run wrote,
+    DECISIONLOG 77)."""
     from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
     from orchestration.assets.raw import raw_files
     from orchestration.assets.scoring import SCORING_ASSETS
@@ -911,6 +912,68 @@ def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and
     _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
 
 
+def _attribution_floor(run_id: str) -> date:
+    """The day marts.attribution rebuilt its purchases from in the run ``run_id``, as its
+    pre-hook logged it in the dbt step's log (a run that rebuilt every row logs none)."""
+    from orchestration.dbt_steps import dbt_target_base
+
+    logged = re.compile(r"attribution: rebuilding the purchases made from ([0-9-]{10})")
+    floors = {
+        floor
+        for path in dbt_target_base().glob(f"warehouse_dbt_assets*-{run_id[:7]}-*/dbt.log")
+        for floor in logged.findall(path.read_text())
+    }
+    assert len(floors) == 1, floors
+    return date.fromisoformat(floors.pop())
+
+
+def test_attribution_rebuilds_the_kept_purchases_that_no_longer_match(daily_and_full, tmp_path):
+    """marts.attribution keeps the rule rows of the purchases made before its floor (DECISIONLOG
+    150), unless they no longer match int_purchases. On the withdrawal's warehouse, a daily run
+    with nothing new (its floor the cutoff's day) after four purchases' kept rows were tampered
+    with, all made before that floor (one's credited revenue, one's buyer, one's rows deleted,
+    and the rows of a purchase that does not exist), ends with the mart it had before."""
+    withdrawn = daily_and_full["withdrawn"]
+    tampered = tmp_path / "warehouse.duckdb"
+    shutil.copy(withdrawn, tampered)
+    with duckdb.connect(str(tampered)) as con:
+        orders = [
+            row[0]
+            for row in con.execute(
+                "select order_id from marts.attribution where model = 'first_touch' "
+                "group by order_id having count(*) = 1 order by min(purchased_at) limit 4"
+            ).fetchall()
+        ]
+        assert len(orders) == 4
+        revenue, buyer, deleted, copied = orders
+        con.execute(
+            "update marts.attribution set credited_revenue = credited_revenue * 2 + 1 "
+            "where order_id = $order",
+            {"order": revenue},
+        )
+        con.execute(
+            "update marts.attribution set user_id = 'someone_else' where order_id = $order",
+            {"order": buyer},
+        )
+        con.execute("delete from marts.attribution where order_id = $order", {"order": deleted})
+        con.execute(
+            "insert into marts.attribution select * replace ('no_such_order' as order_id) "
+            "from marts.attribution where order_id = $order",
+            {"order": copied},
+        )
+        (latest,) = con.execute(
+            "select max(purchased_at) from marts.attribution where order_id in ($1, $2, $3, $4)",
+            orders,
+        ).fetchone()
+    result = build_partition(daily_and_full["arriving"], tampered, DAYS[-1])
+    # the floor did not reach the tampered purchases: their rows were rebuilt for not matching
+    assert latest.date() < _attribution_floor(result.run_id)
+    rows, only_tampered, only_before = table_differences(
+        tampered, withdrawn, "marts", "attribution"
+    )
+    assert rows > 0 and (only_tampered, only_before) == (0, 0)
+
+
 def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(daily_and_full):
     """int_touchpoint_change_log (DECISIONLOG 147): the history's build rebuilt all history;
     each daily run logged the first day whose touchpoints it changed, at or before its window's
@@ -961,13 +1024,7 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
             assert len(floors) == 1, (mart, number)
             assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
         # marts.attribution's floor is in its pre-hook, which logs it
-        (text,) = [
-            path.read_text()
-            for path in dbt_target_base().glob(f"warehouse_dbt_assets*-{run[:7]}-*/dbt.log")
-            if "attribution: rebuilding" in path.read_text()
-        ]
-        (floor,) = set(re.findall(r"attribution: rebuilding the purchases made from ([0-9-]{10})", text))
-        assert date.fromisoformat(floor) <= log[number - 1][1], number
+        assert _attribution_floor(run) <= log[number - 1][1], number
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):
