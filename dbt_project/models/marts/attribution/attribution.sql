@@ -225,36 +225,28 @@ kept_markov_credits as (
 ),
 {% endif %}
 
-rebuilt as (
-    select
-        cast(conversions.order_id as {{ dbt.type_string() }}) as order_id,
-        cast(conversions.user_id as {{ dbt.type_string() }}) as user_id,
-        cast(conversions.purchased_at as {{ dbt.type_timestamp() }}) as purchased_at,
-        cast(credits.model as {{ dbt.type_string() }}) as model,
-        cast(credits.channel as {{ dbt.type_string() }}) as channel,
-        cast(credits.touches as {{ dbt.type_bigint() }}) as touches,
-        cast(credits.credited_conversions as double) as credited_conversions,
-        credits.credited_conversions * cast(conversions.revenue as double) as credited_revenue
-    from credits
-    inner join conversions on credits.order_id = conversions.order_id
+-- every row this run writes: all of them, or in a windowed run the rebuilt purchases' and the
+-- kept purchases' markov rows
+written as (
+    select * from credits
+    {% if incremental_mode() %}
+    union all
+    select * from kept_markov_credits
+    {% endif %}
 ),
 
 final as (
-    select * from rebuilt
-    {% if incremental_mode() %}
-    union all
     select
         cast(conversions.order_id as {{ dbt.type_string() }}) as order_id,
         cast(conversions.user_id as {{ dbt.type_string() }}) as user_id,
         cast(conversions.purchased_at as {{ dbt.type_timestamp() }}) as purchased_at,
-        cast(kept.model as {{ dbt.type_string() }}) as model,
-        cast(kept.channel as {{ dbt.type_string() }}) as channel,
-        cast(kept.touches as {{ dbt.type_bigint() }}) as touches,
-        kept.credited_conversions,
-        kept.credited_conversions * cast(conversions.revenue as double) as credited_revenue
-    from kept_markov_credits as kept
-    inner join all_conversions as conversions on kept.order_id = conversions.order_id
-    {% endif %}
+        cast(written.model as {{ dbt.type_string() }}) as model,
+        cast(written.channel as {{ dbt.type_string() }}) as channel,
+        cast(written.touches as {{ dbt.type_bigint() }}) as touches,
+        cast(written.credited_conversions as double) as credited_conversions,
+        written.credited_conversions * cast(conversions.revenue as double) as credited_revenue
+    from written
+    inner join all_conversions as conversions on written.order_id = conversions.order_id
 )
 
 select * from final
