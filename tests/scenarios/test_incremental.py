@@ -552,6 +552,18 @@ def table_differences(left: Path, right: Path, schema: str, table: str) -> tuple
         con.close()
 
 
+def _withdraw_consent(raw_dir: Path, users: list[str]) -> None:
+    """``users`` no longer consent to analytics, in ``raw_dir``'s users.csv."""
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select * replace (case when list_contains($users, user_id) then 'false' "
+            "else consent_analytics end as consent_analytics) "
+            "from read_csv($path, header = true, all_varchar = true)) to $out (header)",
+            {"users": users, "path": str(raw_dir / "users.csv"), "out": str(raw_dir / "u.csv")},
+        )
+    (raw_dir / "u.csv").replace(raw_dir / "users.csv")
+
+
 @pytest.fixture(scope="module")
 def daily_and_full(tmp_path_factory):
     raw_dir = tmp_path_factory.mktemp("daily_raw")
@@ -610,19 +622,7 @@ def daily_and_full(tmp_path_factory):
             {"user": user_id},
         ).fetchone()
     assert early_user not in case_users.values()
-    users = duckdb.connect()
-    users.execute(
-        "copy (select * replace (case when user_id in ($user, $early) then 'false' "
-        "else consent_analytics end as consent_analytics) "
-        "from read_csv($path, header = true, all_varchar = true)) to $out (header)",
-        {
-            "user": user_id,
-            "early": early_user,
-            "path": str(arriving / "users.csv"),
-            "out": str(arriving / "u.csv"),
-        },
-    )
-    (arriving / "u.csv").replace(arriving / "users.csv")
+    _withdraw_consent(arriving, [user_id, early_user])
     build_partition(arriving, withdrawn, DAYS[-1])
     return {
         "raw_dir": raw_dir,
@@ -910,6 +910,61 @@ def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and
     folder.mkdir()
     rebuilt = _period_marts_rebuilt(erased, daily_and_full["arriving"], folder)
     _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
+
+
+def test_the_period_marts_check_the_months_they_keep_past_the_floors_week(
+    daily_and_full, tmp_path
+):
+    """A mart kept by period keeps the weeks before its floor's week and the months before its
+    month (DECISIONLOG 147, 149). When the floor's week starts in the month before (the
+    fixture's runs rebuild one actor from all history, first active on Thursday 2025-04-03, in
+    the week of Monday 03-31), the month kept ends after the weeks kept do, so a check of the
+    weeks alone misses a change to the days between. On the withdrawal's warehouse, the days of
+    a user first active on such a day are deleted from the activity facts, as an erasure does
+    outside the runs (the change log does not know; the user's touchpoints stay, so no run takes
+    them again). After a daily run with nothing new, each mart of PERIOD_MARTS is equal to its
+    rebuild from all history on the same facts (stickiness's month rows counted those days)."""
+    with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
+        # the day the same partition run again logged: a run with nothing new
+        (floor,) = con.execute(
+            "select changed_from from intermediate.int_touchpoint_change_log "
+            "order by run_number desc limit 1"
+        ).fetchone()
+    week = floor - timedelta(days=floor.weekday())
+    month = floor.replace(day=1)
+    assert week < month, floor
+
+    taken = [daily_and_full["user_id"], *daily_and_full["case_users"].values()]
+    warehouse = tmp_path / "checked" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(daily_and_full["withdrawn"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        # a user first active in the floor's week, before its month, and not after the runs'
+        # windows start
+        (deleted,) = con.execute(
+            "select actor_id from intermediate.int_actor_days "
+            "where not starts_with(actor_id, 'anon:') and not list_contains($taken, actor_id) "
+            "group by actor_id "
+            "having min(activity_date) >= $week and min(activity_date) < $month "
+            "and max(activity_date) < $end "
+            "order by actor_id limit 1",
+            {"taken": taken, "week": week, "month": month, "end": window_start(DAYS[0]).date()},
+        ).fetchone()
+        for fact in ("int_actor_days", "int_actor_event_days"):
+            con.execute(
+                f"delete from intermediate.{fact} where actor_id = $actor", {"actor": deleted}
+            )
+    build_partition(daily_and_full["arriving"], warehouse, DAYS[-1])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select changed_from, rebuilt_all from intermediate.int_touchpoint_change_log "
+            "order by run_number desc limit 1"
+        ).fetchone() == (floor, False)
+
+    folder = tmp_path / "rebuilt"
+    folder.mkdir()
+    rebuilt = _period_marts_rebuilt(warehouse, daily_and_full["arriving"], folder)
+    _assert_period_marts_as_rebuilt(warehouse, rebuilt, daily_and_full["withdrawn"])
 
 
 def _attribution_floor(run_id: str) -> date:
