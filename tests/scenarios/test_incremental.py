@@ -912,9 +912,7 @@ def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and
     _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
 
 
-def test_the_period_marts_check_the_months_they_keep_past_the_floors_week(
-    daily_and_full, tmp_path
-):
+def test_the_period_marts_check_the_months_they_keep_past_the_floors_week(daily_and_full, tmp_path):
     """A mart kept by period keeps the weeks before its floor's week and the months before its
     month (DECISIONLOG 147, 149). When the floor's week starts in the month before (the
     fixture's runs rebuild one actor from all history, first active on Thursday 2025-04-03, in
