@@ -44,6 +44,12 @@ def churn_snapshots() -> tuple[str, ...]:
     return tuple(_vars()["churn_snapshots"])
 
 
+def churn_horizon_days() -> int:
+    """Days after a churn snapshot that its label looks at (var ``churn_horizon_days``); the
+    validation snapshot is this many days before the data cutoff."""
+    return int(_vars()["churn_horizon_days"])
+
+
 def forecast_horizon_days() -> int:
     """Days forecast after the data cutoff date, and the length of a backtest fold (var
     ``forecast_horizon_days``)."""

@@ -22,3 +22,19 @@
     {%- endif -%}
     {{- return(columns | join(',\n    ')) -}}
 {%- endmacro %}
+
+
+{% macro churn_feature_scope() -%}
+    {#- The churn snapshots the feature models compute (int_churn_snapshots): 'all' (the
+        default: the training and validation snapshots, which the churn model's fit reads, and
+        'score') or 'score' (the run scores churn with its stored model, which reads that one
+        alone). CHURN_FEATURE_SCOPE, set by the orchestration for each dbt step
+        (orchestration/assets/model_store.py), read when the model runs, never while dbt parses,
+        so the saved parse survives; plain dbt computes every snapshot. -#}
+    {%- set scope = (env_var('CHURN_FEATURE_SCOPE', '') if execute else '') | trim | lower -%}
+    {%- if scope not in ('', 'all', 'score') -%}
+        {{ exceptions.raise_compiler_error(
+            "CHURN_FEATURE_SCOPE must be 'all' or 'score', got '" ~ scope ~ "'") }}
+    {%- endif -%}
+    {{- return(scope or 'all') -}}
+{%- endmacro %}

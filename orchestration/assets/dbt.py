@@ -36,6 +36,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
 from orchestration import warmup
+from orchestration.assets.model_store import churn_feature_environment
 from orchestration.data_test_scope import data_test_environment
 from orchestration.dbt_steps import column_lineage, step_target_path
 from orchestration.parse import save_parse
@@ -165,6 +166,8 @@ def _dbt_build(
         "INCREMENTAL_WINDOW_START": window_start or "",
         # which rows the data tests read (orchestration/data_test_scope.py, DECISIONLOG 77)
         **data_test_environment(context, warehouse, manifest, window_start),
+        # which churn snapshots the feature models compute (DECISIONLOG 151)
+        **churn_feature_environment(context, warehouse),
     }
     with warehouse.dbt_environment(), environment(window), _buildable_tests():
         target_path, parse_cache = step_target_path(context, dbt_vars, dbt.target)

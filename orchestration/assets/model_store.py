@@ -56,6 +56,57 @@ def refit_requested_for(run: Any) -> tuple[bool, str]:
     return False, "a daily run scores with the stored model"
 
 
+#: the environment variable the dbt macro ``churn_feature_scope()`` reads (macros/scoring.sql)
+CHURN_FEATURE_SCOPE = "CHURN_FEATURE_SCOPE"
+#: the scoring asset whose fit reads the churn features' training and validation snapshots
+CHURN_ASSET = "customer_churn"
+#: the dbt models that compute those snapshots (int_churn_snapshots, inlined)
+CHURN_FEATURE_MODELS = ("int_customer_features", "int_customer_touchpoint_counts")
+
+
+def churn_feature_environment(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> dict[str, str]:
+    """``CHURN_FEATURE_SCOPE`` for a dbt step that builds the churn features (DECISIONLOG 151):
+    ``score`` when the run's churn step will score with its stored model, as
+    :func:`stored_model` decides it (no refit asked for, a stored model of the churn asset's
+    code version, no ``stale`` check), so the feature models compute the score snapshot alone,
+    the one that scoring reads; ``all`` otherwise, for the fit (and on Spark, which rebuilds
+    every table in full). Said once in the step's log; nothing for a step that does not build
+    them."""
+    from orchestration.assets.dbt import model_asset_key
+    from orchestration.resources import WarehouseResource
+
+    keys = {model_asset_key(model) for model in CHURN_FEATURE_MODELS}
+    if not keys & set(context.selected_asset_keys):
+        return {}
+    from orchestration.assets.scoring import SCORING_SPECS
+    from orchestration.assets.scoring_factory import SCORING_KEYS, code_version
+
+    (spec,) = [spec for spec in SCORING_SPECS if spec.name == CHURN_ASSET]
+    refit, why = refit_requested_for(context.run)
+    if not isinstance(warehouse, WarehouseResource):
+        scope, why = "all", "the Spark target rebuilds every table in full"
+    elif refit:
+        scope = "all"
+    elif spec.stale is not None:
+        scope, why = "all", "the stored churn model's settings are checked only when it loads"
+    else:
+        schema = SCORING_KEYS[spec.name].path[-2]
+        stored = read_stored(warehouse, schema, spec.model or "", code_version(spec.modules))
+        scope = "score" if stored is not None else "all"
+        why = (
+            f"the churn step scores with its stored model {stored.version}"
+            if stored is not None
+            else "no stored churn model of this code version: the churn step fits"
+        )
+    computed = "the score snapshot alone" if scope == "score" else "every snapshot"
+    context.log.info(
+        f"The churn features compute {computed} ({CHURN_FEATURE_SCOPE}={scope}): {why}."
+    )
+    return {CHURN_FEATURE_SCOPE: scope}
+
+
 def stored_model(
     context: AssetExecutionContext,
     warehouse: WarehouseResource,

@@ -20,7 +20,7 @@ at once (``orchestration.retries.fail_fast_unless_transient``).
 import os
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetsDefinition, MetadataValue
+from dagster import AssetsDefinition, Failure, MetadataValue
 
 from orchestration.assets.clv import CUSTOMER_CLV
 from orchestration.assets.forecast import DEMAND_FORECAST, DemandForecastConfig
@@ -132,10 +132,37 @@ def _churn_threads(config: ChurnConfig) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(config.threads))
 
 
+def _check_fit_snapshots(features: "pd.DataFrame") -> None:
+    """A fit reads the training and validation snapshots of the churn features, which a run
+    that scored churn with its stored model did not compute (CHURN_FEATURE_SCOPE=score,
+    DECISIONLOG 151). Such features have no validation row although customers of the score
+    snapshot had bought before the validation snapshot's time: fail, keeping the last scores,
+    rather than report too little data."""
+    from touchpoint_alchemy.labels import churn_horizon_days, churn_snapshots
+
+    *_, validation, score = churn_snapshots()
+    snapshots = features["snapshot"].astype(str)
+    if (snapshots == validation).any():
+        return
+    # a day's margin: days_since_first_purchase counts day boundaries
+    older = features.loc[snapshots == score, "days_since_first_purchase"] > churn_horizon_days() + 1
+    if older.any():
+        raise Failure(
+            description=(
+                "churn: int_customer_features holds the score snapshot alone (a run that scored "
+                "churn with its stored model built it), so there is nothing to fit on. "
+                "Materialize the churn asset with its upstream features (dbt builds them for the "
+                "fit), or run the weekly refit (tag touchpoint/refit=true)."
+            ),
+            allow_retries=False,
+        )
+
+
 def _fit_churn(inputs: "dict[str, pd.DataFrame]", config: ChurnConfig) -> "Scored":
     from touchpoint_alchemy.scoring import Metric, Scored
     from touchpoint_alchemy.scoring.churn import score_churn
 
+    _check_fit_snapshots(inputs["int_customer_features"])
     result = score_churn(
         inputs["int_customer_features"],
         inputs["int_customer_touchpoint_counts"],

@@ -6,6 +6,11 @@
 --   validation              data cutoff - horizon: the holdout, its labels end at the cutoff;
 --   score                   the data cutoff: the customers scored today (no label yet).
 -- Ephemeral: a few rows inlined into the feature models.
+--
+-- Only the churn model's fit reads the training and validation snapshots: a run that scores
+-- churn with its stored model computes the score snapshot alone (churn_feature_scope(): the
+-- orchestration says so, DECISIONLOG 151), so the daily run does not count every customer's
+-- touchpoints and sessions at five past moments that no step reads.
 {{ config(materialized='ephemeral') }}
 {%- set horizon = var('churn_horizon_days') | int %}
 {%- set training_snapshots = var('churn_training_snapshots') | int %}
@@ -22,6 +27,7 @@ cutoff as (
 ),
 
 snapshots as (
+    {%- if churn_feature_scope() == 'all' %}
     {%- for k in range(training_snapshots) %}
         select
             {{ quote_literal(var('churn_snapshots')[0] ~ '_' ~ k) }} as snapshot,
@@ -34,6 +40,7 @@ snapshots as (
         {{ dbt.dateadd('day', -horizon, 'data_cutoff_at') }} as as_of_at
     from cutoff
     union all
+    {%- endif %}
     select
         {{ label('churn_snapshots', 'score') }} as snapshot,
         data_cutoff_at as as_of_at
