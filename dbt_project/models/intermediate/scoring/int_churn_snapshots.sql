@@ -28,18 +28,18 @@ cutoff as (
 
 snapshots as (
     {%- if churn_feature_scope() == 'all' %}
-    {%- for k in range(training_snapshots) %}
+        {%- for k in range(training_snapshots) %}
+            select
+                {{ quote_literal(var('churn_snapshots')[0] ~ '_' ~ k) }} as snapshot,
+                {{ dbt.dateadd('day', -2 * horizon - 30 * k, 'data_cutoff_at') }} as as_of_at
+            from cutoff
+            union all
+        {%- endfor %}
         select
-            {{ quote_literal(var('churn_snapshots')[0] ~ '_' ~ k) }} as snapshot,
-            {{ dbt.dateadd('day', -2 * horizon - 30 * k, 'data_cutoff_at') }} as as_of_at
+            {{ label('churn_snapshots', 'validation') }} as snapshot,
+            {{ dbt.dateadd('day', -horizon, 'data_cutoff_at') }} as as_of_at
         from cutoff
         union all
-    {%- endfor %}
-    select
-        {{ label('churn_snapshots', 'validation') }} as snapshot,
-        {{ dbt.dateadd('day', -horizon, 'data_cutoff_at') }} as as_of_at
-    from cutoff
-    union all
     {%- endif %}
     select
         {{ label('churn_snapshots', 'score') }} as snapshot,
