@@ -46,12 +46,21 @@
 
 {% macro data_test_scope() -%}
     {#- 'window' (the default) or 'full': DATA_TEST_SCOPE, read at execution time only. -#}
-    {%- set scope = (env_var('DATA_TEST_SCOPE', '') if execute else '') | trim | lower -%}
-    {%- if scope not in ('', 'window', 'full') -%}
-        {{ exceptions.raise_compiler_error(
-            "DATA_TEST_SCOPE must be 'window' or 'full', got '" ~ scope ~ "'") }}
+    {{- return(execution_choice('DATA_TEST_SCOPE', ['window', 'full'])) -}}
+{%- endmacro %}
+
+
+{% macro execution_choice(variable, values) -%}
+    {#- The environment variable `variable`, one of `values` (lower case; unset or blank: the
+        first), read when a node runs, never while dbt parses, so the saved parse survives
+        whatever the run sets (DECISIONLOG 71). Another value fails the node, naming the
+        variable and the values it takes. -#}
+    {%- set value = (env_var(variable, '') if execute else '') | trim | lower -%}
+    {%- if value and value not in values -%}
+        {{ exceptions.raise_compiler_error(variable ~ " must be '" ~ values | join("' or '")
+            ~ "', got '" ~ value ~ "'") }}
     {%- endif -%}
-    {{- return(scope or 'window') -}}
+    {{- return(value or values[0]) -}}
 {%- endmacro %}
 
 

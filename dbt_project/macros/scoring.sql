@@ -31,10 +31,5 @@
         alone). CHURN_FEATURE_SCOPE, set by the orchestration for each dbt step
         (orchestration/assets/model_store.py), read when the model runs, never while dbt parses,
         so the saved parse survives; plain dbt computes every snapshot. -#}
-    {%- set scope = (env_var('CHURN_FEATURE_SCOPE', '') if execute else '') | trim | lower -%}
-    {%- if scope not in ('', 'all', 'score') -%}
-        {{ exceptions.raise_compiler_error(
-            "CHURN_FEATURE_SCOPE must be 'all' or 'score', got '" ~ scope ~ "'") }}
-    {%- endif -%}
-    {{- return(scope or 'all') -}}
+    {{- return(execution_choice('CHURN_FEATURE_SCOPE', ['all', 'score'])) -}}
 {%- endmacro %}

@@ -198,11 +198,16 @@ def shared_build(root: Path, name: str, raw_dir: Path) -> Warehouse:
 
 
 def compile_inline(
-    sql: str, tmp_path: Path, dbt_vars: dict | None = None, env: dict | None = None
+    sql: str,
+    tmp_path: Path,
+    dbt_vars: dict | None = None,
+    env: dict | None = None,
+    expect_success: bool = True,
 ) -> str:
     """``sql`` (Jinja calling the project's macros) compiled by ``dbt compile --inline`` on the
     DuckDB target, its SQL text; ``tmp_path`` holds dbt's target folder and an empty database.
-    ``dbt_vars``: default the demo folder as ``raw_data_dir``; ``env``: more variables."""
+    ``dbt_vars``: default the demo folder as ``raw_data_dir``; ``env``: more variables.
+    ``expect_success=False``: the compile must fail; its output (stdout and stderr)."""
     dbt_vars = {"raw_data_dir": str(DEMO_RAW_DATA_DIR)} if dbt_vars is None else dbt_vars
     out = subprocess.run(
         [
@@ -224,6 +229,9 @@ def compile_inline(
         capture_output=True,
         text=True,
     )
+    if not expect_success:
+        assert out.returncode != 0, out.stdout[-3000:]
+        return out.stdout + out.stderr
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout
 
