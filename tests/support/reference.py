@@ -1153,3 +1153,46 @@ def customers(staged: dict[str, pd.DataFrame], cutoff: object = None) -> pd.Data
         }
     )
     return out.sort_values("user_id").reset_index(drop=True)
+
+
+def ranked_lists(
+    bought: dict[str, set[str]], users: list[str], count: int, decimals: int
+) -> dict[str, list[tuple[str, float, str | None]]]:
+    """user -> [(product, score, because_of)] of item-to-item recommendations, from the
+    purchases ``bought`` (user -> products), in plain Python from the written definition
+    (docs/scoring.md): cosine similarity of two products' customer sets; a user's score of an
+    unbought product, the sum of its similarities to the products they bought (because_of: the
+    largest one, ties by product_id); positive scores first (ties by product_id), then the
+    others by distinct customers (ties by product_id), scored by the share of customers. Scores
+    and similarities equal to ``decimals`` places are ties."""
+    buyers: dict[str, set[str]] = {}
+    for user, products in bought.items():
+        for product in products:
+            buyers.setdefault(product, set()).add(user)
+    catalog = sorted(buyers)
+    customers = len(bought)
+    popular = sorted(catalog, key=lambda p: (-len(buyers[p]), p))
+
+    def sim(i: str, j: str) -> float:
+        if i == j:
+            return 0.0
+        return len(buyers[i] & buyers[j]) / math.sqrt(len(buyers[i]) * len(buyers[j]))
+
+    out = {}
+    for user in users:
+        mine = bought.get(user, set())
+        scored = []
+        for j in catalog:
+            if j in mine:
+                continue
+            contributions = sorted(
+                ((sim(i, j), i) for i in mine), key=lambda c: (-round(c[0], decimals), c[1])
+            )
+            score = sum(c[0] for c in contributions)
+            if round(score, decimals) > 0:
+                scored.append((j, score, contributions[0][1]))
+        scored.sort(key=lambda r: (-round(r[1], decimals), r[0]))
+        chosen = {r[0] for r in scored}
+        fill = [(p, len(buyers[p]) / customers, None) for p in popular if p not in mine | chosen]
+        out[user] = (scored + fill)[:count]
+    return out

@@ -34,6 +34,8 @@ from touchpoint_alchemy.scoring.recommendations import (
     top_k,
 )
 
+import reference
+
 S = 2 / math.sqrt(8)  # sim(A, B) = sim(B, C)
 BOUGHT = {"u1": "AB", "u2": "ABC", "u3": "BC", "u4": "D", "u6": "B"}
 PAIRS = pd.DataFrame(
@@ -227,3 +229,35 @@ def test_top_k_is_the_stable_argsort(k):
     key[0] = np.inf  # a row of ties only
     assert np.array_equal(top_k(key, k), np.argsort(key, axis=1, kind="stable")[:, :k])
     assert top_k(np.array([[2.0, 1.0, 2.0, 0.5]]), 3).tolist() == [[3, 1, 0]]  # by hand
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_recommendations_match_the_reference_on_random_purchases(seed):
+    """Random purchases over a small catalogue (many equal similarities and scores: ties), users
+    without a purchase, lists longer than what is left to some: every list equals the plain
+    Python reference (tests/support/reference.py), in the order of the users, ranks 1 to n."""
+    rng = np.random.default_rng(seed)
+    products = [f"p{i}" for i in rng.permutation(9)]
+    bought = {}
+    for i in rng.permutation(60):
+        chosen = rng.choice(products, size=rng.integers(0, 6), replace=False)
+        if len(chosen):
+            bought[f"u{i:03d}"] = {str(p) for p in chosen}
+    pairs = pd.DataFrame(
+        [(user, product) for user, products in bought.items() for product in products],
+        columns=["user_id", "product_id"],
+    ).sample(frac=1.0, random_state=seed)
+    users = [f"u{i:03d}" for i in rng.permutation(70)]  # ten without purchase, unordered
+    for count in (4, 10):
+        expected = reference.ranked_lists(bought, sorted(users), count, decimals=9)
+        table = recommend(pairs, users, count)
+        assert table["user_id"].tolist() == [u for u in sorted(users) for _ in expected[u]]
+        assert table.groupby("user_id")["rank"].apply(list).to_dict() == {
+            u: list(range(1, len(expected[u]) + 1)) for u in users if expected[u]
+        }
+        got = lists(table)
+        for user in sorted(users):
+            want = expected[user]
+            assert [(p, b) for p, _, b in got.get(user, [])] == [(p, b) for p, _, b in want]
+            scores = [s for _, s, _ in got.get(user, [])]
+            assert scores == pytest.approx([round(s, 6) for _, s, _ in want], abs=1e-6)

@@ -16,8 +16,6 @@ never from touchpoint_alchemy.scoring.recommendations or the SQL.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 
@@ -43,46 +41,11 @@ def lines(staged) -> tuple[pd.DataFrame, pd.Timestamp]:
     return joined[["user_id", "product_id", "created_at"]], cutoff
 
 
-def ranked_lists(
-    bought: dict[str, set[str]], users: list[str], count: int
-) -> dict[str, list[tuple[str, float, str | None]]]:
-    """user -> [(product, score, because_of)] from the purchases ``bought`` (user -> products)."""
-    buyers: dict[str, set[str]] = {}
-    for user, products in bought.items():
-        for product in products:
-            buyers.setdefault(product, set()).add(user)
-    catalog = sorted(buyers)
-    customers = len(bought)
-    popular = sorted(catalog, key=lambda p: (-len(buyers[p]), p))
-
-    def sim(i: str, j: str) -> float:
-        if i == j:
-            return 0.0
-        return len(buyers[i] & buyers[j]) / math.sqrt(len(buyers[i]) * len(buyers[j]))
-
-    out = {}
-    for user in users:
-        mine = bought.get(user, set())
-        scored = []
-        for j in catalog:
-            if j in mine:
-                continue
-            contributions = sorted(((sim(i, j), i) for i in mine), key=lambda c: (-c[0], c[1]))
-            score = sum(c[0] for c in contributions)
-            if round(score, DECIMALS) > 0:
-                scored.append((j, score, contributions[0][1]))
-        scored.sort(key=lambda r: (-round(r[1], DECIMALS), r[0]))
-        chosen = {r[0] for r in scored}
-        fill = [(p, len(buyers[p]) / customers, None) for p in popular if p not in mine | chosen]
-        out[user] = (scored + fill)[:count]
-    return out
-
-
 def test_recommendations_match_an_independent_computation(demo_warehouse, staged, lines):
     frame, _ = lines
     bought = frame.groupby("user_id")["product_id"].agg(set).to_dict()
     users = sorted(set(reference.consenting_users(staged)["user_id"]))
-    expected = ranked_lists(bought, users, K)
+    expected = reference.ranked_lists(bought, users, K, DECIMALS)
     actual = demo_warehouse.df(
         "select * from scoring.product_recommendations order by user_id, rank"
     )
@@ -120,7 +83,10 @@ def test_evaluation_matches_an_independent_computation(demo_warehouse, lines):
     new = first[(first["created_at"] > fit_end) & first["user_id"].isin(set(bought))]
     targets = new.groupby("user_id")["product_id"].agg(set).to_dict()
     evaluated = sorted(targets)
-    model = {u: [p for p, _, _ in r] for u, r in ranked_lists(bought, evaluated, K).items()}
+    model = {
+        u: [p for p, _, _ in r]
+        for u, r in reference.ranked_lists(bought, evaluated, K, DECIMALS).items()
+    }
     buyers = fit.groupby("product_id")["user_id"].nunique()
     popular = sorted(buyers.index, key=lambda p: (-buyers[p], p))
     baseline = {u: [p for p in popular if p not in bought[u]][:K] for u in evaluated}

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
     import scipy.sparse as sp
 
 #: the columns of scoring.product_recommendations, in order
@@ -71,29 +72,61 @@ class Recommendations:
 
 
 def purchase_matrix(
-    pairs: pd.DataFrame, products: Sequence[str], users: Sequence[str]
+    pairs: pd.DataFrame, products: Sequence[str] | pa.Array, users: Sequence[str] | pa.Array
 ) -> sp.csr_matrix:
     """The binary users x products matrix of ``pairs`` (user_id, product_id), rows in the order
     of ``users`` and columns in that of ``products`` (pairs outside them are ignored)."""
+    return _binary_matrix(
+        _positions(pairs["user_id"], users),
+        _positions(pairs["product_id"], products),
+        (len(users), len(products)),
+    )
+
+
+def _binary_matrix(row: np.ndarray, col: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """The binary matrix of ``shape`` with a 1 at each (row, col); a position -1 is left out."""
     import numpy as np
-    import pandas as pd
     import scipy.sparse as sp
 
-    row = pd.Index(users).get_indexer(pairs["user_id"])
-    col = pd.Index(products).get_indexer(pairs["product_id"])
     keep = (row >= 0) & (col >= 0)
     data = np.ones(int(keep.sum()), dtype=np.float64)
-    matrix = sp.csr_matrix((data, (row[keep], col[keep])), shape=(len(users), len(products)))
+    matrix = sp.csr_matrix((data, (row[keep], col[keep])), shape=shape)
     matrix.data[:] = 1.0  # a pair listed twice is still one purchase relation
     return matrix
+
+
+def _strings(column: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``column`` as Arrow strings (a pandas column, a list, a set or any iterable)."""
+    import pyarrow as pa
+
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.cast(pa.string())
+    if isinstance(column, (set, frozenset)) or not hasattr(column, "__len__"):
+        column = list(column)
+    return pa.array(column, type=pa.string(), from_pandas=True)
+
+
+def _positions(values: Iterable[str], universe: Sequence[str] | pa.Array) -> np.ndarray:
+    """The position in ``universe`` (distinct strings) of each of ``values``; -1 for a value not
+    in it, or null. A hash lookup in Arrow: pandas' indexer over Python strings cost seconds at
+    a million users."""
+    import pyarrow.compute as pc
+
+    found = pc.index_in(_strings(values), value_set=_strings(universe))
+    return found.fill_null(-1).to_numpy().astype("int64")
 
 
 def cosine_similarity(matrix: sp.csr_matrix) -> np.ndarray:
     """products x products cosine similarity of the columns of the binary ``matrix``, with a
     zero diagonal (dense: the catalogue is hundreds to thousands of products)."""
+    return _similarity((matrix.T @ matrix).toarray())
+
+
+def _similarity(co: np.ndarray) -> np.ndarray:
+    """The cosine similarity of the co-purchase counts ``co`` (products x products: customers
+    who bought both; the diagonal: each product's customers), with a zero diagonal."""
     import numpy as np
 
-    co = (matrix.T @ matrix).toarray()
     buyers = np.sqrt(np.diag(co))
     with np.errstate(divide="ignore", invalid="ignore"):
         similarity = co / np.outer(buyers, buyers)
@@ -105,8 +138,6 @@ def cosine_similarity(matrix: sp.csr_matrix) -> np.ndarray:
 def popularity_order(pairs: pd.DataFrame, products: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per product of ``products``: its distinct customers, and its rank by them (0 = most;
     ties: product_id, i.e. the order of ``products``, which is sorted)."""
-    import numpy as np
-
     customers = (
         pairs.drop_duplicates(["user_id", "product_id"])
         .groupby("product_id")["user_id"]
@@ -114,10 +145,18 @@ def popularity_order(pairs: pd.DataFrame, products: Sequence[str]) -> tuple[np.n
         .reindex(products, fill_value=0)
         .to_numpy()
     )
-    order = np.lexsort((np.arange(len(products)), -customers))
-    rank = np.empty(len(products), dtype=np.int64)
-    rank[order] = np.arange(len(products))
-    return customers, rank
+    return customers, _popularity_rank(customers)
+
+
+def _popularity_rank(customers: np.ndarray) -> np.ndarray:
+    """Each product's rank by its distinct ``customers`` (0 = most; ties: the product's
+    position, i.e. product_id)."""
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(customers)), -customers))
+    rank = np.empty(len(customers), dtype=np.int64)
+    rank[order] = np.arange(len(customers))
+    return rank
 
 
 def top_k(key: np.ndarray, k: int) -> np.ndarray:
@@ -142,30 +181,43 @@ def top_k(key: np.ndarray, k: int) -> np.ndarray:
 
 
 def recommend(
-    pairs: pd.DataFrame,
-    users: Iterable[str],
-    count: int,
-    repeatable: Iterable[str] = (),
-    similarity: np.ndarray | None = None,
+    pairs: pd.DataFrame, users: Iterable[str], count: int, repeatable: Iterable[str] = ()
 ) -> pd.DataFrame:
     """Top ``count`` products for each of ``users`` from the purchases ``pairs`` (user_id,
-    product_id: bought up to the fit's end). The catalogue is the products of ``pairs``;
-    ``similarity`` (from :func:`cosine_similarity`) is computed when not given."""
+    product_id: bought up to the fit's end). The catalogue is the products of ``pairs``."""
+    return _recommend(pairs, _sorted_unique_array(users), count, repeatable)
+
+
+def _recommend(
+    pairs: pd.DataFrame, users: pa.Array, count: int, repeatable: Iterable[str]
+) -> pd.DataFrame:
+    """:func:`recommend` for ``users`` already distinct and sorted (an Arrow array)."""
     import numpy as np
     import pandas as pd
+    import pyarrow.compute as pc
 
-    products = sorted_unique(pairs["product_id"])
-    users = sorted_unique(users)
-    if not products or not users:
+    products = _sorted_unique_array(pairs["product_id"])
+    if not len(products) or not len(users):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-    matrix = purchase_matrix(pairs, products, users)
-    if similarity is None:
-        similarity = cosine_similarity(
-            purchase_matrix(pairs, products, sorted_unique(pairs["user_id"]))
-        )
-    customers, pop_rank = popularity_order(pairs, products)
-    share = customers / max(int(pairs["user_id"].nunique()), 1)
-    repeat = np.isin(np.asarray(products, dtype=object), list(repeatable))
+    product_of_pair = _positions(pairs["product_id"], products)
+    matrix = _binary_matrix(
+        _positions(pairs["user_id"], users), product_of_pair, (len(users), len(products))
+    )
+    # The co-purchases over every customer of ``pairs``, numbered in any order (a product's own
+    # count, the diagonal, is its distinct customers: the popularity).
+    customer_ids = _strings(pairs["user_id"])
+    customers_all = pc.unique(customer_ids).drop_null()
+    customer_matrix = _binary_matrix(
+        _positions(customer_ids, customers_all),
+        product_of_pair,
+        (len(customers_all), len(products)),
+    )
+    co = (customer_matrix.T @ customer_matrix).toarray()
+    similarity = _similarity(co)
+    customers = np.diag(co).astype(np.int64)
+    pop_rank = _popularity_rank(customers)
+    share = customers / max(len(customers_all), 1)
+    repeat = np.isin(np.asarray(products.to_pylist(), dtype=object), list(repeatable))
     k = min(count, len(products))
     has_purchase = np.diff(matrix.indptr) > 0
     buyers = np.flatnonzero(has_purchase)
@@ -184,6 +236,8 @@ def recommend(
         key[bought & ~repeat[np.newaxis, :]] = np.inf
         top = top_k(key, k)
         top_key = np.take_along_axis(key, top, axis=1)
+        # the finite keys are a prefix of each row (bought products, infinite, sort last), so
+        # the ranks of a user are 1 to their count
         row, rank = np.nonzero(np.isfinite(top_key))
         product = top[row, rank]
         model = top_key[row, rank] < 0
@@ -213,11 +267,18 @@ def recommend(
                 "because": np.full(len(others) * k, -1, dtype=np.int64),
             }
         )
-    # back in the order of users, each user's rows by rank (a stable sort of the positions)
+    # Back in the order of users, each user's rows by rank: a user's rows go to the user's
+    # first place (the rows of the users before them) plus the rank minus one, a permutation
+    # computed in one pass rather than a sort of millions of rows.
     columns = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    order = np.argsort(columns["user"], kind="stable")
-    columns = {name: values[order] for name, values in columns.items()}
-    return _named(columns, users, products)
+    per_user = np.bincount(columns["user"], minlength=len(users))
+    first = np.cumsum(per_user) - per_user
+    place = first[columns["user"]] + columns["rank"] - 1
+    placed = {}
+    for name, values in columns.items():
+        placed[name] = np.empty_like(values)
+        placed[name][place] = values
+    return _named(placed, users, products)
 
 
 def _because_of(
@@ -226,50 +287,48 @@ def _because_of(
     """Per pair (``users[i]``, a row of ``rows``; ``products[i]``, recommended to them): the
     product the user bought with the largest similarity to it (rounded; ties: the smallest
     product index, i.e. product_id). Only each user's own products are compared (a few),
-    not the whole catalogue."""
+    not the whole catalogue: each pair's products are a segment, reduced in one pass."""
     import numpy as np
 
     counts = np.diff(rows.indptr)[users]
+    # a recommendation by score has a bought product behind it: no segment is empty
+    starts = np.cumsum(counts) - counts
     pair = np.repeat(np.arange(len(users)), counts)
-    first = np.repeat(rows.indptr[users], counts)
-    offset = np.arange(len(pair)) - np.repeat(np.cumsum(counts) - counts, counts)
-    bought = rows.indices[first + offset]
+    offset = np.arange(len(pair)) - starts[pair]
+    bought = rows.indices[rows.indptr[users][pair] + offset].astype(np.int64)
     value = np.round(similarity[bought, products[pair]], SCORE_DECIMALS)
-    order = np.lexsort((bought, -value, pair))
-    pair, bought = pair[order], bought[order]
-    best = np.ones(len(pair), dtype=bool)
-    best[1:] = pair[1:] != pair[:-1]
-    return bought[best]
+    best = np.maximum.reduceat(value, starts)
+    candidate = np.where(value == best[pair], bought, np.iinfo(np.int64).max)
+    return np.minimum.reduceat(candidate, starts)
 
 
 def sorted_unique(*columns: Iterable[str]) -> list[str]:
     """The distinct non-null strings of ``columns``, sorted (in code point order, as ``sorted``
     sorts them), counted in Arrow rather than in a Python set."""
+    return _sorted_unique_array(*columns).to_pylist()
+
+
+def _sorted_unique_array(*columns: Iterable[str]) -> pa.Array:
+    """:func:`sorted_unique` as an Arrow array of strings."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = [
-        pa.array(
-            list(column)
-            if isinstance(column, (set, frozenset)) or not hasattr(column, "__len__")
-            else column,
-            type=pa.string(),
-            from_pandas=True,
-        )
-        for column in columns
-    ]
-    distinct = pc.unique(pa.chunked_array(arrays, type=pa.string()).drop_null())
-    return distinct.take(pc.sort_indices(distinct)).to_pylist()
+    chunks = []
+    for column in columns:
+        array = _strings(column)
+        chunks.extend(array.chunks if isinstance(array, pa.ChunkedArray) else [array])
+    distinct = pc.unique(pa.chunked_array(chunks, type=pa.string()).drop_null())
+    return distinct.take(pc.sort_indices(distinct))
 
 
-def _named(columns: dict[str, np.ndarray], users: list[str], products: list[str]) -> pd.DataFrame:
+def _named(columns: dict[str, np.ndarray], users: pa.Array, products: pa.Array) -> pd.DataFrame:
     """The rows of positions ``columns`` (user, rank, product, score, because: -1 for none) with
     the names of ``users`` and ``products``, as the table of :data:`COLUMNS`."""
     import numpy as np
     import pyarrow as pa
 
-    user_names = pa.array(users, type=pa.string())
-    product_names = pa.array(products, type=pa.string())
+    user_names = users
+    product_names = products
     because = columns["because"]
     table = pa.table(
         {
@@ -369,8 +428,8 @@ def recommend_everyone(
     if customer_products.empty:
         raise InsufficientDataError("product_recommendations: no purchase with a product")
     pairs = customer_products[["user_id", "product_id"]]
-    everyone = sorted_unique(users, pairs["user_id"])
-    return recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
+    everyone = _sorted_unique_array(users, pairs["user_id"])
+    return _recommend(pairs, everyone, settings.recommendation_count, settings.repeatable)
 
 
 def evaluation_changed(
