@@ -52,7 +52,9 @@ KINDS = ("a raw e-mail or phone of the input", "an e-mail address", "a phone num
 
 
 def _load_raw_pii(con, raw_dir: Path) -> None:
-    """Fill temp table ``raw_pii(value)`` with the raw e-mails and phones."""
+    """Fill temp table ``raw_pii(value)`` with the raw e-mails and phones, each in every form
+    searched for. The forms are listed per row and unnested, in one read of the file: a union of
+    one select per form read it five times (885k users at 50M: 1.1 s against 2.1-2.5 s)."""
     con.execute(
         f"""
         create or replace temp table raw_pii as
@@ -61,11 +63,14 @@ def _load_raw_pii(con, raw_dir: Path) -> None:
             from {raw_relation(raw_dir, "users")}
         ),
         candidates as (
-            select email as value from raw
-            union all select lower(trim(email)) from raw
-            union all select phone from raw
-            union all select trim(phone) from raw
-            union all select regexp_replace(trim(phone), '[^0-9+]', '', 'g') from raw
+            select unnest([
+                email,
+                lower(trim(email)),
+                phone,
+                trim(phone),
+                regexp_replace(trim(phone), '[^0-9+]', '', 'g')
+            ]) as value
+            from raw
         )
         select distinct value from candidates
         where value is not null and length(value) >= {MIN_RAW_LENGTH}

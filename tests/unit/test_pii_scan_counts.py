@@ -106,3 +106,23 @@ def test_a_row_filter_counts_only_its_rows(con):
         "s.t.id: a raw e-mail or phone of the input in 1 row(s)",
         "s.t.id: an e-mail address in 1 row(s)",
     ]
+
+
+def test_each_raw_value_is_searched_in_every_form_it_is_hashed_from(tmp_path):
+    """The raw e-mail as given and lower-cased and trimmed; the raw phone as given, trimmed and
+    reduced to its digits and leading '+'; a value shorter than MIN_RAW_LENGTH not at all."""
+    (tmp_path / "users.csv").write_text(
+        'user_id,email,phone\nu1," Ana.Silva@Example.COM "," +351 (912) 345-678 "\nu2,a@b.c,12\n'
+    )
+    connection = duckdb.connect()
+    pii_scan._load_raw_pii(connection, tmp_path)
+    values = sorted(v for (v,) in connection.execute("select value from raw_pii").fetchall())
+    assert values == sorted(
+        [
+            " Ana.Silva@Example.COM ",
+            "ana.silva@example.com",
+            " +351 (912) 345-678 ",
+            "+351 (912) 345-678",
+            "+351912345678",
+        ]
+    )
