@@ -21,7 +21,13 @@
 -- without an earlier session, an actor listed without a reprocessed touchpoint, and both
 -- actors of a device whose earlier anonymous touchpoints change actor. The other daily models
 -- rebuild a listed actor from all their touchpoints.
-{{ config(tags=['daily']) }}
+-- A windowed run builds its joins as written (macros/planner.sql): DuckDB hashed every session's
+-- actor to find the changed actors' sessions.
+{{ config(
+    tags=['daily'],
+    pre_hook="{{ joins_build_as_written() }}",
+    post_hook="{{ joins_build_as_planned() }}"
+) }}
 -- depends_on: {{ ref('stg_touchpoints') }}, {{ ref('int_identity_map') }}, {{ ref('int_users') }}
 -- depends_on: {{ ref('base_touchpoints_late') }}, {{ ref('int_identity_map_changes') }}
 {%- set since = incremental_since() %}

@@ -18,11 +18,15 @@
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
-    pre_hook="{{ incremental_delete(
-        '(occurred_at is null or occurred_at >= ' ~ incremental_since() ~ ') and ('
-        ~ '_rejection_reason is null or '
-        ~ raw_time_may_be_in_window(raw_record_value('_raw_record', 'occurred_at')) ~ ')'
-    ) }}"
+    pre_hook=[
+        "{{ incremental_delete(
+            '(occurred_at is null or occurred_at >= ' ~ incremental_since() ~ ') and ('
+            ~ '_rejection_reason is null or '
+            ~ raw_time_may_be_in_window(raw_record_value('_raw_record', 'occurred_at')) ~ ')'
+        ) }}",
+        "{{ joins_build_as_written() }}",
+    ],
+    post_hook="{{ joins_build_as_planned() }}"
 ) }}
 -- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
@@ -64,7 +68,8 @@ windowed as (
 
 {% if incremental_mode() %}
 -- the keys of this run's rows that a row kept before the window already has: looked up with
--- the run's few keys as the hashed side, never a hash of every key in history
+-- the run's few keys as the hashed side, never a hash of every key in history (DuckDB's
+-- estimate of them is of all history: the hooks keep the sides as written, macros/planner.sql)
 window_keys as (
     select distinct touchpoint_id from windowed
     where touchpoint_id is not null
