@@ -820,8 +820,10 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
         before.close()
 
 
-def _period_marts_rebuilt(warehouse: Path, raw_dir: Path, folder: Path) -> Path:
-    """A copy of ``warehouse`` whose PERIOD_MARTS are rebuilt from all history on its facts (a
+def _period_marts_rebuilt(
+    warehouse: Path, raw_dir: Path, folder: Path, marts: tuple[str, ...] = PERIOD_MARTS
+) -> Path:
+    """A copy of ``warehouse`` whose ``marts`` are rebuilt from all history on its facts (a
     run of the marts alone, without a partition), emptied first, so that a run that did not
     rebuild and publish them cannot pass."""
     from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
@@ -831,10 +833,10 @@ def _period_marts_rebuilt(warehouse: Path, raw_dir: Path, folder: Path) -> Path:
     rebuilt = folder / "warehouse.duckdb"
     shutil.copy(warehouse, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
-        for mart in PERIOD_MARTS:
+        for mart in marts:
             con.execute(f"delete from marts.{mart}")
     settings = Settings(warehouse_path=rebuilt, raw_data_dir=raw_dir)
-    keys = [model_asset_key(mart) for mart in PERIOD_MARTS]
+    keys = [model_asset_key(mart) for mart in marts]
     assets = [daily_dbt_assets, warehouse_dbt_assets]
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
@@ -1646,3 +1648,96 @@ def test_buyers_who_change_inside_the_daily_runs(daily_and_full):
         assert _query(daily_and_full["daily"], journeys, {"user": user}) == _query(
             daily_and_full["full"], journeys, {"user": user}
         )
+
+
+GRID_USER = "g1"
+GRID_DAY = date(2025, 6, 20)
+
+
+def _lifecycle_partition(raw_dir: Path, warehouse: Path, full_refresh: bool) -> None:
+    """GRID_DAY's partition run of user_lifecycle and what it reads, published."""
+    from orchestration.assets.dbt import daily_dbt_assets, model_asset_key, warehouse_dbt_assets
+    from orchestration.assets.raw import raw_files
+    from orchestration.publish import PUBLISHED_SNAPSHOT, build_publish_asset
+    from orchestration.resources import build_resources
+
+    assets = [raw_files, daily_dbt_assets, warehouse_dbt_assets]
+    selection = dg.AssetSelection.assets(model_asset_key("user_lifecycle")).upstream()
+    selection = (selection | dg.AssetSelection.assets(PUBLISHED_SNAPSHOT)).without_checks()
+    settings = Settings(warehouse_path=warehouse, raw_data_dir=raw_dir)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*assets, build_publish_asset(assets)],
+            selection=selection,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key=GRID_DAY.isoformat(),
+            run_config=build_run_config(full_refresh=full_refresh),
+        )
+    assert result.success
+
+
+def test_the_lifecycle_rebuilds_when_the_activity_ends_before_the_period_before_its_floor(
+    tmp_path,
+):
+    """The lifecycle keeps its rows before the floor's period; they end with the period before
+    it, which the grid reaches only while some activity does (DECISIONLOG 149). The hand-worked
+    `cohorts_small` data is active up to April 2025; one more user, GRID_USER, is active once,
+    on June 10, and buys then (the data cutoff is the latest purchase). After the full build,
+    that user's days are deleted from the activity fact (int_actor_days), as an erasure does
+    outside the runs (the change log does not know; the purchase stays, so the cutoff and the
+    floor stay on June 10). The kept rows' 'new' actors still add up (the user was first active
+    in the floor's periods), but the activity now ends in April, before May and before the week
+    of June 2: the next daily run (nothing new) must rebuild every row, and equal the lifecycle
+    rebuilt from all history on the same facts, whose grid ends in April."""
+    from builds import DATA_DIR
+
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for path in (DATA_DIR / "cohorts_small").glob("*.csv"):
+        if not path.name.startswith("expected_"):
+            shutil.copy(path, raw_dir / path.name)
+    with (raw_dir / "users.csv").open("a") as users:
+        users.write(f"{GRID_USER},2025-06-01T10:00:00Z,organic,mobile,,,,true\n")
+    with (raw_dir / "touchpoints.csv").open("a") as touchpoints:
+        touchpoints.write(f"tp-grid-1,{GRID_USER},,2025-06-10T09:00:00Z,page_view,organic,,/,,\n")
+    # a purchase: the data cutoff is the latest purchase's time
+    with (raw_dir / "orders.csv").open("a") as orders:
+        orders.write(
+            f"o-grid,{GRID_USER},2025-06-10T10:00:00Z,2025-06-10T10:01:00Z,paid,10.00,,EUR\n"
+        )
+
+    warehouse = tmp_path / "daily" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    _lifecycle_partition(raw_dir, warehouse, full_refresh=True)
+    before = tmp_path / "before.duckdb"
+    shutil.copy(warehouse, before)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "delete from intermediate.int_actor_days where actor_id = $actor", {"actor": GRID_USER}
+        )
+        (last_day,) = con.execute(
+            "select max(activity_date) from intermediate.int_actor_days"
+        ).fetchone()
+    assert last_day < date(2025, 5, 1), last_day
+    _lifecycle_partition(raw_dir, warehouse, full_refresh=False)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # the run changed nothing: its floor is the cutoff's day, in the user's periods
+        assert con.execute(
+            "select changed_from, (select cast(data_cutoff_at as date) "
+            "from intermediate.int_data_cutoff) "
+            "from intermediate.int_touchpoint_change_log order by run_number desc limit 1"
+        ).fetchone() == (None, date(2025, 6, 10))
+
+    folder = tmp_path / "rebuilt"
+    folder.mkdir()
+    rebuilt = _period_marts_rebuilt(warehouse, raw_dir, folder, ("user_lifecycle",))
+    rows, only_kept, only_rebuilt = table_differences(warehouse, rebuilt, "marts", "user_lifecycle")
+    assert rows > 0 and (only_kept, only_rebuilt) == (0, 0)
+    with duckdb.connect(str(rebuilt), read_only=True) as con:
+        # the rebuilt grid ends with April: the user's June and the kept May are gone
+        assert con.execute(
+            "select max(period_start) from marts.user_lifecycle where period_type = 'month'"
+        ).fetchone() == (date(2025, 4, 1),)
+    _, gone, _ = table_differences(before, warehouse, "marts", "user_lifecycle")
+    assert gone > 0
