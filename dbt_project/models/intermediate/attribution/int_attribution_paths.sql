@@ -40,11 +40,15 @@ touches as (
     select * from {{ ref('int_attribution_touches') }}
     {% if incremental_mode() %}
     -- the orders deleted above, and any order not here yet: the touches' orders less those
-    -- here, each once, rather than a `not in` that hashes every converting row of this table
+    -- here, each once, rather than a `not in` that hashes every converting row of this table.
+    -- Both sides by their first touch (an order's journey is deleted whole): 0.8-1.0 against
+    -- 0.2-0.3 s at 50M.
     where order_id in (
         select order_id from {{ ref('int_attribution_touches') }}
+        where touch_number = 1
         except
-        select order_id from {{ this }} where is_converted
+        select order_id from {{ this }}
+        where is_converted and touch_number = 1
     )
     {% endif %}
 ),

