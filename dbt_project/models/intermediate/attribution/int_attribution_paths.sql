@@ -15,17 +15,20 @@
 --     who became a buyer (int_purchases) loses it; a user with an order but no purchase and no
 --     journey here gets it built (a buyer whose purchases were all cancelled or refunded);
 --   * nothing of a user who no longer consents.
+-- The lists of a kind are one `in` of a `union all`: two `in` joined by `or` look every row up
+-- twice (DECISIONLOG 155).
 {{ config(
     materialized=daily_materialization(),
     incremental_strategy='append',
     tags=['daily'],
     pre_hook="{{ incremental_delete(
-        '(is_converted and (order_id in ' ~ resumed_purchases()
-        ~ ' or order_id in (select order_id from ' ~ ref('int_purchases')
+        '(is_converted and (order_id in (select resumed.order_id from ' ~ resumed_purchases()
+        ~ ' as resumed union all select order_id from ' ~ ref('int_purchases')
         ~ ' where purchased_at >= ' ~ incremental_since() ~ ')'
         ~ ' or order_id not in (select order_id from ' ~ ref('int_purchases') ~ ')))'
-        ~ ' or (not is_converted and (actor_id in ' ~ changed_actors()
-        ~ ' or actor_id in (select user_id from ' ~ ref('int_purchases') ~ ')))'
+        ~ ' or (not is_converted and actor_id in (select changed.actor_id from '
+        ~ changed_actors() ~ ' as changed union all select user_id from '
+        ~ ref('int_purchases') ~ '))'
         ~ ' or ' ~ withdrawn('actor_id')
     ) }}"
 ) }}
