@@ -12,9 +12,18 @@
 -- depends_on: {{ ref('base_touchpoints_late') }}
 {%- set since = incremental_since() %}
 {%- set previous = none %}
+{%- set late_since = none %}
 {%- if execute and since is not none %}
     {%- set previous = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_identity_map') %}
+    {#- the oldest late row's time, a literal, as in int_touchpoint_changes #}
+    {%- set late_bounds = run_query(
+        'select min(occurred_at) from ' ~ ref('base_touchpoints_late')) %}
+    {%- set oldest_late = late_bounds.columns[0].values()[0] %}
+    {%- if oldest_late is not none %}
+        {%- set late_since = 'cast(' ~ quote_literal(oldest_late | string)
+            ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
+    {%- endif %}
 {%- endif %}
 
 with
@@ -38,16 +47,29 @@ previous_map as (
     from {{ previous }}
 ),
 
+-- the window's links, and the late ones: two scans, each bounded below by a time literal, so
+-- DuckDB skips the older row groups; one scan with an `or` read every staged row (45.6M at
+-- 50M: 2.1 against 0.2 s, DECISIONLOG 156)
 linked_in_window as (
     select anonymous_id
     from touchpoints
     where
         anonymous_id is not null
         and user_id is not null
-        and (
-            occurred_at >= {{ since }}
-            or touchpoint_id in (select late.touchpoint_id from late)
-        )
+        and occurred_at >= {{ since }}
+    {%- if late_since is not none %}
+
+    union all
+
+    select touchpoints.anonymous_id
+    from touchpoints
+    where
+        touchpoints.anonymous_id is not null
+        and touchpoints.user_id is not null
+        and touchpoints.occurred_at >= {{ late_since }}
+        and touchpoints.occurred_at < {{ since }}
+        and touchpoints.touchpoint_id in (select late.touchpoint_id from late)
+    {%- endif %}
 ),
 
 consent_dependent as (
