@@ -1,6 +1,7 @@
 """The product recommendations asset (``scoring/product_recommendations``): its run config, fit
 and metadata, built by the scoring-asset factory like the others (listed in
-orchestration/assets/scoring.py). The model: touchpoint_alchemy.scoring.recommendations. The
+orchestration/assets/scoring.py). The model: touchpoint_alchemy.scoring.recommendations (the
+lists) and recommendation_evaluation (the holdout evaluation of a refit). The
 holdout evaluation runs on the refits only; what a refit stores (``scoring.model_store``) is the
 settings it evaluated (DECISIONLOG 74)."""
 
@@ -44,7 +45,7 @@ def _settings(config: RecommendationConfig) -> Any:
 
 def _fit(inputs: "dict[str, pd.DataFrame]", config: RecommendationConfig) -> "Scored":
     from touchpoint_alchemy.scoring import Scored
-    from touchpoint_alchemy.scoring.recommendations import score_recommendations
+    from touchpoint_alchemy.scoring.recommendation_evaluation import score_recommendations
 
     cutoff = inputs["int_data_cutoff"]["data_cutoff_at"]
     settings = _settings(config)
@@ -100,6 +101,7 @@ RECOMMENDATIONS = ScoringAsset(
     modules=(
         "touchpoint_alchemy.scoring",
         "touchpoint_alchemy.scoring.recommendations",
+        "touchpoint_alchemy.scoring.recommendation_evaluation",
         "touchpoint_alchemy.scoring.stored",
     ),
     inputs={

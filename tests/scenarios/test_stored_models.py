@@ -196,9 +196,9 @@ def test_a_daily_run_recomputes_the_recommendations_without_evaluating(
 ):
     """Half the customers' purchases removed: the lists are the day's, the metrics the stored
     evaluation's (an evaluation of the day's data would differ)."""
+    from touchpoint_alchemy.scoring.recommendation_evaluation import evaluate
     from touchpoint_alchemy.scoring.recommendations import (
         RecommendationSettings,
-        evaluate,
         recommend_everyone,
     )
 

@@ -1,4 +1,5 @@
-"""Item-to-item recommendations (touchpoint_alchemy.scoring.recommendations) on matrices small
+"""Item-to-item recommendations (touchpoint_alchemy.scoring.recommendations, and
+recommendation_evaluation) on matrices small
 enough to work by hand.
 
 The main matrix (customers x products A..D):
@@ -21,15 +22,17 @@ import pandas as pd
 import pytest
 
 from touchpoint_alchemy.scoring import InsufficientDataError
+from touchpoint_alchemy.scoring.recommendation_evaluation import (
+    evaluate,
+    popularity_baseline,
+    score_recommendations,
+)
 from touchpoint_alchemy.scoring.recommendations import (
     COLUMNS,
     RecommendationSettings,
     cosine_similarity,
-    evaluate,
-    popularity_baseline,
     purchase_matrix,
     recommend,
-    score_recommendations,
     sorted_unique,
     top_k,
 )
