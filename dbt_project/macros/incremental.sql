@@ -289,3 +289,20 @@
 {% macro spark__daily_materialization() -%}
     {{- return('table') -}}
 {%- endmacro %}
+
+
+{% macro oldest_late_since() -%}
+    {#- The time of the oldest late row this run stages (staging.base_touchpoints_late), as a
+        SQL timestamp literal, or none when there is none: a scan of the staged touchpoints
+        bounded below by it skips the older row groups, where a condition on the late rows'
+        keys alone reads every row (DECISIONLOG 139, 156). Read when the model runs. -#}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set bounds = run_query('select min(occurred_at) from ' ~ ref('base_touchpoints_late')) -%}
+    {%- set oldest = bounds.columns[0].values()[0] -%}
+    {%- if oldest is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return('cast(' ~ quote_literal(oldest | string) ~ ' as ' ~ dbt.type_timestamp() ~ ')') -}}
+{%- endmacro %}

@@ -16,14 +16,7 @@
 {%- if execute and since is not none %}
     {%- set previous = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_identity_map') %}
-    {#- the oldest late row's time, a literal, as in int_touchpoint_changes #}
-    {%- set late_bounds = run_query(
-        'select min(occurred_at) from ' ~ ref('base_touchpoints_late')) %}
-    {%- set oldest_late = late_bounds.columns[0].values()[0] %}
-    {%- if oldest_late is not none %}
-        {%- set late_since = 'cast(' ~ quote_literal(oldest_late | string)
-            ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
-    {%- endif %}
+    {%- set late_since = oldest_late_since() %}
 {%- endif %}
 
 with

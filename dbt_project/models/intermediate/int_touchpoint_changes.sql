@@ -40,15 +40,8 @@
         database=this.database, schema=this.schema, identifier='int_touchpoints') %}
     {%- set previous_sessions = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_sessions') %}
-    {#- the oldest late row's time, a literal: the scan for the late rows skips the row groups
-        before it (none: no late row, no scan) #}
-    {%- set late_bounds = run_query(
-        'select min(occurred_at) from ' ~ ref('base_touchpoints_late')) %}
-    {%- set oldest_late = late_bounds.columns[0].values()[0] %}
-    {%- if oldest_late is not none %}
-        {%- set late_since = 'cast(' ~ quote_literal(oldest_late | string)
-            ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
-    {%- endif %}
+    {#- the oldest late row's time (none: no late row, no scan for them) #}
+    {%- set late_since = oldest_late_since() %}
 {%- endif %}
 
 with
