@@ -54,12 +54,21 @@ SYNTHETIC = [
     ("late_07", "2025-12-28 20:10:00", "add_to_cart", "anonymous", DAYS[2]),
     ("late_08", "2025-12-30 09:00:00", "login", "both", DAYS[2]),
     # very late (older than the window's start minus the 3-day lookback): an event 7 days late
-    # that merges two sessions of the history, and one 41 days late
+    # that merges two sessions of the history, and one 41 days late that links a device seen
+    # nowhere else to the user (the identity map takes the device from the late rows)
     ("late_09", "2025-12-22 10:00:00", "page_view", "user", HISTORY),
     ("late_10", "2025-12-22 10:45:00", "page_view", "user", HISTORY),
     ("late_11", "2025-12-22 10:20:00", "page_view", "user", DAYS[1]),
-    ("late_12", "2025-11-19 09:00:00", "product_view", "user", DAYS[2]),
+    ("late_12", "2025-11-19 09:00:00", "product_view", "late device", DAYS[2]),
 ]
+
+
+#: the anonymous_id of each identity of SYNTHETIC ("user": none)
+SYNTHETIC_DEVICES = {
+    "anonymous": "anon_late_device",
+    "both": "anon_late_device",
+    "late device": "anon_very_late_device",
+}
 
 
 def window_start(day: date) -> datetime:
@@ -330,8 +339,8 @@ def _write_parts(raw_dir: Path) -> tuple[str, dict[str, str]]:
             "touchpoint, channel) values (?, ?, ?, ?, ?, 'email')",
             [
                 touchpoint_id,
-                user_id if identity in ("user", "both") else None,
-                "anon_late_device" if identity in ("anonymous", "both") else None,
+                None if identity == "anonymous" else user_id,
+                SYNTHETIC_DEVICES.get(identity),
                 occurred_at,
                 touchpoint,
             ],
@@ -699,7 +708,8 @@ def test_late_events_rebuild_sessions_chains_and_identities(daily_and_full):
 def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
     """Events older than the window's start minus the lookback (7 and 41 days late) are staged
     by the daily run that receives them, and rebuild their actor: the 7-day-late one joins two
-    sessions of the history into one. With the equality tests above: as a full refresh."""
+    sessions of the history into one, the 41-day-late one maps a device to its user. With the
+    equality tests above: as a full refresh."""
     snapshots = daily_and_full["snapshots"]
     session_query = (
         "select count(distinct (actor_id, session_number)) from intermediate.int_touchpoints "
@@ -744,6 +754,11 @@ def test_very_late_events_are_taken_and_rebuild_what_they_touch(daily_and_full):
             ).fetchone()[0]
             == 1
         )
+        # the device the 41-day-late event links to the user is mapped to them
+        assert last.execute(
+            "select user_id, cast(first_linked_at as varchar) from intermediate.int_identity_map "
+            "where anonymous_id = 'anon_very_late_device'"
+        ).fetchone() == (daily_and_full["user_id"], "2025-11-19 09:00:00")
 
 
 def test_every_raw_row_is_staged_or_rejected_after_each_day(daily_and_full):
