@@ -17,6 +17,7 @@ location starts no process at import time. Credentials in a remote URL are never
 from __future__ import annotations
 
 import configparser
+import hashlib
 import inspect
 import re
 import warnings
@@ -162,3 +163,21 @@ def _with_code_references(assets: Sequence[Any], repo_root: Path) -> list[Any]:
             ),
         )
     )
+
+
+def module_file(module: str) -> Path:
+    """The source file of module ``module`` of this repository (``a.b`` -> ``a/b.py`` or
+    ``a/b/__init__.py``), found without importing it."""
+    base = REPO_ROOT.joinpath(*module.split("."))
+    path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+    if not path.is_file():
+        raise ValueError(f"module {module!r} has no source file in {REPO_ROOT}")
+    return path
+
+
+def code_version(modules: Sequence[str]) -> str:
+    """A hash of the source files of ``modules`` (in sorted order, each with its name)."""
+    digest = hashlib.sha256()
+    for module in sorted(set(modules)):
+        digest.update(module.encode() + b"\0" + module_file(module).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

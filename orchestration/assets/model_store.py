@@ -81,7 +81,8 @@ def churn_feature_environment(
     if not keys & set(context.selected_asset_keys):
         return {}
     from orchestration.assets.scoring import SCORING_SPECS
-    from orchestration.assets.scoring_factory import SCORING_KEYS, code_version
+    from orchestration.assets.scoring_factory import SCORING_KEYS
+    from orchestration.code_references import code_version
 
     (spec,) = [spec for spec in SCORING_SPECS if spec.name == CHURN_ASSET]
     refit, why = refit_requested_for(context.run)

@@ -89,9 +89,11 @@ def _describe(scored: "Scored", config: RecommendationConfig) -> dict[str, Any]:
         for name in sorted(scored.metrics)
         if scored.metrics[name][0] is not None
     ]
-    table = scored.tables.get("product_recommendations")
+    import pyarrow.compute as pc
+
+    table = scored.tables.get("product_recommendations")  # Arrow (recommend_everyone)
     return {
-        "users": int(table["user_id"].nunique()) if table is not None and len(table) else 0,
+        "users": pc.count_distinct(table["user_id"]).as_py() if table is not None else 0,
         "evaluation": MetadataValue.md(markdown_table(["metric", "ranking", "value", "n"], rows)),
     }
 

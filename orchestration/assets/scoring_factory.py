@@ -22,12 +22,10 @@ read, not imported, so a change to the model's code shows in the UI as a new cod
 those files are also its code references.
 """
 
-import hashlib
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster import (
@@ -53,11 +51,15 @@ from orchestration.assets.dbt import (
 )
 from orchestration.assets.model_store import keep_model, store_table, stored_model
 from orchestration.assets.scoring_imports import register_imports
-from orchestration.code_references import add_code_references, function_reference
+from orchestration.code_references import (
+    add_code_references,
+    code_version,
+    function_reference,
+    module_file,
+)
 from orchestration.resources import WarehouseResource
 from orchestration.retries import TRANSIENT_RETRY, fail_fast_unless_transient
 from orchestration.translator import OWNER
-from touchpoint_alchemy.settings import REPO_ROOT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,24 +83,6 @@ def table_name(table: str) -> str:
     """``database.schema.table`` of scoring table ``table``, from its source node."""
     node = SCORING_TABLES[table]
     return ".".join(part for part in (node["database"], node["schema"], node["identifier"]) if part)
-
-
-def module_file(module: str) -> Path:
-    """The source file of module ``module`` of this repository (``a.b`` -> ``a/b.py`` or
-    ``a/b/__init__.py``), found without importing it."""
-    base = REPO_ROOT.joinpath(*module.split("."))
-    path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
-    if not path.is_file():
-        raise ValueError(f"module {module!r} has no source file in {REPO_ROOT}")
-    return path
-
-
-def code_version(modules: Sequence[str]) -> str:
-    """A hash of the source files of ``modules`` (in sorted order, each with its name)."""
-    digest = hashlib.sha256()
-    for module in sorted(set(modules)):
-        digest.update(module.encode() + b"\0" + module_file(module).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def writers(table: str) -> list[str]:
@@ -131,22 +115,29 @@ def arrow_schema(table: str) -> "pa.Schema":
     return source_arrow_schema(SCORING_TABLES[table])
 
 
-def to_arrow(table: str, frame: "pd.DataFrame | None", fitted_at: datetime) -> "pa.Table":
-    """``frame`` as scoring table ``table``: its declared columns in order, with their types
-    (``fitted_at`` filled in when the frame has none). An empty or missing frame is an empty
-    table; a non-empty one with columns other than the declared ones is an error."""
+def to_arrow(
+    table: str, frame: "pd.DataFrame | pa.Table | None", fitted_at: datetime
+) -> "pa.Table":
+    """``frame`` (a DataFrame, or Arrow: millions of strings never become Python objects) as
+    scoring table ``table``: its declared columns in order, with their types (``fitted_at``
+    filled in when a DataFrame has none). An empty or missing frame is an empty table; a
+    non-empty one with columns other than the declared ones is an error."""
     import pyarrow as pa
 
     schema = arrow_schema(table)
-    if frame is None or frame.empty:
+    arrow = isinstance(frame, pa.Table)
+    if frame is None or (frame.num_rows == 0 if arrow else frame.empty):
         return schema.empty_table()
-    if FITTED_AT in schema.names and FITTED_AT not in frame.columns:
+    if not arrow and FITTED_AT in schema.names and FITTED_AT not in frame.columns:
         frame = frame.assign(**{FITTED_AT: fitted_at})
-    if set(frame.columns) != set(schema.names):
+    columns = frame.column_names if arrow else list(frame.columns)
+    if set(columns) != set(schema.names):
         raise ValueError(
-            f"scoring.{table}: written columns {sorted(frame.columns)} are not the declared "
+            f"scoring.{table}: written columns {sorted(columns)} are not the declared "
             f"columns {sorted(schema.names)} (models/staging/scoring/_scoring.yml)"
         )
+    if arrow:
+        return frame.select(schema.names).cast(schema)
     return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
 

@@ -93,18 +93,18 @@ def test_the_code_version_changes_with_the_model_code(specs, tmp_path, monkeypat
     """A changed scoring module gives a new version; the same source the same one."""
     import shutil
 
-    from orchestration.assets import scoring_factory
+    from orchestration import code_references
 
     modules = specs["customer_rfm"].modules
-    before = scoring_factory.code_version(modules)
-    assert scoring_factory.code_version(tuple(reversed(modules))) == before
+    before = code_references.code_version(modules)
+    assert code_references.code_version(tuple(reversed(modules))) == before
     copy = tmp_path / "repo"
     for module in modules:
         target = copy / _file(module).relative_to(REPO_ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(_file(module), target)
-    monkeypatch.setattr(scoring_factory, "REPO_ROOT", copy)
-    assert scoring_factory.code_version(modules) == before
+    monkeypatch.setattr(code_references, "REPO_ROOT", copy)
+    assert code_references.code_version(modules) == before
     rfm = copy / "touchpoint_alchemy" / "scoring" / "rfm.py"
     rfm.write_text(rfm.read_text() + "\n# a change\n")
-    assert scoring_factory.code_version(modules) != before
+    assert code_references.code_version(modules) != before

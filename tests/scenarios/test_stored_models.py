@@ -215,7 +215,7 @@ def test_a_daily_run_recomputes_the_recommendations_without_evaluating(
         products = con.execute("select * from intermediate.int_customer_products").df()
         users = con.execute("select user_id from intermediate.int_users").df()["user_id"]
         cutoff = con.execute("select data_cutoff_at from intermediate.int_data_cutoff").fetchone()
-    lists = recommend_everyone(products, users, RecommendationSettings())
+    lists = recommend_everyone(products, users, RecommendationSettings()).to_pandas()
     lists = lists.sort_values(list(lists.columns)).reset_index(drop=True)
     assert daily["product_recommendations"].equals(lists)
     kept = daily_metrics[daily_metrics["metric"] != "model_version"].reset_index(drop=True)

@@ -67,3 +67,30 @@ def test_a_session_keeps_one_connection_for_its_reads(tmp_path):
         assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (
             0,
         )
+
+
+def test_a_write_hands_duckdb_batches_and_writes_every_row_as_given(tmp_path):
+    """write_table and replace_rows pass a table of one chunk (as numpy and pandas give) to
+    DuckDB in row-group sized batches (slices), which it inserts on every core (DECISIONLOG
+    157); what is written is the rows given, with their values and types."""
+    import numpy as np
+    import pyarrow as pa
+
+    from orchestration.resources import INSERT_BATCH_ROWS, in_insert_batches
+
+    n = 2 * INSERT_BATCH_ROWS + 7
+    order = np.random.default_rng(0).permutation(n)
+    data = pa.table({"position": pa.array(order), "user_id": pa.array([f"u{i}" for i in order])})
+    assert data.column("user_id").num_chunks == 1
+    batched = in_insert_batches(data)
+    assert [b.num_rows for b in batched.to_batches()] == [INSERT_BATCH_ROWS] * 2 + [7]
+    assert batched.equals(data)
+    assert in_insert_batches(data.slice(0, 0)).num_rows == 0
+    warehouse = _warehouse(tmp_path)
+    warehouse.write_table("scoring", "written", data)
+    warehouse.replace_rows("scoring", "replaced", data, key_column="user_id")
+    expected = data.sort_by("position")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        for table in ("written", "replaced"):
+            back = con.execute(f"select * from scoring.{table} order by position").to_arrow_table()
+            assert back.equals(expected), table

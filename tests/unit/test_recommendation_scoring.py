@@ -214,7 +214,7 @@ def test_score_recommendations_covers_every_user_and_evaluates():
     result = score_recommendations(frame, ["c1", "u_without_purchase"], cutoff)
     # c4 bought all four products: nothing is left to recommend to them
     everyone = {f"c{i}" for i in range(1, 9)} - {"c4"} | {"u_without_purchase"}
-    assert set(result.table["user_id"]) == everyone
+    assert set(result.table["user_id"].to_pylist()) == everyone
     assert result.metrics["hit_rate_at_10"].n == 3
     with pytest.raises(InsufficientDataError):
         score_recommendations(frame.iloc[:0], ["c1"], cutoff)

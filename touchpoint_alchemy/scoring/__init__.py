@@ -1,4 +1,4 @@
-"""Scoring functions: plain Python over DataFrames, no Dagster, no database.
+"""Scoring functions: plain Python over DataFrames and Arrow, no Dagster, no database.
 
 A model that cannot be fitted on the data raises a :class:`ModelNotFitted`:
 :class:`InsufficientDataError` (too little data to try) or :class:`ModelFitError` (the fit was
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 #: the metric a model records when it has no scores, by reason
 INSUFFICIENT_DATA = "insufficient_data"
@@ -41,9 +42,10 @@ class Scored:
     """What a scoring function gives its asset: its tables by ``scoring`` table name (the
     columns declared in the dbt source ``scoring``, which lists the tables each asset writes),
     its ``scoring.model_metrics`` rows by metric (none for a model without metrics), and the
-    details its asset shows as metadata."""
+    details its asset shows as metadata. A table is a DataFrame or, for one of millions of rows
+    of strings, an Arrow table (written as it is, never through Python objects)."""
 
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame | pa.Table]
     metrics: dict[str, Metric] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     #: the fitted model, for the runs that score without refitting (``scoring.stored``); None

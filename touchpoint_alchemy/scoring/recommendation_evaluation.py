@@ -27,13 +27,14 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     import pandas as pd
+    import pyarrow as pa
 
 
 @dataclass
 class Recommendations:
-    """The recommendations of every user and the evaluation's model_metrics rows."""
+    """The recommendations of every user (Arrow) and the evaluation's model_metrics rows."""
 
-    table: pd.DataFrame
+    table: pa.Table
     metrics: dict[str, Metric]
 
 

@@ -176,20 +176,19 @@ def recommend(
 ) -> pd.DataFrame:
     """Top ``count`` products for each of ``users`` from the purchases ``pairs`` (user_id,
     product_id: bought up to the fit's end). The catalogue is the products of ``pairs``."""
-    return _recommend(pairs, _sorted_unique_array(users), count, repeatable)
+    return _recommend(pairs, _sorted_unique_array(users), count, repeatable).to_pandas()
 
 
 def _recommend(
     pairs: pd.DataFrame, users: pa.Array, count: int, repeatable: Iterable[str]
-) -> pd.DataFrame:
-    """:func:`recommend` for ``users`` already distinct and sorted (an Arrow array)."""
+) -> pa.Table:
+    """:func:`recommend` for ``users`` already distinct and sorted (an Arrow array), as Arrow."""
     import numpy as np
-    import pandas as pd
     import pyarrow.compute as pc
 
     products = _sorted_unique_array(pairs["product_id"])
     if not len(products) or not len(users):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+        return _arrow_schema().empty_table()
     product_of_pair = _positions(pairs["product_id"], products)
     matrix = _binary_matrix(
         _positions(pairs["user_id"], users), product_of_pair, (len(users), len(products))
@@ -312,16 +311,32 @@ def _sorted_unique_array(*columns: Iterable[str]) -> pa.Array:
     return distinct.take(pc.sort_indices(distinct))
 
 
-def _named(columns: dict[str, np.ndarray], users: pa.Array, products: pa.Array) -> pd.DataFrame:
+def _arrow_schema() -> pa.Schema:
+    """The Arrow types of :data:`COLUMNS` (``because_of_product_id``: null for a popularity
+    pick)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("user_id", pa.string()),
+            ("rank", pa.int64()),
+            ("product_id", pa.string()),
+            ("score", pa.float64()),
+            ("because_of_product_id", pa.string()),
+        ]
+    )
+
+
+def _named(columns: dict[str, np.ndarray], users: pa.Array, products: pa.Array) -> pa.Table:
     """The rows of positions ``columns`` (user, rank, product, score, because: -1 for none) with
-    the names of ``users`` and ``products``, as the table of :data:`COLUMNS`."""
+    the names of ``users`` and ``products``, as the table of :data:`COLUMNS` (Arrow)."""
     import numpy as np
     import pyarrow as pa
 
     user_names = users
     product_names = products
     because = columns["because"]
-    table = pa.table(
+    return pa.table(
         {
             "user_id": user_names.take(columns["user"]),
             "rank": pa.array(columns["rank"], type=pa.int64()),
@@ -330,17 +345,19 @@ def _named(columns: dict[str, np.ndarray], users: pa.Array, products: pa.Array) 
             "because_of_product_id": product_names.take(
                 pa.array(np.maximum(because, 0), mask=because < 0)
             ),
-        }
+        },
+        schema=_arrow_schema(),
     )
-    return table.to_pandas()
 
 
 def recommend_everyone(
     customer_products: pd.DataFrame, users: Iterable[str], settings: RecommendationSettings
-) -> pd.DataFrame:
+) -> pa.Table:
     """The recommendations of every user in ``users`` and every customer, from
-    ``customer_products`` (user_id, product_id: purchases up to the data cutoff). The daily runs
-    compute them this way, without the evaluation (DECISIONLOG 74)."""
+    ``customer_products`` (user_id, product_id: purchases up to the data cutoff), as an Arrow
+    table (:data:`COLUMNS`): at 50M touchpoints 7.8M rows, whose strings a DataFrame would hold
+    as Python objects, to be turned back into Arrow for the warehouse. The daily runs compute
+    them this way, without the evaluation (DECISIONLOG 74)."""
     if customer_products.empty:
         raise InsufficientDataError("product_recommendations: no purchase with a product")
     pairs = customer_products[["user_id", "product_id"]]
