@@ -208,3 +208,7 @@ def test_prophet_forecast_is_nested_non_negative_and_deterministic():
     assert set(frame["holiday"]) == {"peak_1"}
     with pytest.raises(ValueError, match="MM-DD"):
         ForecastSettings(peak_seasons=("late November",))
+    # a country the holidays package does not know fails with the settings, not in the fit
+    with pytest.raises(ValueError, match="'XX' is not a country code"):
+        ForecastSettings(holiday_country="XX")
+    assert ForecastSettings(holiday_country="DE").holiday_country == "DE"

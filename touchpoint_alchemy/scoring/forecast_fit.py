@@ -42,6 +42,23 @@ class ForecastSettings:
             raise ValueError("interval_samples must be at least 100")
         for season in self.peak_seasons:
             _season_days(season, 2000)  # fails on a malformed season
+        if self.holiday_country:
+            _check_country(self.holiday_country)
+
+
+def _check_country(code: str) -> None:
+    """Fail on a country the holidays package does not know, before any table is read (Prophet
+    would fail on it after the fit's reads). Loading the country's calendar here also takes it
+    off the fit: the step's settings are made in the warm-up thread while dbt builds
+    (orchestration/warmup.py), and Prophet's holidays then find it loaded."""
+    import holidays
+
+    try:
+        holidays.country_holidays(code)
+    except NotImplementedError as error:
+        raise ValueError(
+            f"holiday_country {code!r} is not a country code of the holidays package"
+        ) from error
 
 
 def _season_days(season: PeakSeason, year: int) -> pd.DatetimeIndex:
