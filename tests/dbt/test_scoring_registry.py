@@ -181,7 +181,9 @@ def test_every_scoring_asset_writes_exactly_the_declared_columns(specs, name):
     for table, frame in scored.tables.items():
         declared = [c for c in declared_columns(table) if c != FITTED_AT]
         assert len(frame), (name, table)
-        assert list(frame.columns) == declared, f"scoring.{table}: written != declared"
+        # a DataFrame, or an Arrow table (the recommendations' millions of rows)
+        columns = getattr(frame, "column_names", None) or list(frame.columns)
+        assert columns == declared, f"scoring.{table}: written != declared"
         written = to_arrow(table, frame, FITTED)
         assert written.schema.names == list(declared_columns(table))
     if spec.model:
@@ -198,6 +200,17 @@ def test_a_column_not_declared_or_a_declared_one_missing_fails_the_write(specs):
         to_arrow("customer_rfm", frame.assign(extra=1), FITTED)
     with pytest.raises(ValueError, match="not the declared columns"):
         to_arrow("customer_rfm", frame.drop(columns=["rfm_score"]), FITTED)
+    # an Arrow table is checked the same way, and taken in the declared order and types
+    inputs, config = inputs_of("product_recommendations")
+    lists = specs["product_recommendations"].fit(inputs, config).tables["product_recommendations"]
+    with pytest.raises(ValueError, match="not the declared columns"):
+        to_arrow("product_recommendations", lists.append_column("extra", lists["rank"]), FITTED)
+    with pytest.raises(ValueError, match="not the declared columns"):
+        to_arrow("product_recommendations", lists.drop_columns(["score"]), FITTED)
+    reordered = lists.select(list(reversed(lists.column_names)))
+    assert to_arrow("product_recommendations", reordered, FITTED).equals(
+        to_arrow("product_recommendations", lists, FITTED)
+    )
     assert to_arrow("customer_rfm", frame.iloc[:0], FITTED).num_rows == 0
 
 
