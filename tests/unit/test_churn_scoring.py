@@ -300,3 +300,24 @@ def test_build_feature_matrix_by_hand():
 )
 def test_describe_feature(name, value, text):
     assert describe_feature(name, value) == text
+
+
+@pytest.mark.parametrize("width", [0, 1, 3])
+def test_the_drivers_words_equal_each_row_described_and_joined(width):
+    """churn_drivers.worded (each distinct feature and value described once, the rows joined by
+    Arrow) against the plain way: every row's picks described one by one and joined with '; '.
+    Values repeat, and include NaN, -0.0 and 0.0, a whole number and a fraction."""
+    from touchpoint_alchemy.scoring.churn_drivers import worded
+
+    names = ("recency_days", "frequency", "monetary", "latest_nps_score", "sessions_30d")
+    rng = np.random.default_rng(7)
+    rows = 500
+    chosen = rng.integers(0, len(names), (rows, width))
+    pool = np.array([np.nan, -0.0, 0.0, 1.0, 2.0, 12.5, 1234.0, 0.333])
+    values = pool[rng.integers(0, len(pool), (rows, width))]
+    plain = [
+        "; ".join(describe_feature(names[j], v) for j, v in zip(picks, row, strict=True))
+        for picks, row in zip(chosen.tolist(), values.tolist(), strict=True)
+    ]
+    assert worded(chosen, values, names) == plain
+    assert worded(chosen[:0], values[:0], names) == []
