@@ -1,6 +1,5 @@
 """The dbt steps' target folders: where each dbt step writes, the saved parse it starts from
-(DECISIONLOG 71), the column lineage read from what it compiled (DECISIONLOG 69), and how many
-models a step builds at once (DECISIONLOG 159)."""
+(DECISIONLOG 71), and the column lineage read from what it compiled (DECISIONLOG 69)."""
 
 import json
 import os
@@ -19,21 +18,6 @@ from touchpoint_alchemy.dbt_targets import (
     step_folder_name,
     target_base,
 )
-
-#: Models a DuckDB dbt step builds at once when the run reprocesses a window (a daily run). A
-#: build from all history keeps the profile's one (DECISIONLOG 106: each of its queries fills
-#: every core and the memory limit, and two at once spilled). A window's models and tests are
-#: mostly small queries whose time is dbt's per-node work and DuckDB's latency, which a second
-#: model overlaps: the 50M one-day run's daily step 65-68 s with one, 61 s with two (159).
-WINDOW_THREADS = 2
-
-
-def threads_args(target: str, window_start: str | None) -> list[str]:
-    """dbt's ``--threads`` for a step: :data:`WINDOW_THREADS` on DuckDB when the run reprocesses
-    a window, else nothing (the profile's ``threads: 1``; Spark always keeps it)."""
-    if target == "duckdb" and window_start:
-        return ["--threads", str(WINDOW_THREADS)]
-    return []
 
 
 def column_lineage(context: AssetExecutionContext, invocation: Any) -> dict[AssetKey, Any]:

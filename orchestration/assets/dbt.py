@@ -38,7 +38,7 @@ from pydantic import Field
 from orchestration import warmup
 from orchestration.assets.model_store import churn_feature_environment
 from orchestration.data_test_scope import data_test_environment
-from orchestration.dbt_steps import column_lineage, step_target_path, threads_args
+from orchestration.dbt_steps import column_lineage, step_target_path
 from orchestration.parse import save_parse
 from orchestration.partition_status import FullRefreshRecorder
 from orchestration.project import dbt_project
@@ -153,15 +153,14 @@ def _dbt_build(
     # (tests/warehouse/test_build.py), never a production run.
     extra_vars = warehouse.dbt_vars()
     dbt_vars = json.dumps(jinja_inert(extra_vars)) if extra_vars else ""
-    window_start = _window_start(context)
     args = [
         "build",
         *(["--vars", dbt_vars] if dbt_vars else []),
         "--exclude-resource-type",
         "unit_test",
-        *threads_args(dbt.target, window_start),
         *extra_args,
     ]
+    window_start = _window_start(context)
     manifest, _, _ = get_manifest_and_translator_from_dbt_assets([daily_dbt_assets])
     window = {
         "INCREMENTAL_WINDOW_START": window_start or "",

@@ -616,7 +616,7 @@ def daily_and_full(tmp_path_factory):
     build_partition(arriving, daily, DAYS[-1], score="model")
 
     full = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
-    full_run = build_partition(raw_dir, full, DAYS[-1], full_refresh=True, score="features")
+    build_partition(raw_dir, full, DAYS[-1], full_refresh=True, score="features")
 
     # the synthetic user withdraws consent, and so does the user active earliest (whose first
     # day is before every day the run's other changes reach back to: DECISIONLOG 147); the next
@@ -645,7 +645,6 @@ def daily_and_full(tmp_path_factory):
         "case_users": case_users,
         "order_cases": order_cases,
         "daily_runs": runs,
-        "full_run": full_run.run_id,
         "checked": checked,
     }
 
@@ -1096,24 +1095,6 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
             assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
         # marts.attribution's floor is in its pre-hook, which logs it
         assert _attribution_floor(run) <= log[number - 1][1], number
-
-
-def test_a_daily_run_builds_two_models_at_once(daily_and_full):
-    """Each dbt step of a daily run (a window to reprocess) builds two models at once, as its
-    dbt.log's concurrency line says (DECISIONLOG 159); a full refresh keeps one (106)."""
-    from orchestration.dbt_steps import dbt_target_base
-
-    def threads(run_id: str) -> set[int]:
-        found = set()
-        for path in dbt_target_base().glob(f"*-{run_id[:7]}-*/dbt.log"):
-            for line in path.read_text().splitlines():
-                if '"ConcurrencyLine"' in line:
-                    found.add(json.loads(line)["data"]["num_threads"])
-        return found
-
-    for run in daily_and_full["daily_runs"]:
-        assert threads(run) == {2}, run
-    assert threads(daily_and_full["full_run"]) == {1}
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):
