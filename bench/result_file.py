@@ -29,6 +29,7 @@ WATCHED_MODELS = (
     "marts/stickiness",
     "marts/activity_retention",
     "intermediate/int_session_paths",
+    "intermediate/int_actor_path_transitions",
     "marts/paths",
     "intermediate/int_demand_daily",
     "intermediate/int_attribution_paths",

@@ -81,6 +81,7 @@ EXPECTED_ASSETS = {
         "intermediate/int_actor_days",
         "intermediate/int_actor_event_days",
         "intermediate/int_session_paths",
+        "intermediate/int_actor_path_transitions",
         "intermediate/int_touchpoint_value",
         "intermediate/int_customer_ltv_90d",
         "intermediate/int_customer_second_purchases",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.assets.model_store import REFIT_TAG
@@ -215,10 +216,12 @@ DAILY_TABLES = [
     ("intermediate", "int_actor_event_days"),
     ("intermediate", "int_session_paths"),
     ("intermediate", "int_attribution_paths"),
+    ("intermediate", "int_actor_path_transitions"),
     ("marts", "activity_retention"),
     ("marts", "stickiness"),
     ("marts", "user_lifecycle"),
     ("marts", "attribution"),
+    ("marts", "paths"),
 ]
 
 #: the marts that keep their rows for the periods before the touchpoints changed (DECISIONLOG
@@ -226,8 +229,11 @@ DAILY_TABLES = [
 #: run of the job does
 PERIOD_MARTS = ("activity_retention", "stickiness", "user_lifecycle")
 #: the marts that keep their rows for the purchases whose touches did not change (DECISIONLOG
-#: 150); every run of the fixture builds them, and the Markov scoring step they read
-KEPT_MARTS = (*PERIOD_MARTS, "attribution")
+#: 150), and the paths, whose per-actor fact keeps the actors whose session paths did not change
+#: (DECISIONLOG 160); every run of the fixture builds them, and the Markov scoring step they read
+KEPT_MARTS = (*PERIOD_MARTS, "attribution", "paths")
+#: the unpartitioned model kept by actor that marts.paths adds up
+PATH_TRANSITIONS = "int_actor_path_transitions"
 
 #: the models whose data tests one daily run runs (their windows: by time and late rows, by
 #: actor); every windowed model's: tests/warehouse/test_data_test_window.py
@@ -811,11 +817,12 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
             "where table_schema = 'intermediate' and data_type = 'VARCHAR'"
         ).fetchall()
         # the tables the daily partition builds (the unpartitioned ones, which a scoring run of
-        # the fixture built, rebuild in full in every run of the job)
+        # the fixture built, rebuild in full in every run of the job), and the one kept by actor
         tables = {table for table, _ in columns} & {
-            key.path[-1] for key in daily_dbt_assets.keys if key.path[0] == "intermediate"
+            PATH_TRANSITIONS,
+            *(key.path[-1] for key in daily_dbt_assets.keys if key.path[0] == "intermediate"),
         }
-        assert {"int_touchpoints", "int_sessions", "int_funnel_chains"} <= tables
+        assert {"int_touchpoints", "int_sessions", "int_funnel_chains", PATH_TRANSITIONS} <= tables
         for table in sorted(tables):
             text = [column for t, column in columns if t == table]
             mentions = " or ".join(f'"{column}" = $user' for column in text)
@@ -874,6 +881,41 @@ def _assert_period_marts_as_rebuilt(warehouse: Path, rebuilt: Path, before: Path
         assert gone > 0, mart
 
 
+def _assert_path_transitions_as_session_paths(warehouse: Path) -> None:
+    """int_actor_path_transitions in ``warehouse`` equals the transitions of its
+    int_session_paths as of its data cutoff, worked out in pandas: what a build from all
+    history would hold."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        steps = con.execute(
+            "select actor_id, path_start, step_index, touchpoint, step_at, next_touchpoint, "
+            "next_step_at from intermediate.int_session_paths"
+        ).df()
+        cutoff_query = "select data_cutoff_at from intermediate.int_data_cutoff"
+        (cutoff,) = con.execute(cutoff_query).fetchone()
+        actual = con.execute(f"select * from intermediate.{PATH_TRANSITIONS}").df()
+    finally:
+        con.close()
+    assert cutoff is not None
+    steps = steps[steps["step_at"] <= cutoff]
+    ended = steps["next_step_at"].isna() | (steps["next_step_at"] > cutoff)
+    steps = steps.assign(
+        from_touchpoint=steps["touchpoint"],
+        to_touchpoint=steps["next_touchpoint"].where(~ended, "$session_end"),
+        last_step_at=steps["next_step_at"].fillna(steps["step_at"]),
+    )
+    keys = ["actor_id", "path_start", "step_index", "from_touchpoint", "to_touchpoint"]
+    expected = steps.groupby(keys, as_index=False).agg(
+        sessions=("step_at", "size"), last_step_at=("last_step_at", "max")
+    )
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(
+        actual[expected.columns].sort_values(keys).reset_index(drop=True),
+        expected.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
 def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, tmp_path):
     """The withdrawal's daily run (no new touchpoint) logged the first active day of the user
     active earliest, who withdrew (no other change of the run reaches back that far), and the
@@ -883,6 +925,8 @@ def test_a_withdrawal_rebuilds_the_periods_of_the_users_history(daily_and_full, 
     withdrawn = daily_and_full["withdrawn"]
     rebuilt = _period_marts_rebuilt(withdrawn, daily_and_full["arriving"], tmp_path)
     _assert_period_marts_as_rebuilt(withdrawn, rebuilt, daily_and_full["daily"])
+    # the paths' fact dropped the user's rows and kept everyone else's (DECISIONLOG 160)
+    _assert_path_transitions_as_session_paths(withdrawn)
 
     with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
         (first_day,) = con.execute(
@@ -927,6 +971,9 @@ def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and
     folder.mkdir()
     rebuilt = _period_marts_rebuilt(erased, daily_and_full["arriving"], folder)
     _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
+    # the erasure deleted the user's rows of the paths' fact too, which the run kept
+    assert deleted[f"intermediate.{PATH_TRANSITIONS}"] > 0
+    _assert_path_transitions_as_session_paths(erased)
 
 
 def test_the_period_marts_check_the_months_they_keep_past_the_floors_week(daily_and_full, tmp_path):
@@ -982,12 +1029,80 @@ def test_the_period_marts_check_the_months_they_keep_past_the_floors_week(daily_
     _assert_period_marts_as_rebuilt(warehouse, rebuilt, daily_and_full["withdrawn"])
 
 
+def test_a_user_quiet_before_the_floor_returns_to_the_paths(daily_and_full, tmp_path):
+    """int_actor_path_transitions keeps the actors with no step from its floor on (DECISIONLOG
+    160). A user quiet since before the floor returns in a new part of the last day: the run
+    rebuilds the user from the session paths after it (the rows it kept know nothing of the
+    return), and the fact equals the transitions of int_session_paths, worked out in pandas."""
+    raw_dir = tmp_path / "raw"
+    shutil.copytree(daily_and_full["arriving"], raw_dir)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(daily_and_full["withdrawn"], warehouse)
+    taken = [
+        daily_and_full["user_id"],
+        daily_and_full["early_user"],
+        *daily_and_full["case_users"].values(),
+    ]
+    with duckdb.connect(str(daily_and_full["daily"]), read_only=True) as con:
+        # the day a run of the same partition again logged (one actor of the fixture is rebuilt
+        # from all history in each run): the run below reaches no further back
+        (floor,) = con.execute(
+            "select changed_from from intermediate.int_touchpoint_change_log "
+            "order by run_number desc limit 1"
+        ).fetchone()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        user, last_day = con.execute(
+            "select days.actor_id, max(days.activity_date) from intermediate.int_actor_days "
+            "as days inner join intermediate.int_users as users on days.actor_id = users.user_id "
+            "where not list_contains($taken, days.actor_id) group by days.actor_id "
+            "having max(days.activity_date) < $floor order by days.actor_id limit 1",
+            {"taken": taken, "floor": floor},
+        ).fetchone()
+    folder = raw_dir / "touchpoints" / f"date={DAYS[-1]}"
+    returns = [("return_01", "2025-12-30 10:00:00", "page_view")]
+    returns.append(("return_02", "2025-12-30 10:05:00", "product_view"))
+    selects = " union all ".join(
+        "(select * replace (? as touchpoint_id, ? as user_id, cast(null as varchar) as "
+        "anonymous_id, ? as occurred_at, ? as touchpoint) from "
+        f"read_parquet('{folder / 'part-0.parquet'}') limit 1)"
+        for _ in returns
+    )
+    params = [value for tid, at, name in returns for value in (tid, user, at, name)]
+    with duckdb.connect() as con:
+        con.execute(f"copy ({selects}) to '{folder / 'part-7.parquet'}' (format parquet)", params)
+
+    result = build_partition(raw_dir, warehouse, DAYS[-1])
+    # the rows kept from before the run do not reach the floor: only the paths after it find
+    # the user
+    assert last_day < _path_transitions_floor(result.run_id)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        returned = con.execute(
+            f"select from_touchpoint, to_touchpoint from intermediate.{PATH_TRANSITIONS} "
+            "where actor_id = $user and last_step_at >= '2025-12-30'",
+            {"user": user},
+        ).fetchall()
+    assert ("page_view", "product_view") in returned
+    _assert_path_transitions_as_session_paths(warehouse)
+
+
 def _attribution_floor(run_id: str) -> date:
     """The day marts.attribution rebuilt its purchases from in the run ``run_id``, as its
     pre-hook logged it in the dbt step's log (a run that rebuilt every row logs none)."""
+    return _logged_floor(run_id, "attribution: rebuilding the purchases made from")
+
+
+def _path_transitions_floor(run_id: str) -> date:
+    """The day from which int_actor_path_transitions rebuilt its actors in the run ``run_id``
+    (its pre-hook's line in the dbt step's log; none when it rebuilt every actor)."""
+    return _logged_floor(run_id, f"{PATH_TRANSITIONS}: rebuilding the actors with a step from")
+
+
+def _logged_floor(run_id: str, message: str) -> date:
+    """The day after ``message`` in the dbt logs of the run ``run_id``'s unpartitioned steps,
+    logged once."""
     from orchestration.dbt_steps import dbt_target_base
 
-    logged = re.compile(r"attribution: rebuilding the purchases made from ([0-9-]{10})")
+    logged = re.compile(re.escape(message) + r" ([0-9-]{10})")
     floors = {
         floor
         for path in dbt_target_base().glob(f"warehouse_dbt_assets*-{run_id[:7]}-*/dbt.log")
@@ -1093,8 +1208,9 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
             floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
             assert len(floors) == 1, (mart, number)
             assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
-        # marts.attribution's floor is in its pre-hook, which logs it
+        # marts.attribution's floor is in its pre-hook, which logs it; so is the paths fact's
         assert _attribution_floor(run) <= log[number - 1][1], number
+        assert _path_transitions_floor(run) <= log[number - 1][1], number
 
 
 def test_a_withdrawal_stays_held_until_every_daily_model_has_run(daily_and_full, tmp_path):

@@ -1,5 +1,6 @@
 -- Paths (PostHog's paths insight as a table): the next-step transitions within sessions, per
--- path start and step, from the per-session fact int_session_paths (never the touchpoints).
+-- path start and step, from the per-actor fact int_actor_path_transitions (never the
+-- touchpoints, nor the 32 million session steps at 50M: DECISIONLOG 160).
 --
 -- A session's path is its sequence of touchpoints with repeated consecutive identical ones
 -- collapsed, from the session's first touchpoint ('$session_start') or from the first occurrence
@@ -7,41 +8,15 @@
 -- the transition from the k-th to the (k+1)-th step of the path (k = 1 .. path_max_steps, no
 -- synthetic start node); '$session_end' is the drop-off: the path has no (k+1)-th step.
 --
--- Only touchpoints up to the data cutoff count: a step counts when its first touchpoint is at or
--- before the cutoff, so a session running at the cutoff ends there. share: the transition's
--- sessions over the sessions whose k-th step is from_touchpoint (the shares of one
--- path_start, step_index and from_touchpoint add up to 1).
+-- Only touchpoints up to the data cutoff count (int_actor_path_transitions applies it). share:
+-- the transition's sessions over the sessions whose k-th step is from_touchpoint (the shares of
+-- one path_start, step_index and from_touchpoint add up to 1). An actor has one row per
+-- transition, so the actors of a transition are its rows.
 
 with
 
-path_steps as (
-    select * from {{ ref('int_session_paths') }}
-),
-
-cutoff as (
-    select data_cutoff_at from {{ ref('int_data_cutoff') }}
-),
-
-as_of_cutoff as (
-    select
-        path_steps.path_start,
-        path_steps.step_index,
-        path_steps.session_id,
-        path_steps.actor_id,
-        path_steps.touchpoint as from_touchpoint,
-        case
-            when
-                path_steps.next_touchpoint is not null
-                and (
-                    cutoff.data_cutoff_at is null
-                    or path_steps.next_step_at <= cutoff.data_cutoff_at
-                )
-                then path_steps.next_touchpoint
-            else '$session_end'
-        end as to_touchpoint
-    from path_steps
-    cross join cutoff
-    where cutoff.data_cutoff_at is null or path_steps.step_at <= cutoff.data_cutoff_at
+actor_transitions as (
+    select * from {{ ref('int_actor_path_transitions') }}
 ),
 
 transitions as (
@@ -50,9 +25,9 @@ transitions as (
         step_index,
         from_touchpoint,
         to_touchpoint,
-        count(*) as sessions,
-        count(distinct actor_id) as actors
-    from as_of_cutoff
+        sum(sessions) as sessions,
+        count(*) as actors
+    from actor_transitions
     group by path_start, step_index, from_touchpoint, to_touchpoint
 ),
 
