@@ -309,6 +309,44 @@ def test_a_spend_pymc_cannot_evaluate_is_a_fit_error():
         fit_clv(summary)
 
 
+def test_a_fit_leaves_no_files_in_the_temporary_directory(tmp_path, monkeypatch):
+    """pytensor's numba backend writes the source of every function it compiles to a file it
+    keeps; by default a new file in the system temporary directory each time, never removed.
+    A fit writes it into one directory named by content instead (keep_generated_source)."""
+    import tempfile
+    from pathlib import Path
+
+    import pytensor
+    from pymc_marketing.clv import BetaGeoModel
+
+    from touchpoint_alchemy.scoring.clv_fit import (
+        BG_NBD_PARAMETERS,
+        ClvSettings,
+        fit_model,
+        model_frame,
+    )
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(pytensor.config, "generated_src_dir", "")
+    summary = customer_summary(heavy_tailed_log(customers=30, repeaters=20), CUTOFF)
+    summary = pd.DataFrame(
+        {
+            "user_id": summary.index,
+            "frequency": summary["x"].astype("int64").to_numpy(),
+            "recency": summary["t_x"].to_numpy(),
+            "t": summary["T"].to_numpy(),
+            "monetary_value": summary["z"].to_numpy(),
+        }
+    )
+    fit_model(BetaGeoModel, BG_NBD_PARAMETERS, model_frame(summary), ClvSettings(), "bg_nbd")
+    generated = Path(pytensor.config.compiledir) / "generated_src"
+    assert pytensor.config.generated_src_dir == str(generated)
+    assert list(temporary.iterdir()) == []
+    assert list(generated.glob("*.py"))
+
+
 def test_churn_and_clusters_say_why_they_cannot_fit():
     """Data under which scikit-learn raises ValueError is a ModelFitError with a reason; a
     missing column (our bug) is still a plain error."""

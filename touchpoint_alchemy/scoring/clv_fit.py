@@ -206,10 +206,26 @@ def convergence_problem(
     return "; ".join(problems) or None
 
 
+def keep_generated_source() -> None:
+    """Write the Python source pytensor's numba backend generates for each compiled function
+    into one directory under pytensor's compile cache, named by content, rather than a new file
+    in the system temporary directory per function, which nothing ever removes (130-400 files a
+    test run left in ``/tmp``). pytensor reuses the file of the same source, and when the process
+    exits it removes the files unused for a month. A directory set by the user
+    (``PYTENSOR_FLAGS=generated_src_dir=...``) is kept."""
+    from pathlib import Path
+
+    import pytensor
+
+    if not pytensor.config.generated_src_dir:
+        pytensor.config.generated_src_dir = str(Path(pytensor.config.compiledir) / "generated_src")
+
+
 def load_compiler() -> None:
     """Load what a process's first fit loads besides pymc-marketing: pytensor's numba backend and
     numba's typing and lowering registries (about 0.5 s of the first demo fit in a process). For
     a warm-up before the fit (orchestration/warmup.py, DECISIONLOG 136); a fit does it itself."""
+    keep_generated_source()
     import pytensor.compile.debug.debugmode  # noqa: F401
     import pytensor.link.c.cvm  # noqa: F401
     import pytensor.link.numba.cache  # noqa: F401
@@ -233,6 +249,7 @@ def fit_model(
     from pymc.exceptions import SamplingError
     from pymc_extras.prior import Prior
 
+    keep_generated_source()
     optimizer = RecordingOptimizer() if settings.method == "map" else None
     with warnings.catch_warnings(), fit_errors(label, SamplingError):
         warnings.simplefilter("ignore")
