@@ -16,8 +16,10 @@ def warm_up() -> Iterator[None]:
     itself on first use, so that each forked command inherits it (DECISIONLOG 130). Yields
     between steps, so that a command never waits for more than one step (about 0.1 s):
 
-    - the JSON schemas dbt validates the project against (built on first use, then cached on
-      the class);
+    - the JSON schemas dbt validates the project, its flags, packages, selectors, profile,
+      hooks and column constraints against (built on first use, then cached on the class). The
+      adapter's credentials are the one schema left to each command: their class imports
+      duckdb, which starts a thread (DECISIONLOG 164);
     - mashumaro's readers and writers of the manifest (generated on first use): the saved parse
       is read, as each command reads it, and written out as a manifest, as each writes it;
     - the Jinja templates of every macro: dbt compiles a macro's template the first time a
@@ -25,12 +27,24 @@ def warm_up() -> Iterator[None]:
 
     Nothing here opens a database, starts a thread or writes a file. Without a saved parse (a
     project never parsed) only the schemas are built."""
+    from dbt.artifacts.resources.v1.config import Hook
     from dbt.contracts.graph.manifest import Manifest
-    from dbt.contracts.project import Configuration, Project
+    from dbt.contracts.project import (
+        Configuration,
+        PackageConfig,
+        ProfileConfig,
+        Project,
+        ProjectFlags,
+    )
+    from dbt.contracts.selection import SelectorFile
     from dbt_common.clients.jinja import template_cache
+    from dbt_common.contracts.constraints import ColumnLevelConstraint
 
-    Project.json_schema()
-    Configuration.json_schema()
+    for schema in (Project, Configuration, ProjectFlags, PackageConfig, ProfileConfig):
+        schema.json_schema()
+    yield
+    for schema in (SelectorFile, Hook, ColumnLevelConstraint):
+        schema.json_schema()
     yield
     saved = sorted(
         (target_base() / PARSE_CACHE).glob("*.msgpack"), key=lambda path: path.stat().st_mtime
@@ -105,6 +119,51 @@ def write_manifest_once() -> None:
         )
 
     dbt.cli.requires.parse_manifest = parse_and_write_later
+
+
+def skip_graph_pickle() -> None:
+    """Skip ``graph.gpickle`` in a forked ``build`` (``run``, ``test``, ``seed``).
+
+    dbt pickles its node graph, with every node's attributes, into the target folder each time it
+    compiles the manifest: 0.2 to 0.3 s of every dbt step (DECISIONLOG 164). Nothing reads the
+    file: not dbt (it builds the graph again from the manifest in every command), not
+    dagster-dbt, not this project. ``graph_summary.json`` is still written, and plain dbt and
+    the other commands write the pickle as dbt does."""
+    from dbt.compilation import Compiler
+    from dbt.flags import get_flags
+
+    write_graph_file = Compiler.write_graph_file
+
+    def write_unless_run(self: Compiler, linker: Any, manifest: Any) -> None:
+        if getattr(get_flags(), "WHICH", None) not in WRITE_MANIFEST_AFTER_RUN:
+            write_graph_file(self, linker, manifest)
+
+    Compiler.write_graph_file = write_unless_run
+
+
+def reuse_type_testers() -> None:
+    """Build each of dbt's agate type testers once per command, not once per query result.
+
+    dbt turns every result it fetches (a column list, a test's failures, an introspection query)
+    into an agate table, through a type tester built for the call: seven agate types, two of
+    them date parsers that each set up a ``parsedatetime`` calendar. That was 0.2 to 0.3 s of
+    each dbt step of a demo run (DECISIONLOG 164). The testers hold settings only (the types,
+    the forced text columns), so one per set of arguments serves every call."""
+    from dbt_common.clients import agate_helper
+
+    build = agate_helper.build_type_tester
+    built: dict[tuple[tuple[str, ...], tuple[str, ...] | None], Any] = {}
+
+    def build_once(text_columns: Any, string_null_values: Any = ("null", "")) -> Any:
+        key = (
+            tuple(text_columns),
+            None if string_null_values is None else tuple(string_null_values),
+        )
+        if key not in built:
+            built[key] = build(text_columns, string_null_values=string_null_values)
+        return built[key]
+
+    agate_helper.build_type_tester = build_once
 
 
 def skip_unlogged_events() -> None:

@@ -225,10 +225,17 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         threading.Thread(target=_end_with_client, args=(conn,), daemon=True).start()
         from dbt.cli.main import cli
 
-        from orchestration.dbt_fork import skip_unlogged_events, write_manifest_once
+        from orchestration.dbt_fork import (
+            reuse_type_testers,
+            skip_graph_pickle,
+            skip_unlogged_events,
+            write_manifest_once,
+        )
 
         write_manifest_once()
+        skip_graph_pickle()
         skip_unlogged_events()
+        reuse_type_testers()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

@@ -144,14 +144,27 @@ for module in PRELOAD:
     importlib.import_module(module)
 steps = sum(1 for _ in warm_up())
 from dbt_common.clients.jinja import template_cache
-print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache))
+from dbt_common.dataclass_schema import dbtClassMixin
+from dbt.artifacts.resources.v1.config import Hook
+from dbt.contracts.project import PackageConfig, Project, ProjectFlags
+from dbt.contracts.selection import SelectorFile
+from dbt_common.contracts.constraints import ColumnLevelConstraint
+# each schema a command validates against, already built: looking it up is a cache hit
+cache = dbtClassMixin.json_schema.__func__
+hits = cache.cache_info().hits
+schemas = (Project, ProjectFlags, PackageConfig, SelectorFile, Hook, ColumnLevelConstraint)
+for schema in schemas:
+    schema.json_schema()
+cached = cache.cache_info().hits - hits == len(schemas)
+print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache), int(cached))
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
-    steps, threads, templates = map(int, done.stdout.split())
+    steps, threads, templates, cached = map(int, done.stdout.split())
     macros = json.loads(MANIFEST.read_text())["macros"]
     assert threads == 1
+    assert cached, "a schema the commands validate against was not built (DECISIONLOG 164)"
     # every macro's text compiled (some macros share a text), a step at least every 40 macros
     assert templates == len({macro["macro_sql"] for macro in macros.values()})
     assert steps >= 3 + len(macros) // 40
@@ -190,7 +203,44 @@ def test_a_forked_build_still_writes_its_manifest_results_and_debug_log(server, 
     tests = [uid for uid, node in nodes.items() if node.get("attached_node") == seed]
     assert seed in nodes and tests
     assert all(nodes[uid].get("compiled_code") for uid in tests), "compiled after the run"
+    # and no graph.gpickle, which nothing reads (DECISIONLOG 164); the summary is still written
+    assert (target / "graph_summary.json").exists()
+    assert not (target / "graph.gpickle").exists()
     results = json.loads((target / "run_results.json").read_text())["results"]
     # besides the project's on-run-end hook (prune_held_users, dbt_project.yml)
     built = {r["unique_id"] for r in results if not r["unique_id"].startswith("operation.")}
     assert built == {seed, *tests}
+
+
+def test_a_type_tester_is_built_once_and_types_as_before():
+    # dbt's agate type testers, one per set of arguments in a forked command (DECISIONLOG 164):
+    # the same tester for the same arguments, and the tables typed as dbt types them
+    script = """
+from dbt_common.clients import agate_helper
+from orchestration.dbt_fork import reuse_type_testers
+rows = [["null", "1", "2025-01-02"], ["x", "2", None]]
+names = ["a", "b", "c"]
+def tables():
+    return [agate_helper.table_from_rows(rows, names, text_only_columns=cols)
+            for cols in ([], ["a", "b"])]
+before = tables()
+reuse_type_testers()
+after = tables()
+build = agate_helper.build_type_tester
+same = build(["a"], string_null_values=()) is build(("a",), string_null_values=())
+other = build(["a"], string_null_values=()) is not build(["b"], string_null_values=())
+default = build(text_columns=["a"]) is not build(["a"], string_null_values=())
+def typed(table):
+    return [type(t).__name__ for t in table.column_types], [list(row) for row in table.rows]
+print(int(same and other and default), int([typed(t) for t in before] == [typed(t) for t in after]))
+print(typed(after[1]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    reused, unchanged = map(int, done.stdout.splitlines()[0].split())
+    assert reused == 1
+    assert unchanged == 1
+    # the text-only columns keep 'null' and the number as text; the date is still a date
+    assert "['Text', 'Text', 'Date']" in done.stdout.splitlines()[1]
+    assert "'null'" in done.stdout.splitlines()[1]
