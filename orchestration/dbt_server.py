@@ -226,6 +226,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         from dbt.cli.main import cli
 
         from orchestration.dbt_fork import (
+            name_behavior_flags_from_frames,
             reuse_type_testers,
             skip_graph_pickle,
             skip_unlogged_events,
@@ -236,6 +237,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         skip_graph_pickle()
         skip_unlogged_events()
         reuse_type_testers()
+        name_behavior_flags_from_frames()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

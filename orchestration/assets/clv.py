@@ -93,7 +93,7 @@ CUSTOMER_CLV = ScoringAsset(
         "touchpoint_alchemy.scoring.stored",
     ),
     fit_imports=(
-        "pymc_marketing.clv",
+        "touchpoint_alchemy.scoring.clv_fit:import_pymc_marketing",
         "pymc_extras.prior",
         "touchpoint_alchemy.scoring.clv_fit:load_compiler",
     ),

@@ -244,3 +244,35 @@ print(typed(after[1]))
     # the text-only columns keep 'null' and the number as text; the date is still a date
     assert "['Text', 'Text', 'Date']" in done.stdout.splitlines()[1]
     assert "'null'" in done.stdout.splitlines()[1]
+
+
+def test_a_behavior_flag_is_named_after_its_module_without_the_stack(tmp_path):
+    # the module that declares a behavior flag, from the frames' globals (DECISIONLOG 165): the
+    # same name dbt finds with inspect.stack(), which is not called
+    (tmp_path / "declarer.py").write_text(
+        "from dbt_common.behavior_flags import Behavior\n"
+        "def declare():\n"
+        "    flags = Behavior([{'name': 'f', 'default': False, 'description': 'd'}], {})\n"
+        "    return flags.f._behavior_change_event.flag_source\n",
+        encoding="utf-8",
+    )
+    script = """
+import inspect
+from declarer import declare
+from orchestration.dbt_fork import name_behavior_flags_from_frames
+before = declare()
+name_behavior_flags_from_frames()
+def no_stack(*args, **kwargs):
+    raise AssertionError("inspect.stack() called")
+inspect.stack = no_stack
+print(before, declare())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert done.stdout.split() == ["declarer", "declarer"]

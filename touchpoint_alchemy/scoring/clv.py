@@ -77,6 +77,7 @@ from touchpoint_alchemy.scoring.clv_fit import (
     fit_clv,
     fit_model,
     gamma_gamma_log_likelihood,
+    import_pymc_marketing,
     model_frame,
     spending_repeat_customers,
 )
@@ -242,6 +243,7 @@ def holdout_validation(
     """
     import warnings
 
+    import_pymc_marketing()
     from pymc_marketing.clv import BetaGeoModel
 
     settings = settings or ClvSettings()
