@@ -1,5 +1,5 @@
 """lazy_loader's stand-in for a module that is not installed, recorded without inspect.stack()
-(touchpoint_alchemy.scoring.clv_fit.record_missing_lazy_modules_cheaply, DECISIONLOG 165): the
+(touchpoint_alchemy.scoring.lazy_imports.record_missing_lazy_modules_cheaply, DECISIONLOG 165): the
 same stand-in as lazy_loader's own, from the same caller, without calling inspect.stack(), and
 every other call unchanged. The case runs in a new interpreter, so the patch never reaches the
 test process."""
@@ -13,7 +13,7 @@ import sys
 SCRIPT = """
 import json, sys
 import lazy_loader
-from touchpoint_alchemy.scoring.clv_fit import record_missing_lazy_modules_cheaply
+from touchpoint_alchemy.scoring.lazy_imports import record_missing_lazy_modules_cheaply
 
 def ask(name):
     return lazy_loader.load(name)

@@ -224,73 +224,12 @@ def keep_generated_source() -> None:
 def import_pymc_marketing() -> None:
     """Import pymc-marketing's CLV models, as a process's first fit does, with lazy_loader's
     handling of modules that are not installed made cheap first
-    (:func:`record_missing_lazy_modules_cheaply`). For the warm-up (orchestration/warmup.py); a
-    fit calls it itself."""
+    (:func:`touchpoint_alchemy.scoring.lazy_imports.record_missing_lazy_modules_cheaply`). For the
+    warm-up (orchestration/warmup.py); a fit calls it itself."""
+    from touchpoint_alchemy.scoring.lazy_imports import record_missing_lazy_modules_cheaply
+
     record_missing_lazy_modules_cheaply()
     import pymc_marketing.clv  # noqa: F401
-
-
-def record_missing_lazy_modules_cheaply() -> None:
-    """Make ``lazy_loader.load`` of a module that is not installed take its caller's frame
-    directly rather than through ``inspect.stack()`` (DECISIONLOG 165).
-
-    Importing pymc-marketing imports arviz-base, whose NumPyro converter lazily loads jax and
-    numpyro at import. Neither is installed here, so lazy_loader returns a stand-in module that
-    raises the import error if it is ever used, and records where it was asked for with
-    ``inspect.stack()``: a source lookup for every frame of the stack, and in the middle of an
-    import most frames are importlib's frozen ones, each looked up across every loaded module.
-    In the Dagster process (about 3,000 modules) that was 2.4 of the 7.2 CPU-s of importing
-    pymc-marketing. The stand-in is the same, with the same caller, line and source line. Any
-    other call (an installed module, a version requirement, ``error_on_import``) goes to
-    lazy_loader unchanged."""
-    import importlib.util
-    import linecache
-    import sys
-
-    try:
-        import lazy_loader
-    except ImportError:  # not installed: nothing imports it either
-        return
-    if getattr(lazy_loader.load, "_records_cheaply", False):
-        return
-    load = lazy_loader.load
-
-    def load_missing_cheaply(
-        fullname: str,
-        *,
-        require: str | None = None,
-        error_on_import: bool = False,
-        suppress_warning: bool = False,
-    ) -> Any:
-        if (
-            require is None
-            and not error_on_import
-            and "." not in fullname
-            and fullname not in sys.modules
-            and importlib.util.find_spec(fullname) is None
-        ):
-            caller = sys._getframe(1)  # noqa: SLF001 - inspect.stack()[1], without the stack
-            filename, lineno = caller.f_code.co_filename, caller.f_lineno
-            line = linecache.getline(filename, lineno, caller.f_globals)
-            return lazy_loader.DelayedImportErrorModule(
-                {
-                    "filename": filename,
-                    "lineno": lineno,
-                    "function": caller.f_code.co_name,
-                    "code_context": [line] if line else None,
-                },
-                "DelayedImportErrorModule",
-                message=f"No module named '{fullname}'",
-            )
-        return load(
-            fullname,
-            require=require,
-            error_on_import=error_on_import,
-            suppress_warning=suppress_warning,
-        )
-
-    load_missing_cheaply._records_cheaply = True  # type: ignore[attr-defined]
-    lazy_loader.load = load_missing_cheaply
 
 
 def load_compiler() -> None:
