@@ -90,6 +90,7 @@ CUSTOMER_CLV = ScoringAsset(
         "touchpoint_alchemy.scoring.clv",
         "touchpoint_alchemy.scoring.clv_fit",
         "touchpoint_alchemy.scoring.clv_score",
+        "touchpoint_alchemy.scoring.lazy_imports",
         "touchpoint_alchemy.scoring.stored",
     ),
     fit_imports=(
