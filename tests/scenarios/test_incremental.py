@@ -211,6 +211,8 @@ DAILY_TABLES = [
     ("intermediate", "int_funnel_chains"),
     ("intermediate", "int_attribution_touches"),
     ("intermediate", "int_actor_touchpoint_months"),
+    ("intermediate", "int_actor_touchpoints"),
+    ("intermediate", "int_touchpoint_value"),
     ("intermediate", "int_actor_channel_months"),
     ("intermediate", "int_actor_days"),
     ("intermediate", "int_actor_event_days"),
@@ -231,7 +233,9 @@ PERIOD_MARTS = ("activity_retention", "stickiness", "user_lifecycle")
 #: the marts that keep their rows for the purchases whose touches did not change (DECISIONLOG
 #: 150), and the paths, whose per-actor fact keeps the actors whose session paths did not change
 #: (DECISIONLOG 160); every run of the fixture builds them, and the Markov scoring step they read
-KEPT_MARTS = (*PERIOD_MARTS, "attribution", "paths")
+#: the touchpoint value keeps its months before the touchpoints changed (DECISIONLOG 166)
+TOUCHPOINT_VALUE = "int_touchpoint_value"
+KEPT_MARTS = (*PERIOD_MARTS, "attribution", "paths", TOUCHPOINT_VALUE)
 #: the unpartitioned model kept by actor that marts.paths adds up
 PATH_TRANSITIONS = "int_actor_path_transitions"
 
@@ -842,6 +846,10 @@ def test_a_user_who_withdraws_consent_leaves_every_intermediate_table(daily_and_
         before.close()
 
 
+def _schema(model: str) -> str:
+    return "intermediate" if model.startswith("int_") else "marts"
+
+
 def _period_marts_rebuilt(
     warehouse: Path, raw_dir: Path, folder: Path, marts: tuple[str, ...] = PERIOD_MARTS
 ) -> Path:
@@ -856,7 +864,7 @@ def _period_marts_rebuilt(
     shutil.copy(warehouse, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
         for mart in marts:
-            con.execute(f"delete from marts.{mart}")
+            con.execute(f"delete from {_schema(mart)}.{mart}")
     settings = Settings(warehouse_path=rebuilt, raw_data_dir=raw_dir)
     keys = [model_asset_key(mart) for mart in marts]
     assets = [daily_dbt_assets, warehouse_dbt_assets]
@@ -969,8 +977,15 @@ def test_an_erasure_outside_the_runs_makes_the_marts_rebuild_every_row(daily_and
     build_partition(daily_and_full["arriving"], erased, DAYS[-1])
     folder = tmp_path / "rebuilt"
     folder.mkdir()
-    rebuilt = _period_marts_rebuilt(erased, daily_and_full["arriving"], folder)
+    marts = (*PERIOD_MARTS, TOUCHPOINT_VALUE)
+    rebuilt = _period_marts_rebuilt(erased, daily_and_full["arriving"], folder, marts)
     _assert_period_marts_as_rebuilt(erased, rebuilt, daily_and_full["daily"])
+    # the touchpoint value's months kept no longer add up to the facts either (DECISIONLOG 166)
+    assert deleted["intermediate.int_actor_touchpoint_months"] > 0
+    rows, only_kept, only_rebuilt = table_differences(
+        erased, rebuilt, "intermediate", TOUCHPOINT_VALUE
+    )
+    assert rows > 0 and (only_kept, only_rebuilt) == (0, 0)
     # the erasure deleted the user's rows of the paths' fact too, which the run kept
     assert deleted[f"intermediate.{PATH_TRANSITIONS}"] > 0
     _assert_path_transitions_as_session_paths(erased)
@@ -1164,7 +1179,8 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
     each daily run logged the first day whose touchpoints it changed, at or before its window's
     start minus the lookback. marts.activity_retention's build recorded the last run it read,
     and every daily run's marts (PERIOD_MARTS) rebuilt only the periods from the earliest day
-    logged since their last build (their compiled SQL holds that day)."""
+    logged since their last build (their compiled SQL holds that day), the touchpoint value
+    its months from that day's less the funnel window (DECISIONLOG 166)."""
     from orchestration.dbt_steps import dbt_target_base
 
     con = duckdb.connect(str(daily_and_full["daily"]), read_only=True)
@@ -1208,6 +1224,12 @@ def test_daily_runs_log_their_changes_and_the_mart_rebuilds_only_later_periods(d
             floors = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
             assert len(floors) == 1, (mart, number)
             assert date.fromisoformat(floors.pop()) <= log[number - 1][1], (mart, number)
+        # the touchpoint value's floor: the month of that day less the funnel window (7 days)
+        value = target / "compiled" / "touchpoint_alchemy" / "models" / "intermediate"
+        compiled = (value / "journeys" / f"{TOUCHPOINT_VALUE}.sql").read_text()
+        (month,) = set(re.findall(r"cast\('([0-9-]{10})' as date\)", compiled))
+        expected = (log[number - 1][1] - timedelta(days=7)).replace(day=1)
+        assert date.fromisoformat(month) == expected, number
         # marts.attribution's floor is in its pre-hook, which logs it; so is the paths fact's
         assert _attribution_floor(run) <= log[number - 1][1], number
         assert _path_transitions_floor(run) <= log[number - 1][1], number
@@ -1400,6 +1422,7 @@ ACTOR_TABLES = [
     ("int_funnel_chains", "actor_id"),
     ("int_attribution_touches", "user_id"),
     ("int_actor_touchpoint_months", "actor_id"),
+    ("int_actor_touchpoints", "actor_id"),
     ("int_actor_channel_months", "actor_id"),
     ("int_actor_days", "actor_id"),
     ("int_actor_event_days", "actor_id"),

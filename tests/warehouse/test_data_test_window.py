@@ -25,6 +25,7 @@ WINDOWED = {
     "int_attribution_touches",
     "int_attribution_paths",
     "int_actor_touchpoint_months",
+    "int_actor_touchpoints",
     "int_actor_channel_months",
     "int_actor_days",
     "int_actor_event_days",

@@ -8,13 +8,37 @@
 -- touchpoint in it, and a payment abandoner when they are not a converter and have a payment
 -- intent in it that no conversion followed (int_actor_touchpoint_months says which).
 --
--- The actor counts are an aggregate of int_actor_touchpoint_months, which the daily run keeps
--- by actor; only the median dwell reads int_touchpoints, in one pass over three of its columns,
+-- The actor counts are aggregates of the daily facts, kept by actor: the months of
+-- int_actor_touchpoint_months, the whole data of int_actor_touchpoints (one row per actor and
+-- touchpoint, with the actor's overall status). Only the median dwell reads int_touchpoints,
 -- because a median does not add up from smaller medians.
+--
+-- Incremental on DuckDB (DECISIONLOG 166, macros/journeys.sql): a windowed run deletes and
+-- rebuilds the 'month' rows from the month that holds the earliest day the daily runs since its
+-- last build changed, less the funnel window (touchpoint_value_floor()), and the 'overall'
+-- rows; every row when it cannot tell.
+{%- set floor = touchpoint_value_floor() %}
+{{ config(
+    materialized=daily_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_touchpoint_value_periods() }}",
+    post_hook="{{ record_mart_build(touchpoint_value_settings()) }}",
+) }}
+-- depends_on: {{ ref('int_touchpoint_change_log') }}, {{ ref('int_mart_builds') }}
+{%- set month_floor = none if floor is none else 'cast(' ~ quote_literal(floor) ~ ' as date)' %}
 with
 
+-- the months rebuilt
 actor_months as (
     select * from {{ ref('int_actor_touchpoint_months') }}
+    {%- if month_floor is not none %}
+        where month_start >= {{ month_floor }}
+    {%- endif %}
+),
+
+-- the whole data, one row per actor and touchpoint
+actor_touchpoints as (
+    select * from {{ ref('int_actor_touchpoints') }}
 ),
 
 actor_month_status as (
@@ -32,49 +56,40 @@ actor_month_status as (
 ),
 
 first_month as (
-    select min(month_start) as first_month_start from actor_month_status
+    select min(month_start) as first_month_start
+    from {{ ref('int_actor_touchpoint_months') }}
 ),
 
--- the actor's status over the whole data
-actor_overall_status as (
-    select
-        actor_id,
-        max(has_conversion) = 1 as is_converter,
-        max(has_conversion) = 0 and max(has_abandoned_intent) = 1 as is_abandoner
-    from actor_month_status
-    group by actor_id
-),
-
-actor_periods as (
+month_totals as (
     select
         'month' as period_type,
         month_start as period_start,
-        actor_id,
-        has_conversion = 1 as is_converter,
-        has_conversion = 0 and has_abandoned_intent = 1 as is_abandoner
+        count(*) as active_actors,
+        sum(case when has_conversion = 1 then 1 else 0 end) as converters,
+        sum(case when has_conversion = 0 and has_abandoned_intent = 1 then 1 else 0 end)
+            as abandoners
     from actor_month_status
+    group by month_start
+),
 
-    union all
-
+-- the actors over the whole data: each actor's one row with marks_actor
+overall_totals as (
     select
         'overall' as period_type,
         first_month.first_month_start as period_start,
-        actor_overall_status.actor_id,
-        actor_overall_status.is_converter,
-        actor_overall_status.is_abandoner
-    from actor_overall_status
+        count(*) as active_actors,
+        sum(case when actor_touchpoints.is_converter then 1 else 0 end) as converters,
+        sum(case when actor_touchpoints.is_abandoner then 1 else 0 end) as abandoners
+    from actor_touchpoints
     cross join first_month
+    where actor_touchpoints.marks_actor
+    group by first_month.first_month_start
 ),
 
 period_totals as (
-    select
-        period_type,
-        period_start,
-        count(*) as active_actors,
-        sum(case when is_converter then 1 else 0 end) as converters,
-        sum(case when is_abandoner then 1 else 0 end) as abandoners
-    from actor_periods
-    group by period_type, period_start
+    select * from month_totals
+    union all
+    select * from overall_totals
 ),
 
 -- Reach per period type in a pass of its own, joined on the actor (and month) alone, rather
@@ -98,25 +113,18 @@ month_reach as (
     group by actor_months.month_start, actor_months.touchpoint
 ),
 
-actor_overall_touchpoints as (
-    select distinct
-        actor_id,
-        touchpoint
-    from actor_months
-),
-
+-- actor_touchpoints is unique by actor and touchpoint: each row is one actor reached
 overall_reach as (
     select
         'overall' as period_type,
         first_month.first_month_start as period_start,
-        touched.touchpoint,
+        actor_touchpoints.touchpoint,
         count(*) as actors_reached,
-        sum(case when status.is_converter then 1 else 0 end) as converters_reached,
-        sum(case when status.is_abandoner then 1 else 0 end) as abandoners_reached
-    from actor_overall_touchpoints as touched
-    inner join actor_overall_status as status on touched.actor_id = status.actor_id
+        sum(case when actor_touchpoints.is_converter then 1 else 0 end) as converters_reached,
+        sum(case when actor_touchpoints.is_abandoner then 1 else 0 end) as abandoners_reached
+    from actor_touchpoints
     cross join first_month
-    group by first_month.first_month_start, touched.touchpoint
+    group by first_month.first_month_start, actor_touchpoints.touchpoint
 ),
 
 reach as (
@@ -125,25 +133,50 @@ reach as (
     select * from overall_reach
 ),
 
-dwell_values as (
-    select
-        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
-        touchpoint,
-        dwell_ms
-    from {{ ref('int_touchpoints') }}
-    where dwell_ms is not null
-),
-
--- Both period types' medians in one pass: the rollup's grouping by touchpoint alone is 'overall'.
--- Two groupings of dwell_values made DuckDB store its 35.5M rows at 50M first (DECISIONLOG 141).
 dwell_groupings as (
-    select
-        month_start,
-        touchpoint,
-        grouping(month_start) as is_overall,
-        {{ median('dwell_ms') }} as median_dwell_ms
-    from dwell_values
-    group by touchpoint, rollup(month_start)
+    {%- if month_floor is none %}
+        -- Both period types' medians in one pass: the rollup's grouping by touchpoint alone is
+        -- 'overall'. Two groupings of the dwell values made DuckDB store their 35.5M rows at 50M
+        -- first (DECISIONLOG 141).
+        select
+            dwell_values.month_start,
+            dwell_values.touchpoint,
+            grouping(dwell_values.month_start) as is_overall,
+            {{ median('dwell_values.dwell_ms') }} as median_dwell_ms
+        from (
+            select
+                cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
+                touchpoint,
+                dwell_ms
+            from {{ ref('int_touchpoints') }}
+            where dwell_ms is not null
+        ) as dwell_values
+        group by dwell_values.touchpoint, rollup(dwell_values.month_start)
+    {%- else %}
+        -- The months rebuilt, from their rows alone (by the touchpoint's time, which the scan
+        -- filters on), and the whole data: two passes.
+        select
+            cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_start,
+            touchpoint,
+            0 as is_overall,
+            {{ median('dwell_ms') }} as median_dwell_ms
+        from {{ ref('int_touchpoints') }}
+        where
+            dwell_ms is not null
+            and occurred_at >= cast({{ month_floor }} as {{ dbt.type_timestamp() }})
+        group by cast({{ dbt.date_trunc('month', 'occurred_at') }} as date), touchpoint
+
+        union all
+
+        select
+            cast(null as date) as month_start,
+            touchpoint,
+            1 as is_overall,
+            {{ median('dwell_ms') }} as median_dwell_ms
+        from {{ ref('int_touchpoints') }}
+        where dwell_ms is not null
+        group by touchpoint
+    {%- endif %}
 ),
 
 dwell as (
@@ -160,7 +193,7 @@ dwell as (
 ),
 
 touchpoint_names as (
-    select distinct touchpoint from actor_months
+    select distinct touchpoint from actor_touchpoints
 ),
 
 -- Every touchpoint in every period, zero reach included, so a touchpoint that disappears from
