@@ -5,6 +5,7 @@ once for all the commands it forks, and the one write of dbt's it spares them (D
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,9 @@ def warm_up() -> Iterator[None]:
     - mashumaro's readers and writers of the manifest (generated on first use): the saved parse
       is read, as each command reads it, and written out as a manifest, as each writes it;
     - the Jinja templates of every macro: dbt compiles a macro's template the first time a
-      command calls it and keeps it by its text (``dbt_common.clients.jinja.template_cache``).
+      command calls it and keeps it by its text (``dbt_common.clients.jinja.template_cache``);
+    - the templates of every node's code, which dbt compiles each time it renders them, kept by
+      :func:`cache_compiled_templates` (DECISIONLOG 167).
 
     Nothing here opens a database, starts a thread or writes a file. Without a saved parse (a
     project never parsed) only the schemas are built."""
@@ -60,6 +63,74 @@ def warm_up() -> Iterator[None]:
         template_cache.get_node_template(macro)
         if number % 40 == 0:
             yield
+    yield from _compile_node_templates(manifest)
+
+
+def _compile_node_templates(manifest: Any) -> Iterator[None]:
+    """The templates of the nodes' own code (models, tests, seeds, analyses), each compiled once
+    into the cache of :func:`cache_compiled_templates` (many generic tests share a text), in
+    steps of 40 nodes. A node whose template does not compile is left to its command, which
+    reports the error as dbt does."""
+    import dbt.clients.jinja
+    from dbt_common.exceptions import CompilationError
+
+    for number, node in enumerate(manifest.nodes.values(), start=1):
+        code = getattr(node, "raw_code", None)
+        if isinstance(code, str) and _RENDERED.search(code):
+            with contextlib.suppress(CompilationError):
+                dbt.clients.jinja.get_template(code, {}, node)
+        if number % 40 == 0:
+            yield
+
+
+#: what dbt's ``get_rendered`` renders (a text without it is returned as it is)
+_RENDERED = re.compile(r"({[{%#]|[#}%]})")
+
+
+def cache_compiled_templates() -> None:
+    """Compile each template text once per process, not once per call (DECISIONLOG 167).
+
+    dbt keeps the compiled templates of its macros, by their text, but not the others: each
+    node's SQL, each argument of a generic test and each rendered setting is parsed, turned
+    into Python source and compiled by ``get_template`` every time it is rendered, in a new
+    Jinja environment. That was 45 CPU-s of the dbt commands of a ``make test`` (about 2 s of a
+    demo run). The code a text compiles to depends only on the environment's class, its
+    extensions and filters (all fixed for a class) and the ``capture_macros`` flag (the
+    ``undefined`` class), so it is kept by those and the text, and each call makes its template
+    from that code in the call's own environment with the call's globals, as
+    ``Environment.from_string`` does after compiling. Applied in the server before its warm-up,
+    which compiles the nodes' templates, so that every forked command inherits them. With dbt's
+    macro debugging on (``DBT_MACRO_DEBUGGING``, which stores each compiled source under its
+    own name) each call compiles, as in dbt."""
+    import dbt.clients.jinja
+    import dbt_common.clients.jinja as common
+
+    if getattr(common.get_template, "_cached", False):
+        return
+    compile_each_time = common.get_template
+    compiled: dict[tuple[type, bool, str], Any] = {}
+
+    def get_template(
+        string: Any,
+        ctx: dict[str, Any],
+        node: Any = None,
+        capture_macros: bool = False,
+        native: bool = False,
+    ) -> Any:
+        if common.MACRO_DEBUGGING:  # set by the command's flags (DBT_MACRO_DEBUGGING)
+            return compile_each_time(string, ctx, node, capture_macros, native)
+        with common.catch_jinja(node):
+            env = common.get_environment(node, capture_macros, native=native)
+            source = str(string)
+            key = (type(env), capture_macros, source)
+            code = compiled.get(key)
+            if code is None:
+                code = compiled[key] = env.compile(source)
+            return env.template_class.from_code(env, code, env.make_globals(ctx), None)
+
+    get_template._cached = True  # type: ignore[attr-defined]
+    common.get_template = get_template
+    dbt.clients.jinja.get_template = get_template
 
 
 def warm_step(warming: Iterator[None]) -> Iterator[None] | None:

@@ -168,8 +168,9 @@ def serve(path: str, parent: int) -> None:
         return  # an import started a thread: no forks (the clients run dbt themselves)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forked commands are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's ^C is for the commands
-    from orchestration.dbt_fork import warm_step, warm_up
+    from orchestration.dbt_fork import cache_compiled_templates, warm_step, warm_up
 
+    cache_compiled_templates()  # before the warm-up, which fills its cache for the commands
     warming: Iterator[None] | None = warm_up()
     while os.getppid() == parent:
         # a command waiting is forked at once; between commands, the warm-up goes on in steps

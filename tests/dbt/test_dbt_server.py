@@ -133,7 +133,7 @@ def test_a_killed_client_takes_its_command_with_it(server, tmp_path):
     process.stdin.close()
 
 
-def test_the_warm_up_compiles_every_macro_and_starts_no_thread():
+def test_the_warm_up_compiles_every_macro_and_node_and_starts_no_thread():
     # the server forks its commands: whatever it computes beforehand must leave it one thread
     # (DECISIONLOG 130); the saved parse is the one `make manifest` writes
     script = """
@@ -142,6 +142,8 @@ from orchestration.dbt_server import PRELOAD
 from orchestration.dbt_fork import warm_up
 for module in PRELOAD:
     importlib.import_module(module)
+from orchestration.dbt_fork import cache_compiled_templates
+cache_compiled_templates()
 steps = sum(1 for _ in warm_up())
 from dbt_common.clients.jinja import template_cache
 from dbt_common.dataclass_schema import dbtClassMixin
@@ -156,18 +158,89 @@ schemas = (Project, ProjectFlags, PackageConfig, SelectorFile, Hook, ColumnLevel
 for schema in schemas:
     schema.json_schema()
 cached = cache.cache_info().hits - hits == len(schemas)
+# every node's template compiled too (DECISIONLOG 167): rendering them compiles nothing
+import glob, jinja2, dbt.clients.jinja
+from dbt.contracts.graph.manifest import Manifest
+from touchpoint_alchemy.dbt_targets import PARSE_CACHE, target_base
+saved = sorted(glob.glob(str(target_base() / PARSE_CACHE / "*.msgpack")), key=os.path.getmtime)
+nodes = [node for node in Manifest.from_msgpack(open(saved[-1], "rb").read()).nodes.values()
+         if "{{" in node.raw_code or "{%" in node.raw_code]
+compiles = []
+compile_ = jinja2.Environment.compile
+jinja2.Environment.compile = lambda self, *a, **k: compiles.append(1) or compile_(self, *a, **k)
+for node in nodes:
+    dbt.clients.jinja.get_template(node.raw_code, {}, node)
 print(steps, len(os.listdir('/proc/self/task')), len(template_cache.file_cache), int(cached))
+print(len(nodes), len(compiles))
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
-    steps, threads, templates, cached = map(int, done.stdout.split())
+    steps, threads, templates, cached = map(int, done.stdout.splitlines()[0].split())
+    nodes, compiled_again = map(int, done.stdout.splitlines()[1].split())
+    assert nodes > 200 and compiled_again == 0
     macros = json.loads(MANIFEST.read_text())["macros"]
     assert threads == 1
     assert cached, "a schema the commands validate against was not built (DECISIONLOG 164)"
     # every macro's text compiled (some macros share a text), a step at least every 40 macros
     assert templates == len({macro["macro_sql"] for macro in macros.values()})
     assert steps >= 3 + len(macros) // 40
+
+
+def test_a_template_text_is_compiled_once_and_renders_as_before():
+    # dbt compiles a node's template every time it renders it; the server's commands compile each
+    # text once (DECISIONLOG 167). The same texts render to the same values, in text and native
+    # environments, with and without captured macros; a syntax error is still dbt's error; with
+    # macro debugging on, every call compiles, as in dbt
+    script = """
+import jinja2
+import dbt.clients.jinja as jinja
+import dbt_common.clients.jinja as common
+from dbt_common.exceptions import CompilationError
+compiles = []
+compile_ = jinja2.Environment.compile
+def counted(self, source, *args, **kwargs):
+    compiles.append(source)
+    return compile_(self, source, *args, **kwargs)
+jinja2.Environment.compile = counted
+texts = ["select {{ x }} as a, {{ y | upper }} as b", "{% if x > 1 %}{{ x * 2 }}{% endif %}",
+         "{{ [x, y] }}", "{% set z = x + 1 %}{{ z }}{# note #}"]
+contexts = [{"x": 2, "y": "v"}, {"x": 5, "y": "w"}]
+def renders():
+    return [repr(jinja.get_rendered(text, dict(ctx), native=native, capture_macros=capture))
+            for text in texts for ctx in contexts for native in (False, True)
+            for capture in (False, True)]
+def syntax_error():
+    try:
+        jinja.get_rendered("{% if %}", {})
+    except CompilationError as error:
+        return str(error)
+before, error_before = renders(), syntax_error()
+uncached = len(compiles)
+from orchestration.dbt_fork import cache_compiled_templates
+cache_compiled_templates()
+del compiles[:]
+after, error_after = renders(), syntax_error()
+cached = len(compiles)
+common.MACRO_DEBUGGING = True
+del compiles[:]
+jinja.get_rendered(texts[0], dict(contexts[0]))
+jinja.get_rendered(texts[0], dict(contexts[0]))
+print(uncached, cached, len(compiles), int(before == after), int(error_before == error_after))
+print(after[0], after[3], error_after.splitlines()[0])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    counts, shown = done.stdout.splitlines()[0].split(), done.stdout.splitlines()[1]
+    uncached, cached, debugging, same, same_error = map(int, counts)
+    # 4 texts x 2 contexts x 2 environments x 2 flags, compiled every time by dbt; once per
+    # text, environment and flag here (the syntax error included, as it does not compile)
+    assert uncached == 4 * 2 * 2 * 2 + 1
+    assert cached == 4 * 2 * 2 + 1
+    assert debugging == 2
+    assert same == 1 and same_error == 1
+    assert "select 2 as a, V as b" in shown and "Compilation Error" in shown
 
 
 def test_a_forked_build_still_writes_its_manifest_results_and_debug_log(server, tmp_path):
