@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from orchestration.dbt_credentials import build_in_child
 from touchpoint_alchemy.dbt_targets import PARSE_CACHE, target_base
 
 
@@ -18,9 +19,9 @@ def warm_up() -> Iterator[None]:
     between steps, so that a command never waits for more than one step (about 0.1 s):
 
     - the JSON schemas dbt validates the project, its flags, packages, selectors, profile,
-      hooks and column constraints against (built on first use, then cached on the class). The
-      adapter's credentials are the one schema left to each command: their class imports
-      duckdb, which starts a thread (DECISIONLOG 164);
+      hooks and column constraints against (built on first use, then cached on the class); the
+      adapter's credentials' schema is built by a child of the server, as their class imports
+      duckdb, which starts a thread (``orchestration.dbt_credentials``, DECISIONLOG 164, 168);
     - mashumaro's readers and writers of the manifest (generated on first use): the saved parse
       is read, as each command reads it, and written out as a manifest, as each writes it;
     - the Jinja templates of every macro: dbt compiles a macro's template the first time a
@@ -49,6 +50,7 @@ def warm_up() -> Iterator[None]:
     for schema in (SelectorFile, Hook, ColumnLevelConstraint):
         schema.json_schema()
     yield
+    yield from build_in_child()  # the credentials' schema (DECISIONLOG 168)
     saved = sorted(
         (target_base() / PARSE_CACHE).glob("*.msgpack"), key=lambda path: path.stat().st_mtime
     )

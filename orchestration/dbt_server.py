@@ -226,6 +226,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         threading.Thread(target=_end_with_client, args=(conn,), daemon=True).start()
         from dbt.cli.main import cli
 
+        from orchestration.dbt_credentials import reuse_in_command
         from orchestration.dbt_fork import (
             name_behavior_flags_from_frames,
             reuse_type_testers,
@@ -239,6 +240,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         skip_unlogged_events()
         reuse_type_testers()
         name_behavior_flags_from_frames()
+        reuse_in_command()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

@@ -187,6 +187,44 @@ print(len(nodes), len(compiles))
     assert steps >= 3 + len(macros) // 40
 
 
+def test_the_credentials_schema_is_built_by_a_child_and_reused_by_each_command():
+    # the adapter's credentials' JSON schema (DECISIONLOG 168): a child of the server builds it,
+    # so the server still has one thread and has not imported duckdb; a forked command gets it
+    # for the class without building it, the same schema dbt builds, and validates with it
+    script = """
+import importlib, os, sys
+from orchestration.dbt_server import PRELOAD
+for module in PRELOAD:
+    importlib.import_module(module)
+from orchestration import dbt_credentials
+steps = sum(1 for _ in dbt_credentials.build_in_child())
+threads, loaded = len(os.listdir('/proc/self/task')), 'duckdb' in sys.modules
+got = dbt_credentials._schema
+from dbt_common.dataclass_schema import dbtClassMixin, ValidationError
+cache = dbtClassMixin.json_schema.__func__
+dbt_credentials.reuse_in_command()
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+misses = cache.cache_info().misses
+reused = DuckDBCredentials.json_schema()
+built_again = cache.cache_info().misses - misses
+same = int(reused is got and got == cache(DuckDBCredentials))
+DuckDBCredentials.validate({"database": "w", "schema": "main", "path": "/tmp/w.duckdb"})
+try:
+    DuckDBCredentials.validate({"database": "w", "schema": "main", "path": 5})
+    refused = 0
+except ValidationError:
+    refused = 1
+print(threads, int(loaded), int(got is not None), same, built_again, refused)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    threads, loaded, got, same, built_again, refused = map(int, done.stdout.split())
+    assert (threads, loaded, got) == (1, 0, 1)
+    assert same == 1 and built_again == 0
+    assert refused == 1
+
+
 def test_a_template_text_is_compiled_once_and_renders_as_before():
     # dbt compiles a node's template every time it renders it; the server's commands compile each
     # text once (DECISIONLOG 167). The same texts render to the same values, in text and native
