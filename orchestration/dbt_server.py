@@ -229,6 +229,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         from orchestration.dbt_credentials import reuse_in_command
         from orchestration.dbt_fork import (
             name_behavior_flags_from_frames,
+            parse_event_fields_when_used,
             reuse_type_testers,
             skip_graph_pickle,
             skip_unlogged_events,
@@ -238,6 +239,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         write_manifest_once()
         skip_graph_pickle()
         skip_unlogged_events()
+        parse_event_fields_when_used()
         reuse_type_testers()
         name_behavior_flags_from_frames()
         reuse_in_command()

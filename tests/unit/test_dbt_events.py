@@ -1,6 +1,6 @@
-"""dbt's events in a forked dbt command (orchestration/dbt_fork.py, DECISIONLOG 134): each
-logger writes exactly what it wrote before, and an event no logger writes is not made into a
-message at all."""
+"""dbt's events in a forked dbt command (orchestration/dbt_fork.py, DECISIONLOG 134 and 169):
+each logger writes exactly what it wrote before, and an event no logger writes is not made into a
+message at all, nor are its fields parsed."""
 
 from __future__ import annotations
 
@@ -19,23 +19,29 @@ SCRIPT = """
 import io, json, sys
 from dbt.adapters.events.types import ConnectionUsed, SQLQuery
 from dbt.events.logging import track_behavior_change_warn
-from dbt_common.events import event_manager
+from dbt_common.events import base_types, event_manager
 from dbt_common.events.base_types import EventLevel
 from dbt_common.events.event_manager import EventManager
 from dbt_common.events.logger import LineFormat, LoggerConfig
 from dbt_common.events.types import Note, PrintEvent
 
 if sys.argv[1] == "1":
-    from orchestration.dbt_fork import skip_unlogged_events
+    from orchestration.dbt_fork import parse_event_fields_when_used, skip_unlogged_events
     skip_unlogged_events()
+    parse_event_fields_when_used()
 
 built = []
 build = event_manager.msg_from_base_event
 event_manager.msg_from_base_event = lambda *a, **k: built.append(1) or build(*a, **k)
+# every parse of an event's fields (and of a message's info, one per message built)
+parsed = []
+parse = base_types.ParseDict
+base_types.ParseDict = lambda *a, **k: parsed.append(1) or parse(*a, **k)
 
 
 def scenario(levels, callback):
     built.clear()
+    parsed.clear()
     manager = EventManager()
     streams = []
     for number, level in enumerate(levels):
@@ -65,7 +71,7 @@ def scenario(levels, callback):
         return out
 
     written = [lines(stream) for stream in streams]
-    return {"written": written, "built": len(built), "heard": heard}
+    return {"written": written, "built": len(built), "parsed": len(parsed), "heard": heard}
 
 
 print(json.dumps([scenario(levels.split(","), callback == "1") for levels, callback in
@@ -118,7 +124,11 @@ def test_an_event_no_logger_writes_is_not_built(before_and_after):
     ]
     assert at_info["built"] == 3
     assert before[("info", False)]["built"] == 6
+    # nor are their fields parsed: the three written events' fields and their messages' info
+    assert at_info["parsed"] == 3 + 3
+    assert before[("info", False)]["parsed"] == 6 + 6
     # a logger at debug, or a listener of every event, brings every event back
     assert after[("info,debug", False)]["built"] == 6
     assert after[("info", True)]["built"] == 6
+    assert after[("info", True)]["parsed"] == 6 + 6
     assert len(after[("info,debug", False)]["written"][1]) == 6
