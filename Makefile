@@ -87,13 +87,14 @@ run: manifest instance ## Build the whole warehouse from scratch through Dagster
 dev-db: install ## Copy the published warehouse into plain dbt's development database (data/dev/)
 	@$(BIN)/python -m touchpoint_alchemy.dev_db
 
-# sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them). lint-imports
-# checks the import contracts of pyproject.toml ([tool.importlinter]).
+# sqlfluff lints the rendered SQL, one file per core (--processes 0: all of them), through
+# .ci/sqlfluff_lint.py, whose workers keep their files' parse trees (DECISIONLOG 169).
+# lint-imports checks the import contracts of pyproject.toml ([tool.importlinter]).
 lint: manifest ## ruff, the import contracts and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
-	cd dbt_project && DBT_DEV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint --processes 0 models tests
+	cd dbt_project && DBT_DEV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb ../$(BIN)/python ../.ci/sqlfluff_lint.py lint --processes 0 models tests
 
 # Two workers (pytest-xdist), one per core: most of a build is single-threaded Python and dbt.
 # Tests are spread by module, so a module's fixtures are built once; modules sharing a build run

@@ -6,11 +6,15 @@ rule settings (its .sqlfluff, with the raw templater: the dbt templater needs a 
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from touchpoint_alchemy.settings import DBT_PROJECT_DIR
+from touchpoint_alchemy.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 PROBE = """with
 
@@ -71,3 +75,34 @@ def test_the_rust_parser_and_rules_find_what_python_finds():
     # a probe that shows nothing would prove nothing
     assert {"LT01", "LT02", "LT09", "CP01", "CP03", "AL05", "AM06"} <= codes
     assert rust == python
+
+
+def _lint_in_workers(command: list[str], folder: Path) -> list[dict]:
+    done = subprocess.run(
+        [*command, "lint", "--processes", "2", "--format", "json", "--templater", "raw", "."],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr  # 1: violations found
+    return sorted(json.loads(done.stdout), key=lambda record: record["filepath"])
+
+
+def test_make_lint_finds_what_sqlfluff_finds_without_sending_the_trees_back(tmp_path):
+    """`make lint` runs .ci/sqlfluff_lint.py (DECISIONLOG 169): in two workers, on two files, it
+    reports sqlfluff's violations, and the segment counts show that no tree came back."""
+    shutil.copy(Path(DBT_PROJECT_DIR) / ".sqlfluff", tmp_path / ".sqlfluff")
+    for name in ("first.sql", "second.sql"):
+        (tmp_path / name).write_text(PROBE, encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    plain = _lint_in_workers([str(bin_dir / "sqlfluff")], tmp_path)
+    wrapped = _lint_in_workers(
+        [sys.executable, str(REPO_ROOT / ".ci" / "sqlfluff_lint.py")], tmp_path
+    )
+    assert [record["violations"] for record in wrapped] == [
+        record["violations"] for record in plain
+    ]
+    assert len(plain) == 2 and all(record["violations"] for record in plain)
+    assert all(record["statistics"]["segments"] > 0 for record in plain)
+    assert all(record["statistics"]["segments"] == 0 for record in wrapped)
