@@ -602,22 +602,24 @@ def actor_touchpoints(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     tps = staged["touchpoints"]
     last_user = dict(zip(*identity_map(staged).T.values, strict=True))
     allowed = set(consenting_users(staged)["user_id"])
-    rows = []
-    for row in tps.itertuples(index=False):
-        user = row.user_id if isinstance(row.user_id, str) else None
-        anon = row.anonymous_id if isinstance(row.anonymous_id, str) else None
-        if user is None and anon is not None:
-            user = last_user.get(anon)
-        if user is not None:
-            if user not in allowed:
-                continue
-            actor = user
-        elif anon is not None:
-            actor = f"anon:{anon}"
-        else:
-            continue
-        rows.append((row.touchpoint_id, actor, user))
-    actors = pd.DataFrame(rows, columns=["touchpoint_id", "actor_id", "resolved_user_id"])
+
+    def text(column: str) -> pd.Series:
+        values = tps[column].astype(object)
+        return values.where(values.map(lambda value: isinstance(value, str)).astype(bool), None)
+
+    user, anon = text("user_id"), text("anonymous_id")
+    # the touchpoint's user, else the user its device was last seen with
+    user = user.where(user.notna(), anon.map(lambda device: last_user.get(device)))
+    # a resolved user must consent; an unresolved touchpoint needs its device
+    kept = user.isin(allowed) | (user.isna() & anon.notna())
+    actor = user.where(user.notna(), "anon:" + anon.fillna(""))
+    actors = pd.DataFrame(
+        {
+            "touchpoint_id": tps["touchpoint_id"][kept].to_numpy(),
+            "actor_id": actor[kept].to_numpy(),
+            "resolved_user_id": user[kept].to_numpy(),
+        }
+    )
     cols = ["touchpoint_id", "occurred_at", "touchpoint", "channel", "campaign", "page", "dwell_ms"]
     out = actors.merge(tps[cols], on="touchpoint_id", how="left")
     out = out.rename(columns={"resolved_user_id": "user_id"})
@@ -979,36 +981,34 @@ def funnel_conversion(
     for col in ("acquisition_channel", "device_type"):
         levels[col] = levels[col].astype(object).where(levels[col].notna(), UNKNOWN)
         levels.loc[anonymous.to_numpy(), col] = ANONYMOUS
-    rows = []
     group_cols = ["entry_date", "acquisition_channel", "device_type"]
-    for (entry_date, channel, device), pairs in levels.groupby(group_cols, sort=True):
-        previous = None
-        start = None
-        for i, name in enumerate(steps, start=1):
-            reached = pairs[pairs["level"] >= i]
-            count = len(reached)
-            if i == 1:
-                start = count
-                from_previous = 1.0
-                median = 0.0
-            else:
-                from_previous = count / previous if previous else np.nan
-                median = float(reached[f"seconds_to_step_{i}"].median()) if count else np.nan
-            rows.append(
-                {
-                    "funnel_name": funnel_name,
-                    "entry_date": entry_date,
-                    "acquisition_channel": channel,
-                    "device_type": device,
-                    "step_number": i,
-                    "step_name": name,
-                    "users": count,
-                    "conversion_from_previous": from_previous,
-                    "conversion_from_start": count / start if start else np.nan,
-                    "median_seconds_from_entry": median,
-                }
-            )
-            previous = count
+    groups = levels.groupby(group_cols, sort=True).size().index  # every (day, channel, device)
+    frames = []
+    start = previous = None
+    for i, name in enumerate(steps, start=1):
+        # per group: the pairs that reached step i, and the median time they took to reach it
+        reached = levels[levels["level"] >= i].groupby(group_cols, sort=True)
+        count = reached.size().reindex(groups, fill_value=0)
+        if i == 1:
+            start = count
+            from_previous = pd.Series(1.0, index=groups)
+            median = pd.Series(0.0, index=groups)
+        else:
+            from_previous = (count / previous.where(previous > 0)).astype("float64")
+            median = reached[f"seconds_to_step_{i}"].median().reindex(groups)
+        frame = groups.to_frame(index=False)
+        frame.insert(0, "funnel_name", funnel_name)
+        frame["step_number"] = i
+        frame["step_name"] = name
+        frame["users"] = count.to_numpy()
+        frame["conversion_from_previous"] = from_previous.to_numpy()
+        frame["conversion_from_start"] = (count / start.where(start > 0)).to_numpy()
+        frame["median_seconds_from_entry"] = median.to_numpy()
+        frame["group"] = range(len(groups))
+        frames.append(frame)
+        previous = count
+    # each group's steps in order, the groups sorted
+    rows = pd.concat(frames, ignore_index=True).sort_values(["group", "step_number"], kind="stable")
     columns = [
         "funnel_name",
         "entry_date",
@@ -1021,7 +1021,7 @@ def funnel_conversion(
         "conversion_from_start",
         "median_seconds_from_entry",
     ]
-    out = pd.DataFrame(rows, columns=columns)
+    out = rows[columns].reset_index(drop=True)
     return out.astype(
         {
             "funnel_name": object,
