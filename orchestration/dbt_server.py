@@ -226,6 +226,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         threading.Thread(target=_end_with_client, args=(conn,), daemon=True).start()
         from dbt.cli.main import cli
 
+        from orchestration.dbt_context import build_macro_namespaces_with_fewer_calls
         from orchestration.dbt_credentials import reuse_in_command
         from orchestration.dbt_fork import (
             name_behavior_flags_from_frames,
@@ -243,6 +244,7 @@ def _run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -
         reuse_type_testers()
         name_behavior_flags_from_frames()
         reuse_in_command()
+        build_macro_namespaces_with_fewer_calls()
 
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")
