@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from builds import DATA_DIR, Warehouse, built
-from clv_reference import conditional_expected_purchases, write_contract_files
+from clv_reference import conditional_expected_purchases, customer_summary, write_contract_files
 
 CDNOW = DATA_DIR / "cdnow"
 PUBLISHED_BG_NBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -158,3 +158,53 @@ def test_holdout_validation_counts_the_real_repeat_purchases(cdnow_warehouse, cd
     assert abs(metrics.loc["holdout_aggregate_error", "value"]) < 0.1
     assert 0 < metrics.loc["holdout_mae", "value"] < 1
     assert str(metrics["data_cutoff"].iloc[0]).startswith("1997-09-30 23:59:59")
+
+
+def test_a_small_map_fit_compiles_fast_and_finds_the_same_optimum(monkeypatch, cdnow_raw):
+    """A MAP fit of fewer than FAST_COMPILE_MAX_ROWS rows compiles with pytensor's FAST_COMPILE
+    mode, a larger one with pytensor's default (the threshold lowered here so that the sample
+    is "larger"), and both reach the published optimum, equal to each other far inside its
+    rounding (DECISIONLOG 171). Sampling keeps the default mode at any size."""
+    import pytensor
+    from pymc_marketing.clv import BetaGeoModel
+
+    from touchpoint_alchemy.scoring import clv_fit
+
+    calibration = customer_summary(cdnow_raw[cdnow_raw["day"] <= "1997-09-30"], "1997-09-30")
+    data = clv_fit.model_frame(
+        pd.DataFrame(
+            {
+                "user_id": calibration.index,
+                "frequency": calibration["x"],
+                "recency": calibration["t_x"],
+                "t": calibration["T"],
+                "monetary_value": calibration["z"],
+            }
+        )
+    )
+    modes = []
+    compile_function = pytensor.function
+
+    def recording_mode(*args, **kwargs):
+        modes.append(pytensor.config.mode)
+        return compile_function(*args, **kwargs)
+
+    monkeypatch.setattr(pytensor, "function", recording_mode)
+
+    def fit() -> dict[str, float]:
+        modes.clear()
+        settings = clv_fit.ClvSettings()
+        _, point, _ = clv_fit.fit_model(
+            BetaGeoModel, clv_fit.BG_NBD_PARAMETERS, data, settings, "bg_nbd"
+        )
+        return point
+
+    fast = fit()
+    assert modes and set(modes) == {"FAST_COMPILE"}
+    monkeypatch.setattr(clv_fit, "FAST_COMPILE_MAX_ROWS", len(data))
+    compiled = fit()
+    assert modes and "FAST_COMPILE" not in modes
+    for name, published in PUBLISHED_BG_NBD.items():
+        assert fast[name] == pytest.approx(published, rel=0.002), name
+        assert fast[name] == pytest.approx(compiled[name], rel=1e-6), name
+    assert clv_fit.map_compile_mode(10, "mcmc") is None

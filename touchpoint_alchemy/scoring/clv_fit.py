@@ -32,6 +32,10 @@ SHAPE_PARAMETER_RANGE = (1e-3, 1e3)
 #: the BG/NBD fit needs this many customers, the Gamma-Gamma fit this many with a positive spend
 MIN_CUSTOMERS = 10
 MIN_SPENDING_REPEAT_CUSTOMERS = 5
+#: a MAP fit of fewer rows than this compiles its log-likelihood with pytensor's FAST_COMPILE
+#: mode: few graph rewrites and no code generation, about 2 to 6 s less per fit, while each
+#: evaluation is slower; on more rows the default mode's compiled code wins (DECISIONLOG 171)
+FAST_COMPILE_MAX_ROWS = 150_000
 
 TimeUnit = Literal["day", "week", "month"]
 Method = Literal["map", "mcmc"]
@@ -247,6 +251,18 @@ def load_compiler() -> None:
     cpu_target.typing_context.refresh()
 
 
+def map_compile_mode(n_rows: int, method: str) -> str | None:
+    """The pytensor mode a fit of ``n_rows`` rows compiles with: "FAST_COMPILE" for a MAP fit
+    of fewer than ``FAST_COMPILE_MAX_ROWS`` rows, else None (pytensor's own, also when a mode is
+    set through ``PYTENSOR_FLAGS``). The optimum is the same to about 1e-9 relative either way;
+    sampling (MCMC) evaluates the model thousands of times, so it keeps the compiled code."""
+    import pytensor
+
+    if method != "map" or n_rows >= FAST_COMPILE_MAX_ROWS or pytensor.config.mode != "Mode":
+        return None
+    return "FAST_COMPILE"
+
+
 def fit_model(
     model_class: Any,
     names: tuple[str, ...],
@@ -257,12 +273,15 @@ def fit_model(
     """Fit one pymc-marketing model; returns it, its point estimates and (MAP) the optimizer."""
     import warnings
 
+    import pytensor
     from pymc.exceptions import SamplingError
     from pymc_extras.prior import Prior
 
     keep_generated_source()
     optimizer = RecordingOptimizer() if settings.method == "map" else None
-    with warnings.catch_warnings(), fit_errors(label, SamplingError):
+    mode = map_compile_mode(len(data), settings.method)
+    flags = pytensor.config.change_flags(**({"mode": mode} if mode else {}))
+    with warnings.catch_warnings(), fit_errors(label, SamplingError), flags:
         warnings.simplefilter("ignore")
         if optimizer is not None:
             model = model_class(model_config={name: Prior("HalfFlat") for name in names})
