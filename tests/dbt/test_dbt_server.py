@@ -325,7 +325,8 @@ def test_a_forked_build_still_writes_its_manifest_results_and_debug_log(server, 
 
 def test_a_type_tester_is_built_once_and_types_as_before():
     # dbt's agate type testers, one per set of arguments in a forked command (DECISIONLOG 164):
-    # the same tester for the same arguments, and the tables typed as dbt types them
+    # the same tester for the same arguments, and the tables typed as dbt types them; one empty
+    # table (DECISIONLOG 172)
     script = """
 from dbt_common.clients import agate_helper
 from orchestration.dbt_fork import reuse_type_testers
@@ -345,6 +346,8 @@ def typed(table):
     return [type(t).__name__ for t in table.column_types], [list(row) for row in table.rows]
 print(int(same and other and default), int([typed(t) for t in before] == [typed(t) for t in after]))
 print(typed(after[1]))
+empty = agate_helper.empty_table()
+print(int(empty is agate_helper.empty_table()), len(empty.rows), len(empty.columns))
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
@@ -355,6 +358,8 @@ print(typed(after[1]))
     # the text-only columns keep 'null' and the number as text; the date is still a date
     assert "['Text', 'Text', 'Date']" in done.stdout.splitlines()[1]
     assert "'null'" in done.stdout.splitlines()[1]
+    # and one empty table for the statements that fetch nothing: no rows, no columns
+    assert done.stdout.splitlines()[2].split() == ["1", "0", "0"]
 
 
 def test_a_behavior_flag_is_named_after_its_module_without_the_stack(tmp_path):
